@@ -1,0 +1,74 @@
+"""A run's records: compact columns of floats, and weight histograms kept at bounded cost."""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+
+
+class Table:
+    """Rows of named floats stored column by column (8 bytes a value, no per-row objects)."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, array] = {}
+        self._length = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def append(self, row: dict[str, float]) -> None:
+        """Add a row; a column first seen now is NaN-filled for earlier rows."""
+        for name in row.keys() - self.columns.keys():
+            self.columns[name] = array("d", [math.nan]) * self._length
+        for name, column in self.columns.items():
+            column.append(row.get(name, math.nan))
+        self._length += 1
+
+    def column(self, name: str) -> list[float]:
+        """One column as a list of Python floats."""
+        return self.columns[name].tolist()
+
+    def rows(self) -> list[dict[str, float]]:
+        """Each row as a dict, leaving out values never measured for that row."""
+        names = list(self.columns)
+        values = zip(*(self.columns[n] for n in names))
+        return [{n: v for n, v in zip(names, row) if not math.isnan(v)} for row in values]
+
+    def nbytes(self) -> int:
+        """Memory held by the stored values."""
+        return sum(column.itemsize * len(column) for column in self.columns.values())
+
+
+class Histograms:
+    """Bin counts of named arrays over edges fixed at each array's first record."""
+
+    def __init__(self, bins: int = 40, max_snapshots: int = 64) -> None:
+        self.bins = bins
+        self.max_snapshots = max_snapshots
+        self.edges: dict[str, np.ndarray] = {}
+        self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (epoch, name -> counts)
+
+    def counts(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Counts per array; values beyond the fixed edges fall into the end bins."""
+        out = {}
+        for name, values in arrays.items():
+            if name not in self.edges:
+                # Edges wide enough for the weights to spread out, fixed for the
+                # whole run so that snapshots over time are comparable.
+                span = 1.5 * float(np.abs(values).max()) or 1.0
+                self.edges[name] = np.linspace(-span, span, self.bins + 1)
+            edges = self.edges[name]
+            clipped = np.clip(values.ravel(), edges[0], edges[-1])
+            out[name] = np.histogram(clipped, bins=edges)[0]
+        return out
+
+    def record(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+        """Keep one snapshot; when full, the newest replaces the last (callers space them out)."""
+        if len(self.snapshots) >= self.max_snapshots:
+            self.snapshots.pop()
+        self.snapshots.append((epoch, self.counts(arrays)))
+
+    def nbytes(self) -> int:
+        return sum(c.nbytes for _, snap in self.snapshots for c in snap.values())

@@ -1,0 +1,53 @@
+"""Stage 3: autograd computes the gradients; the update is still written by hand."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from twolayer.stages.base import TorchStage
+
+
+def train_step(w1, w2, x, y, learning_rate):
+    """One gradient-descent step with gradients from loss.backward(); returns the loss."""
+    # Forward pass: operations on tensors with requires_grad=True record a graph
+    y_pred = x.mm(w1).clamp(min=0).mm(w2)  # (N, D_out)
+    loss = (y_pred - y).pow(2).sum()
+    loss_value = loss.item()  # a float: keeping the tensor would keep its whole graph alive
+    if not math.isfinite(loss_value):
+        return loss_value  # diverged: keep the last finite weights
+
+    # Backward pass: backward() adds into .grad, so clear what the last step left
+    w1.grad = None
+    w2.grad = None
+    loss.backward()  # fills w1.grad and w2.grad
+
+    # Update by hand; no_grad keeps the update itself out of the graph
+    with torch.no_grad():
+        w1 -= learning_rate * w1.grad
+        w2 -= learning_rate * w2.grad
+    return loss_value
+
+
+class Stage(TorchStage):
+    """Holds weight tensors that require gradients and runs `train_step`."""
+
+    def __init__(self, weights, config, device):
+        super().__init__(config.dtype, device)
+        self.w1 = self.to_backend(weights["w1"]).requires_grad_()
+        self.w2 = self.to_backend(weights["w2"]).requires_grad_()
+        self.learning_rate = config.learning_rate
+
+    def step(self, x, y) -> float:
+        return train_step(self.w1, self.w2, x, y, self.learning_rate)
+
+    def params(self):
+        return {"w1": self.w1, "w2": self.w2}
+
+    def grads(self):
+        return {"w1": self.w1.grad, "w2": self.w2.grad}
+
+    def predict(self, x):
+        with torch.no_grad():
+            return x.mm(self.w1).clamp(min=0).mm(self.w2)

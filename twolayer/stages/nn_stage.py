@@ -1,0 +1,77 @@
+"""Stage 4: the network as a torch.nn Module and loss; the update is still written by hand."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from twolayer.stages.base import TorchStage
+
+
+def build_model(input_size, hidden_size, output_size, bias=True):
+    """The two-layer network as layers: Linear -> ReLU -> Linear."""
+    return torch.nn.Sequential(
+        torch.nn.Linear(input_size, hidden_size, bias=bias),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden_size, output_size, bias=bias),
+    )
+
+
+def train_step(model, loss_fn, x, y, learning_rate):
+    """One gradient-descent step over model.parameters(); returns the loss."""
+    y_pred = model(x)  # (N, D_out)
+    loss = loss_fn(y_pred, y)  # MSELoss(reduction="sum"): the sum of squared errors
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        return loss_value  # diverged: keep the last finite weights
+
+    model.zero_grad()  # clear the gradients of the last step
+    loss.backward()  # fills param.grad for every parameter
+    with torch.no_grad():
+        for param in model.parameters():
+            param -= learning_rate * param.grad
+    return loss_value
+
+
+# nn.Linear stores weight as (out, in): the transpose of the lecture's w1 and w2.
+_LAYOUT = {"w1": ("0.weight", True), "w2": ("2.weight", True), "b1": ("0.bias", False), "b2": ("2.bias", False)}
+
+
+class Stage(TorchStage):
+    """Holds the Module and its loss function and runs `train_step`."""
+
+    def __init__(self, weights, config, device):
+        super().__init__(config.dtype, device)
+        input_size, hidden_size = weights["w1"].shape
+        output_size = weights["w2"].shape[1]
+        # Built on the meta device: no memory and no draw from torch's global RNG,
+        # since the starting weights are loaded just below.
+        with torch.device("meta"):
+            model = build_model(input_size, hidden_size, output_size, bias=config.bias)
+        model = model.to_empty(device=device).to(self.dtype)
+        tensors = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, array in weights.items():
+                key, transpose = _LAYOUT[name]
+                tensors[key].copy_(self.to_backend(array.T if transpose else array))
+        self.model = model
+        self.loss_fn = torch.nn.MSELoss(reduction="sum")
+        self.learning_rate = config.learning_rate
+
+    def step(self, x, y) -> float:
+        return train_step(self.model, self.loss_fn, x, y, self.learning_rate)
+
+    def params(self):
+        tensors = dict(self.model.named_parameters())
+        return {name: tensors[key] for name, (key, _) in _LAYOUT.items() if key in tensors}
+
+    def grads(self):
+        return {name: p.grad for name, p in self.params().items()}
+
+    def weights(self):
+        return {name: self.to_numpy(p.T if _LAYOUT[name][1] else p) for name, p in self.params().items()}
+
+    def predict(self, x):
+        with torch.no_grad():
+            return self.model(x)

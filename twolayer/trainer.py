@@ -1,0 +1,166 @@
+"""The Trainer: owns one run's weights, optimizer state, generators and history; advances it on request."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from twolayer.config import MANUAL_STAGES, TrainConfig
+from twolayer.data import Dataset, load_data
+from twolayer.devices import resolve_device
+from twolayer.history import Histograms, Table
+from twolayer.stages import make_stage
+from twolayer.weights import initial_weights
+
+READY, RUNNING, DONE, DIVERGED = "ready", "running", "done", "diverged"
+MAX_SNAPSHOTS = 64  # histogram snapshots kept per run, whatever its length
+
+
+class Trainer:
+    """One training run that advances epoch by epoch; pausing is simply not calling `advance`."""
+
+    def __init__(self, config: TrainConfig, data: Dataset | None = None, weights: dict[str, np.ndarray] | None = None):
+        self.config = config
+        # Separate, seeded streams: changing how data is drawn never changes the initial weights.
+        data_seed, init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(3)
+        self.data = data if data is not None else load_data(config.data, config.batch_size, np.random.default_rng(data_seed))
+        self.device = resolve_device(config.device, config.stage)
+        if weights is None:
+            weights = initial_weights(config, self.data.input_size, self.data.output_size, np.random.default_rng(init_seed))
+        self.initial_weights = weights
+        self._shuffle_rng = np.random.default_rng(shuffle_seed)
+        self.stage = make_stage(config.stage, weights, config, self.device)
+        self._x = self.stage.to_backend(self.data.x_train)
+        self._y = self.stage.to_backend(self.data.y_train)
+        self.epoch = 0  # epochs completed
+        self.status = READY
+        self.hint: str | None = None  # plain-language explanation when the run diverged
+        self.train_seconds = 0.0
+        self.history = Table()  # every epoch: epoch, loss, seconds
+        self.stats = Table()  # every stats_every epochs: norms and update ratios
+        self.evals = Table()  # every eval_every epochs, for data with labels or a test split
+        self.histograms = Histograms()
+        self._snapshot_every = max(1, math.ceil(config.epochs / (MAX_SNAPSHOTS - 1)))
+        self.histograms.record(0, self.histogram_arrays())
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DONE, DIVERGED)
+
+    def advance(self, epochs: int = 1, time_budget: float | None = None) -> int:
+        """Run up to `epochs` more epochs, or until `time_budget` seconds pass; returns how many ran."""
+        start = time.perf_counter()
+        ran = 0
+        while ran < epochs and not self.finished:
+            self._run_epoch()
+            ran += 1
+            if time_budget is not None and time.perf_counter() - start >= time_budget:
+                break
+        return ran
+
+    def _run_epoch(self) -> None:
+        config, epoch = self.config, self.epoch
+        self.status = RUNNING
+        measure = epoch % config.resolved_stats_every == 0 or epoch == config.epochs - 1
+        before = self.stage.copy_params() if measure else None
+        tick = time.perf_counter()
+        loss = 0.0
+        for x, y in self._batches():
+            loss += self.stage.step(x, y)
+            if not math.isfinite(loss):
+                break
+        seconds = time.perf_counter() - tick
+        self.train_seconds += seconds
+        if not math.isfinite(loss):
+            self._diverge(loss)
+            return
+        self.history.append({"epoch": epoch, "loss": loss, "seconds": seconds})
+        if measure:
+            self.stats.append({"epoch": epoch, **self.stage.norms(before)})
+        self.epoch = epoch + 1
+        if (self.data.is_classification or self.data.has_test) and (
+            self.epoch % config.eval_every == 0 or self.epoch == config.epochs
+        ):
+            self.evals.append({"epoch": epoch, **self.evaluate()})
+        if self.epoch % self._snapshot_every == 0 or self.epoch == config.epochs:
+            self.histograms.record(self.epoch, self.histogram_arrays())
+        if self.epoch == config.epochs:
+            self.status = DONE
+
+    def _batches(self):
+        """The epoch's mini-batches: the whole set at once (the lecture), or shuffled slices of it."""
+        n, size = len(self.data.x_train), self.config.batch_size
+        if n <= size:
+            yield self._x, self._y
+            return
+        order = self._shuffle_rng.permutation(n)
+        for start in range(0, n, size):
+            index = order[start : start + size]
+            yield self.stage.take(self._x, index), self.stage.take(self._y, index)
+
+    def _diverge(self, loss: float) -> None:
+        self.status = DIVERGED
+        lr = self.config.learning_rate
+        suggestion = lr / 10
+        self.hint = (
+            f"The loss became {loss} at epoch {self.epoch}, so training stopped there. "
+            f"A learning rate of {lr:g} is too high for this initialisation and data scale: "
+            "each step overshot the minimum, the errors grew instead of shrinking, and the numbers "
+            f"overflowed. Try a learning rate of {suggestion:g} or lower"
+        )
+        if self.config.stage in MANUAL_STAGES and self.config.init == "lecture":
+            self.hint += " (the lecture uses 1e-6 with these large randn weights)"
+        self.hint += ". Everything up to the last finite epoch is kept."
+
+    def evaluate(self) -> dict[str, float]:
+        """Loss per example and accuracy on the training and test sets with the current weights."""
+        out = {}
+        splits = [("train", self.data.x_train, self.data.y_train, self.data.labels_train)]
+        if self.data.has_test:
+            splits.append(("test", self.data.x_test, self.data.y_test, self.data.labels_test))
+        for split, x, y, labels in splits:
+            y_pred = self.stage.to_numpy(self.stage.predict(self.stage.to_backend(x)))
+            out[f"{split}_loss_per_example"] = float(np.square(y_pred - y).sum() / len(x))
+            if labels is not None:
+                out[f"{split}_accuracy"] = float((y_pred.argmax(axis=1) == labels).mean())
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The network's outputs for inputs `x`, as float64."""
+        return self.stage.to_numpy(self.stage.predict(self.stage.to_backend(x)))
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Current weights in the lecture's layout, as float64 arrays."""
+        return self.stage.weights()
+
+    def histogram_arrays(self) -> dict[str, np.ndarray]:
+        """Weights and their latest gradients, flattened, as the histograms see them."""
+        arrays = {name: w.ravel() for name, w in self.weights().items()}
+        for name, grad in self.stage.grads().items():
+            if grad is not None:
+                arrays[f"grad_{name}"] = self.stage.to_numpy(grad).ravel()
+        return arrays
+
+    def records(self) -> list[dict[str, float]]:
+        """One dict per completed epoch, merging losses, norms and evaluations where measured."""
+        rows = {int(row["epoch"]): row for row in self.history.rows()}
+        for table in (self.stats, self.evals):
+            for row in table.rows():
+                rows[int(row["epoch"])].update(row)
+        for row in rows.values():
+            row["epoch"] = int(row["epoch"])
+        return list(rows.values())
+
+    def summary(self) -> dict[str, object]:
+        """The run as plain values: config, status, device, timing and per-epoch records."""
+        return {
+            "config": self.config.to_dict(),
+            "status": self.status if self.finished else "incomplete",
+            "device": self.device,
+            "epochs_completed": self.epoch,
+            "train_seconds": self.train_seconds,
+            "hint": self.hint,
+            "epochs": self.records(),
+        }
