@@ -20,8 +20,9 @@ class Table:
 
     def append(self, row: dict[str, float]) -> None:
         """Add a row; a column first seen now is NaN-filled for earlier rows."""
-        for name in row.keys() - self.columns.keys():
-            self.columns[name] = array("d", [math.nan]) * self._length
+        for name in row:
+            if name not in self.columns:
+                self.columns[name] = array("d", [math.nan]) * self._length
         for name, column in self.columns.items():
             column.append(row.get(name, math.nan))
         self._length += 1

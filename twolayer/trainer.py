@@ -18,14 +18,23 @@ READY, RUNNING, DONE, DIVERGED = "ready", "running", "done", "diverged"
 MAX_SNAPSHOTS = 64  # histogram snapshots kept per run, whatever its length
 
 
+def _seed_streams(seed: int) -> list[np.random.SeedSequence]:
+    """Independent streams for data, initial weights and shuffling: changing one never shifts another."""
+    return np.random.SeedSequence(seed).spawn(3)
+
+
+def make_dataset(config: TrainConfig) -> Dataset:
+    """The data a config names, drawn from its seed's data stream."""
+    return load_data(config.data, config.batch_size, np.random.default_rng(_seed_streams(config.seed)[0]))
+
+
 class Trainer:
     """One training run that advances epoch by epoch; pausing is simply not calling `advance`."""
 
     def __init__(self, config: TrainConfig, data: Dataset | None = None, weights: dict[str, np.ndarray] | None = None):
         self.config = config
-        # Separate, seeded streams: changing how data is drawn never changes the initial weights.
-        data_seed, init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(3)
-        self.data = data if data is not None else load_data(config.data, config.batch_size, np.random.default_rng(data_seed))
+        _, init_seed, shuffle_seed = _seed_streams(config.seed)
+        self.data = data if data is not None else make_dataset(config)
         self.device = resolve_device(config.device, config.stage)
         if weights is None:
             weights = initial_weights(config, self.data.input_size, self.data.output_size, np.random.default_rng(init_seed))

@@ -1,0 +1,181 @@
+"""The Trainer: resumable to the bit, isolated per run, bounded in memory, safe when the loss explodes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from twolayer import ConfigError, DeviceError, TrainConfig, Trainer
+from twolayer.config import STAGES
+from twolayer.devices import available_devices, resolve_device
+
+
+def _all_records(trainer):
+    return trainer.history.column("loss"), trainer.stats.rows(), trainer.weights()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_pausing_and_resuming_gives_a_bit_identical_history(stage):
+    whole = Trainer(TrainConfig(stage=stage))
+    assert whole.advance(500) == 500
+    pieces = Trainer(TrainConfig(stage=stage))
+    for n in (1, 7, 492):
+        assert pieces.advance(n) == n
+    loss_a, stats_a, weights_a = _all_records(whole)
+    loss_b, stats_b, weights_b = _all_records(pieces)
+    assert loss_a == loss_b, f"{stage}: paused run's losses differ from the uninterrupted run's"
+    assert stats_a == stats_b
+    for name in weights_a:
+        assert np.array_equal(weights_a[name], weights_b[name]), f"{stage}: {name} differs"
+    assert whole.status == pieces.status == "done"
+
+
+def test_two_trainers_advanced_in_alternation_match_each_alone():
+    configs = [TrainConfig(stage="nn", seed=1), TrainConfig(stage="optim", seed=2, optimizer="momentum")]
+    alone = []
+    for config in configs:
+        trainer = Trainer(config)
+        trainer.advance(60)
+        alone.append(trainer.history.column("loss"))
+    interleaved = [Trainer(config) for config in configs]
+    for _ in range(20):
+        for trainer in interleaved:
+            trainer.advance(3)
+    assert [t.history.column("loss") for t in interleaved] == alone
+
+
+def test_global_seeds_do_not_change_a_run():
+    import torch
+
+    runs = []
+    for global_seed in (0, 123):
+        torch.manual_seed(global_seed)
+        np.random.seed(global_seed)
+        trainer = Trainer(TrainConfig(stage="optim", epochs=5))
+        trainer.advance(5)
+        runs.append(trainer.history.column("loss"))
+    assert runs[0] == runs[1]
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    def losses(seed):
+        trainer = Trainer(TrainConfig(stage="tensor", seed=seed, epochs=3))
+        trainer.advance(3)
+        return trainer.history.column("loss")
+
+    assert losses(5) == losses(5)
+    assert losses(5) != losses(6)
+
+
+def test_shared_init_starts_every_stage_from_the_same_weights():
+    starts = [Trainer(TrainConfig(stage=stage, init="shared", bias=False)).weights() for stage in STAGES]
+    for stage, weights in zip(STAGES[1:], starts[1:]):
+        for name in ("w1", "w2"):
+            np.testing.assert_allclose(weights[name], starts[0][name], rtol=1e-6, err_msg=f"{stage} {name}")
+
+
+def test_divergence_stops_the_run_and_keeps_the_last_finite_state():
+    trainer = Trainer(TrainConfig(stage="tensor", learning_rate=1e-3, epochs=100))
+    ran = trainer.advance(100)
+    assert trainer.status == "diverged"
+    assert ran == trainer.epoch + 1, "the diverging epoch runs but is not counted as completed"
+    losses = trainer.history.column("loss")
+    assert len(losses) == trainer.epoch and all(math.isfinite(v) for v in losses)
+    assert all(np.isfinite(w).all() for w in trainer.weights().values())
+    assert "learning rate of 0.001 is too high" in trainer.hint
+    assert trainer.advance(10) == 0, "a diverged run does not advance"
+
+
+def test_time_budget_ends_a_slice_early():
+    trainer = Trainer(TrainConfig(stage="numpy", epochs=100_000, hidden_size=1, batch_size=1))
+    ran = trainer.advance(100_000, time_budget=0.05)
+    assert 1 <= ran < 100_000
+    assert trainer.status == "running"
+
+
+def test_history_stays_bounded_over_100k_epochs():
+    trainer = Trainer(TrainConfig(stage="numpy", epochs=100_000, hidden_size=2, batch_size=2))
+    trainer.advance(100_000)
+    assert trainer.status == "done"
+    assert len(trainer.history) == 100_000
+    assert trainer.history.nbytes() == 100_000 * 3 * 8, "three float64 columns, nothing per row"
+    assert len(trainer.stats) <= 251
+    assert len(trainer.histograms.snapshots) <= 64
+    assert trainer.histograms.snapshots[-1][0] == 100_000, "the final state is always kept"
+
+
+def test_histograms_are_counts_over_fixed_edges():
+    trainer = Trainer(TrainConfig(stage="nn", epochs=20))
+    trainer.advance(20)
+    hist = trainer.histograms
+    epochs = [epoch for epoch, _ in hist.snapshots]
+    assert epochs == list(range(21))
+    for epoch, counts in hist.snapshots:
+        assert counts["w1"].sum() == 784 * 100
+        assert counts["b2"].sum() == 10
+        if epoch > 0:
+            assert counts["grad_w1"].sum() == 784 * 100
+    assert len(hist.edges["w1"]) == hist.bins + 1
+
+
+def test_stats_record_norms_and_update_ratios():
+    trainer = Trainer(TrainConfig(stage="autograd", epochs=10, stats_every=1))
+    trainer.advance(10)
+    rows = trainer.stats.rows()
+    assert [row["epoch"] for row in rows] == list(range(10))
+    w1 = trainer.weights()["w1"]
+    assert rows[-1]["weight_norm_w1"] == pytest.approx(np.linalg.norm(w1), rel=1e-5)
+    # plain gradient descent: the update is exactly lr * gradient
+    assert rows[-1]["update_ratio_w1"] == pytest.approx(1e-6 * rows[-1]["grad_norm_w1"] / rows[-1]["weight_norm_w1"],
+                                                        rel=1e-3)
+
+
+def test_records_merge_losses_and_sparse_stats():
+    trainer = Trainer(TrainConfig(stage="numpy", epochs=10, stats_every=4))
+    trainer.advance(10)
+    records = trainer.records()
+    assert [r["epoch"] for r in records] == list(range(10))
+    assert ["grad_norm_w1" in r for r in records] == [True, False, False, False, True, False, False, False, True, True]
+
+
+def test_device_selection():
+    assert available_devices()[0] == "cpu"
+    assert resolve_device("cuda", "numpy") == "cpu", "the NumPy stage always runs on the CPU"
+    if "cuda" not in available_devices():
+        with pytest.raises(DeviceError, match="device='cuda' is not available on this machine"):
+            Trainer(TrainConfig(stage="tensor", device="cuda"))
+        assert resolve_device("auto", "tensor") in ("cpu", "mps")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("hidden_size", 0, "hidden_size=0 is not allowed: a whole number from 1 to 4,096"),
+        ("hidden_size", 5000, "hidden_size=5000 is not allowed"),
+        ("learning_rate", 0.0, "learning_rate=0.0 is not allowed: a finite number greater than 0"),
+        ("learning_rate", float("nan"), "learning_rate=nan is not allowed"),
+        ("learning_rate", float("inf"), "learning_rate=inf is not allowed"),
+        ("epochs", 0, "epochs=0 is not allowed: a whole number from 1 to 100,000"),
+        ("stage", "keras", "stage='keras' is not allowed: one of numpy, tensor, autograd, nn, optim"),
+        ("optimizer", "lbfgs", "optimizer='lbfgs' is not allowed"),
+        ("device", "tpu", "device='tpu' is not allowed: one of auto, cpu, cuda, mps"),
+        ("dtype", "float16", "dtype='float16' is not allowed"),
+    ],
+)
+def test_config_errors_name_the_field_value_and_what_is_allowed(field, value, message):
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(**{field: value})
+    assert str(caught.value).startswith(message)
+    assert caught.value.field == field
+
+
+def test_config_defaults_follow_the_lecture():
+    assert TrainConfig().learning_rate == 1e-6
+    assert TrainConfig(stage="nn").learning_rate == 1e-4
+    assert TrainConfig(stage="numpy", init="shared").learning_rate == 1e-4
+    assert TrainConfig(stage="nn").bias is True and TrainConfig().bias is False
+    assert TrainConfig(stage="numpy").replace(stage="optim").learning_rate == 1e-4
+    with pytest.raises(ConfigError, match="only the nn and optim stages have biases"):
+        TrainConfig(stage="numpy", bias=True)
+    with pytest.raises(ConfigError, match="hidden_size x batch_size x epochs must be at most"):
+        TrainConfig(hidden_size=4096, batch_size=4096, epochs=1000)
