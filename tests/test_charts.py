@@ -1,0 +1,274 @@
+"""Figure builders: trace lengths, values, layout and payload size of each chart."""
+
+import math
+
+import numpy as np
+import pytest
+
+from twolayer import charts
+
+
+def spiky_losses(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A falling loss over n epochs with noise and a few one-epoch spikes, as the lecture's runs show."""
+    rng = np.random.default_rng(seed)
+    epochs = np.arange(n)
+    losses = 1e6 * np.exp(-epochs / (n / 10)) + rng.random(n)
+    return epochs, losses
+
+
+# --- downsample ---------------------------------------------------------------------------------
+
+
+def test_downsample_short_input_is_returned_whole_as_lists():
+    x, y = charts.downsample([0, 1, 2], [3.0, 1.0, 2.0])
+    assert (x, y) == ([0, 1, 2], [3.0, 1.0, 2.0])
+    assert type(x) is list and type(y) is list
+
+
+@pytest.mark.parametrize("max_points", [2, 3, 4, 5, 101, 2000])
+@pytest.mark.parametrize("n", [2001, 10_007, 100_000])
+def test_downsample_bounds_points_and_keeps_ends_and_extremes(n, max_points):
+    epochs, losses = spiky_losses(n)
+    spikes = [n // 3, n // 2 + 1, n - 5]
+    losses[spikes] = [5e6, 7e6, 9e6]
+    low = n // 4
+    losses[low] = -1.0
+    x, y = charts.downsample(epochs, losses, max_points)
+    assert len(x) == len(y) <= max_points, f"{len(x)} points for max_points={max_points}"
+    assert (x[0], y[0]) == (0, losses[0]) and (x[-1], y[-1]) == (n - 1, losses[-1]), "first or last point lost"
+    assert all(np.diff(x) > 0), "points out of order or repeated"
+    assert y == losses[x].tolist(), "points moved off the curve"
+    if max_points >= 4:  # room for at least one bucket's minimum and maximum
+        assert max(y) == 9e6 and min(y) == -1.0, "global max or min lost"
+    if max_points >= 101:
+        assert set(spikes) <= set(x), "a one-epoch spike was dropped"
+
+
+def test_downsample_drops_unmeasured_nan_points():
+    x, y = charts.downsample([0, 1, 2, 3], [1.0, math.nan, 3.0, math.nan])
+    assert (x, y) == ([0, 2], [1.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "max_points"),
+    [([0, 1], [1.0], 10), ([[0, 1]], [[1.0, 2.0]], 10), ([0, 1], [1.0, 2.0], 1)],
+)
+def test_downsample_rejects_bad_input(x, y, max_points):
+    with pytest.raises(ValueError):
+        charts.downsample(x, y, max_points)
+
+
+# --- loss ----------------------------------------------------------------------------------------
+
+
+def test_loss_figure_of_100k_epochs_is_bounded_and_ends_at_the_last_loss():
+    epochs, losses = spiky_losses(100_000)
+    fig = charts.loss_figure(epochs, losses, test=(epochs[::10], 1.1 * losses[::10]))
+    train, test, current = fig.data
+    assert len(fig.to_json()) < 200_000, "loss figure payload over 200 KB"
+    assert len(train.x) <= charts.MAX_POINTS and len(test.x) <= charts.MAX_POINTS
+    assert (train.x[-1], train.y[-1]) == (99_999, losses[-1]), "train trace does not end at the last loss"
+    assert max(train.y) == losses.max() and min(train.y) == losses.min()
+    assert (test.name, test.x[-1], test.y[-1]) == ("test", 99_990, 1.1 * losses[-10])
+    assert (current.x, current.y) == ((99_999,), (losses[-1],)), "current point not marked at the last epoch"
+    assert current.name == f"epoch 99999: {losses[-1]:.4g}"
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_loss_figure_linear_axis_and_no_marker_when_asked():
+    fig = charts.loss_figure([0, 1, 2], [3.0, 2.0, 1.0], log_y=False, mark_current=False, title="Stage 1")
+    assert fig.layout.yaxis.type == "linear"
+    assert len(fig.data) == 1 and fig.data[0].y == (3.0, 2.0, 1.0)
+    assert fig.layout.title.text == "Stage 1"
+    assert fig.layout.uirevision != charts.loss_figure([0], [1.0], title="Stage 1").layout.uirevision, (
+        "switching the axis type must reset the kept zoom"
+    )
+
+
+def test_loss_figure_with_no_points_has_axes_and_no_marker():
+    fig = charts.loss_figure([], [])
+    assert [len(trace.x) for trace in fig.data] == [0]
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("epoch", "loss")
+
+
+def test_compare_figure_overlays_one_bounded_trace_per_label():
+    epochs, losses = spiky_losses(5000)
+    curves = {f"stage {i}": (epochs, losses * (i + 1)) for i in range(8)}
+    fig = charts.compare_figure(curves, log_y=False)
+    assert [trace.name for trace in fig.data] == list(curves)
+    assert all(len(trace.x) <= charts.MAX_POINTS for trace in fig.data)
+    assert fig.data[3].y[-1] == 4 * losses[-1]
+    assert fig.data[7].line.color == fig.data[0].line.color == charts.PALETTE[0], "colours do not cycle"
+    assert fig.data[1].line.color != fig.data[0].line.color
+    assert fig.layout.yaxis.type == "linear"
+
+
+# --- histograms ----------------------------------------------------------------------------------
+
+
+def test_histogram_figure_draws_one_bar_per_bin_at_its_centre():
+    edges = np.linspace(-2.0, 2.0, 5)
+    fig = charts.histogram_figure(edges, [1, 5, 7, 2], "W1")
+    (bars,) = fig.data
+    assert bars.type == "bar"
+    assert bars.x == (-1.5, -0.5, 0.5, 1.5) and bars.width == (1.0, 1.0, 1.0, 1.0)
+    assert bars.y == (1, 5, 7, 2)
+    assert fig.layout.title.text == "W1" and fig.layout.bargap == 0
+
+
+def test_histogram_figure_rejects_counts_that_do_not_match_the_edges():
+    with pytest.raises(ValueError, match="5 edges make 4 bins"):
+        charts.histogram_figure(np.linspace(0, 1, 5), [1, 2, 3])
+
+
+def test_histogram_over_time_is_a_small_bins_by_epochs_heatmap():
+    bins, n_snapshots = 40, 64
+    edges = np.linspace(-3.0, 3.0, bins + 1)
+    rng = np.random.default_rng(0)
+    snapshots = [(10 * i, rng.integers(0, 80_000, bins)) for i in range(n_snapshots)]
+    fig = charts.histogram_over_time_figure(edges, snapshots, "W1 over epochs")
+    (heat,) = fig.data
+    z = np.array(heat.z)
+    assert z.shape == (bins, n_snapshots), "expected a row per bin and a column per snapshot"
+    assert heat.x == tuple(range(0, 640, 10))
+    assert np.allclose(heat.y, (edges[:-1] + edges[1:]) / 2)
+    counts = np.array([c for _, c in snapshots]).T
+    assert np.array_equal(heat.customdata, counts), "hover counts differ from the snapshots"
+    assert np.allclose(z, np.log1p(counts), atol=5e-4), "colour is not log1p of the counts"
+    assert heat.colorbar.ticktext == ("0", "1", "10", "100", "1000", "10000")
+    assert np.allclose(heat.colorbar.tickvals, np.log1p([0, 1, 10, 100, 1000, 10000]))
+    assert len(fig.to_json()) < 50_000
+
+
+def test_histogram_over_time_linear_colour_and_empty_and_mismatched():
+    edges = [0.0, 1.0, 2.0]
+    fig = charts.histogram_over_time_figure(edges, [(0, [3, 4]), (5, [0, 7])], log_color=False)
+    assert np.array_equal(fig.data[0].z, [[3, 0], [4, 7]]) and fig.data[0].colorbar.tickvals is None
+    assert charts.histogram_over_time_figure(edges, []).data == ()
+    with pytest.raises(ValueError):
+        charts.histogram_over_time_figure(edges, [(0, [1, 2, 3])])
+
+
+def test_snapshots_for_skips_snapshots_without_the_array():
+    snapshots = [(0, {"w1": np.array([1])}), (5, {"w1": np.array([2]), "grad_w1": np.array([3])})]
+    assert [(e, c.tolist()) for e, c in charts.snapshots_for(snapshots, "grad_w1")] == [(5, [3])]
+    assert [e for e, _ in charts.snapshots_for(snapshots, "w1")] == [0, 5]
+
+
+# --- norms and update ratios ---------------------------------------------------------------------
+
+
+def test_norms_figure_draws_a_log_line_per_layer():
+    epochs = [0, 5, 10]
+    fig = charts.norms_figure(epochs, {"W1": [3.0, 2.0, 1.0], "W2": [0.3, 0.2, 0.1]})
+    assert [(t.name, t.y) for t in fig.data] == [("W1", (3.0, 2.0, 1.0)), ("W2", (0.3, 0.2, 0.1))]
+    assert fig.layout.yaxis.type == "log"
+    assert charts.norms_figure(epochs, {"W1": [1.0, 2.0, 3.0]}, log_y=False).layout.yaxis.type == "linear"
+
+
+def test_update_ratio_figure_has_a_dashed_reference_across_the_epochs():
+    fig = charts.update_ratio_figure([0, 5, 10], {"W1": [1e-2, 1e-3, 1e-4]})
+    ratio, reference = fig.data
+    assert ratio.y == (1e-2, 1e-3, 1e-4)
+    assert reference.x == (0.0, 10.0) and reference.y == (1e-3, 1e-3)
+    assert reference.line.dash == "dash"
+    assert [t.name for t in charts.update_ratio_figure([], {}).data] == [], "reference drawn without epochs"
+
+
+# --- classification views ------------------------------------------------------------------------
+
+
+def test_accuracy_figure_shows_fractions_as_percent_within_0_to_100():
+    fig = charts.accuracy_figure([0, 10], [0.5, 0.9], [0.45, 0.85])
+    train, test = fig.data
+    assert (train.y, test.y) == ((0.5, 0.9), (0.45, 0.85))
+    assert fig.layout.yaxis.tickformat == ".0%"
+    opts = fig.layout.yaxis.autorangeoptions
+    assert (opts.minallowed, opts.maxallowed) == (0, 1)
+    assert len(charts.accuracy_figure([0], [0.1]).data) == 1
+
+
+def test_confusion_matrix_counts_each_true_predicted_pair():
+    true = [0, 0, 1, 1, 1, 2, 2, 2, 2]
+    pred = [0, 1, 1, 1, 2, 2, 2, 0, 2]
+    fig = charts.confusion_matrix_figure(true, pred, n_classes=3)
+    (heat,) = fig.data
+    assert np.array_equal(heat.z, [[1, 1, 0], [0, 2, 1], [1, 0, 3]]), "rows must be true classes, columns predicted"
+    assert fig.layout.title.text == "Confusion matrix: accuracy 66.7%"
+    assert fig.layout.yaxis.autorange == "reversed", "class 0 should be the top row"
+    assert np.array(charts.confusion_matrix_figure([], [], 10).data[0].z).shape == (10, 10)
+
+
+@pytest.mark.parametrize(("true", "pred"), [([0, 10], [0, 1]), ([0, 1], [-1, 1]), ([0, 1], [0])])
+def test_confusion_matrix_rejects_bad_labels(true, pred):
+    with pytest.raises(ValueError):
+        charts.confusion_matrix_figure(true, pred, n_classes=10)
+
+
+def test_weight_images_tile_each_units_weights_scaled_to_its_max():
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(size=(64, 40))  # 8x8 digits, 40 hidden units
+    fig = charts.weight_images_figure(w1, (8, 8), max_units=32)
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (4 * 9 - 1, 8 * 9 - 1), "32 units of 8x8 should tile as 4 rows of 8 with 1-cell gaps"
+    assert np.isnan(z).sum() == z.size - 32 * 64, "gaps should be NaN and only gaps"
+    unit1 = w1[:, 1].reshape(8, 8)
+    assert np.allclose(z[0:8, 9:17], unit1 / np.abs(unit1).max(), atol=1e-6), "unit 1 not in the second tile"
+    assert np.isnan(z[8, :]).all() and np.isnan(z[:, 8]).all()
+    assert fig.layout.yaxis.autorange == "reversed" and fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_weight_images_of_mnist_stay_under_200_kb():
+    w1 = np.random.default_rng(0).normal(size=(784, 100))
+    assert len(charts.weight_images_figure(w1, (28, 28)).to_json()) < 200_000
+
+
+def test_weight_images_reject_a_shape_that_does_not_match():
+    with pytest.raises(ValueError, match="28x28 images need shape"):
+        charts.weight_images_figure(np.zeros((64, 10)), (28, 28))
+
+
+def test_predictions_put_wrong_ones_first_in_their_given_order():
+    images = np.arange(6 * 4, dtype=float).reshape(6, 4)  # six 2x2 images, each distinct
+    true = [0, 1, 2, 3, 4, 5]
+    pred = [0, 7, 2, 8, 4, 9]
+    fig = charts.predictions_figure(images, (2, 2), true, pred, max_images=4)
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["✗ 1 → 7", "✗ 3 → 8", "✗ 5 → 9", "✓ 0"]
+    assert [a.font.color for a in fig.layout.annotations] == [charts.WRONG] * 3 + [charts.RIGHT]
+    z = np.asarray(fig.data[0].z)
+    assert np.array_equal(z[0:2, 0:2], images[1].reshape(2, 2)), "first tile is not the first wrong image"
+    assert np.array_equal(z[0:2, 9:11], images[0].reshape(2, 2)), "fourth tile is not the first right image"
+
+
+def test_predictions_with_no_images_and_with_mismatched_labels():
+    assert charts.predictions_figure(np.zeros((0, 4)), (2, 2), [], []).data == ()
+    with pytest.raises(ValueError, match="3 images but 2 true"):
+        charts.predictions_figure(np.zeros((3, 4)), (2, 2), [0, 1], [0, 1])
+
+
+# --- shared layout -------------------------------------------------------------------------------
+
+EVERY_FIGURE = {
+    "loss": lambda: charts.loss_figure([0, 1], [2.0, 1.0]),
+    "compare": lambda: charts.compare_figure({"a": ([0, 1], [2.0, 1.0])}),
+    "histogram": lambda: charts.histogram_figure([0.0, 1.0], [3]),
+    "histogram_over_time": lambda: charts.histogram_over_time_figure([0.0, 1.0], [(0, [3])]),
+    "norms": lambda: charts.norms_figure([0, 1], {"W1": [1.0, 2.0]}),
+    "update_ratio": lambda: charts.update_ratio_figure([0, 1], {"W1": [1e-3, 2e-3]}),
+    "accuracy": lambda: charts.accuracy_figure([0, 1], [0.1, 0.2]),
+    "confusion": lambda: charts.confusion_matrix_figure([0, 1], [0, 1], 2),
+    "weight_images": lambda: charts.weight_images_figure(np.ones((4, 3)), (2, 2)),
+    "predictions": lambda: charts.predictions_figure(np.ones((2, 4)), (2, 2), [0, 1], [0, 0]),
+}
+
+
+@pytest.mark.parametrize("name", EVERY_FIGURE)
+def test_every_figure_shares_the_lecture_hall_layout(name):
+    fig = EVERY_FIGURE[name]()
+    layout = fig.layout
+    assert layout.font.size == charts.FONT_SIZE, f"{name}: base font size"
+    assert layout.uirevision, f"{name}: no uirevision, zoom would reset on every redraw"
+    assert layout.template.layout.to_plotly_json() == {}, f"{name}: a styling template adds weight to every draw"
+    assert layout.margin.l <= 20 and layout.margin.r <= 20
+    assert len(fig.to_json()) < 10_000, f"{name}: a tiny figure should stay tiny"

@@ -1,0 +1,138 @@
+"""One viewer's training session (current run, play state, past runs) and the server-wide pool of training slots."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from twolayer.config import TrainConfig
+from twolayer.data import Dataset
+from twolayer.trainer import DIVERGED, DONE, Trainer
+
+MAX_KEPT_RUNS = 8
+KEPT_POINTS = 2000  # loss points kept per past run: enough for a chart, bounded in memory
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """A finished or reset run, kept small for overlaying on later runs."""
+
+    label: str
+    config: TrainConfig
+    status: str
+    epochs: list[int]
+    losses: list[float]
+
+
+class TrainingSession:
+    """The run one browser session is looking at, whether it is playing, and its recent runs."""
+
+    def __init__(self) -> None:
+        self.trainer: Trainer | None = None
+        self.playing = False
+        self.runs: list[PastRun] = []
+        self._counter = 0
+        self._archived: Trainer | None = None  # the run already in `runs`, so it is kept once
+
+    @property
+    def state(self) -> str:
+        """ready, running, paused, done or diverged."""
+        if self.trainer is None or self.trainer.epoch == 0 and not self.trainer.finished and not self.playing:
+            return "ready"
+        if self.trainer.finished:
+            return self.trainer.status
+        return "running" if self.playing else "paused"
+
+    def needs_confirmation(self, config: TrainConfig) -> bool:
+        """True when a started, unfinished run would be continued under settings it was not started with."""
+        return (
+            self.trainer is not None
+            and not self.trainer.finished
+            and self.trainer.epoch > 0
+            and self.trainer.config != config
+        )
+
+    def train(self, config: TrainConfig, data: Dataset | None = None) -> None:
+        """Start playing: continue the current run if it has these settings, else start a new one."""
+        if self.trainer is None or self.trainer.finished or self.trainer.config != config:
+            self._start(config, data)
+        self.playing = True
+
+    def step(self, config: TrainConfig, data: Dataset | None = None) -> None:
+        """Advance exactly one epoch and stay paused."""
+        if self.trainer is None or self.trainer.finished or self.trainer.config != config:
+            self._start(config, data)
+        self.playing = False
+        self.trainer.advance(1)
+
+    def pause(self) -> None:
+        self.playing = False
+
+    def reset(self) -> None:
+        """Put the current run aside (kept in the run history if it ran) and start from nothing."""
+        self._archive()
+        self.trainer = None
+        self.playing = False
+
+    def clear_runs(self) -> None:
+        self.runs.clear()
+
+    def after_slice(self) -> None:
+        """Stop playing and keep the run once it has finished."""
+        if self.trainer is not None and self.trainer.finished and self.playing:
+            self.playing = False
+            self._archive()
+
+    def _start(self, config: TrainConfig, data: Dataset | None) -> None:
+        self._archive()
+        self.trainer = Trainer(config, data=data)
+
+    def _archive(self) -> None:
+        trainer = self.trainer
+        if trainer is None or trainer.epoch == 0 or trainer is self._archived:
+            return
+        self._archived = trainer
+        epochs = trainer.history.column("epoch")
+        losses = trainer.history.column("loss")
+        stride = max(1, len(epochs) // KEPT_POINTS + (len(epochs) % KEPT_POINTS > 0))
+        self._counter += 1
+        config = trainer.config
+        label = f"#{self._counter} {config.stage}, H={config.hidden_size}, lr={config.learning_rate:g}"
+        status = trainer.status if trainer.status in (DONE, DIVERGED) else f"stopped at {trainer.epoch}"
+        self.runs.append(PastRun(label, config, status, [int(e) for e in epochs[::stride]], losses[::stride]))
+        del self.runs[:-MAX_KEPT_RUNS]
+
+
+class SlotPool:
+    """At most `size` trainings advance at once on this server; the rest wait their turn."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._semaphore = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self.waiting = 0
+
+    @contextmanager
+    def slot(self, timeout: float):
+        """Hold a slot for one slice of training; yields False (holding nothing) if none frees up in time."""
+        with self._lock:
+            self.waiting += 1
+        acquired = self._semaphore.acquire(timeout=timeout)
+        with self._lock:
+            self.waiting -= 1
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._semaphore.release()
+
+
+def run_slice(session: TrainingSession, pool: SlotPool, seconds: float) -> bool:
+    """Advance the session's run for about `seconds` inside a slot; False if no slot was free."""
+    with pool.slot(timeout=seconds) as acquired:
+        if not acquired:
+            return False
+        session.trainer.advance(session.trainer.config.epochs, time_budget=seconds)
+    session.after_slice()
+    return True
