@@ -1,0 +1,178 @@
+"""The Streamlit page, driven headless with AppTest: controls, runs, URL settings and bad input."""
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+LABELS = ["Stage", "Hidden size", "Learning rate", "Epochs", "Device", "Seed", "Batch size", "Initialisation", "Data"]
+
+
+def open_app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def session(at):
+    return at.session_state["session"]
+
+
+def loss_trace(at) -> dict:
+    """The loss chart's training trace, read from the Plotly spec the page sends."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"]["title"]["text"].startswith("Loss"):
+            return spec["data"][0]
+    raise AssertionError("no loss chart on the page")
+
+
+def widget_labels(at) -> set[str]:
+    widgets = [*at.selectbox, *at.select_slider, *at.number_input, *at.radio, *at.checkbox, *at.toggle]
+    return {w.label for w in widgets}
+
+
+def status_text(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**"))
+
+
+def test_default_page_renders_every_control():
+    at = open_app()
+    assert not at.exception
+    assert set(LABELS) <= widget_labels(at)
+    assert [b.label for b in at.button][:4] == ["Train", "Pause", "Step", "Reset"]
+    assert at.selectbox(key="device").options == ["cpu"] or "cpu" in at.selectbox(key="device").options
+    assert at.select_slider(key="lr").value == 1e-6
+    assert "def train_step(w1, w2, x, y, learning_rate):" in at.code[0].value
+    assert status_text(at).startswith("**Ready**")
+
+
+def test_train_runs_the_lecture_default_to_the_end():
+    at = open_app()
+    at.button(key="train").click().run()
+    assert not at.exception
+    trainer = session(at).trainer
+    assert trainer.status == "done" and trainer.epoch == 500
+    assert status_text(at).startswith("**Done** · epoch **500** of 500")
+    trace = loss_trace(at)
+    assert len(trace["y"]) == 500
+    assert trace["y"][-1] == trainer.history.column("loss")[-1]
+    assert trace["y"][0] > 1e6 and trace["y"][-1] < 1e-2
+    assert len(session(at).runs) == 1, "the finished run is kept in the run history"
+
+
+def test_step_pause_and_reset():
+    at = open_app()
+    at.button(key="step").click().run()
+    at.button(key="step").click().run()
+    assert session(at).trainer.epoch == 2 and session(at).state == "paused"
+    assert status_text(at).startswith("**Paused** · epoch **2** of 500")
+    at.button(key="reset").click().run()
+    assert session(at).trainer is None and session(at).state == "ready"
+    assert len(session(at).runs) == 1, "the reset run went to the run history"
+
+
+def test_a_paused_run_resumes_to_the_same_history_as_an_uninterrupted_one():
+    at = open_app({"epochs": "40", "stage": "nn"})
+    for _ in range(3):
+        at.button(key="step").click().run()
+    at.button(key="train").click().run()
+    resumed = session(at).trainer.history.column("loss")
+    fresh = open_app({"epochs": "40", "stage": "nn"})
+    fresh.button(key="train").click().run()
+    assert resumed == session(fresh).trainer.history.column("loss")
+
+
+def test_stage_switch_brings_the_lecture_learning_rate_unless_chosen():
+    at = open_app()
+    at.selectbox(key="stage").set_value("nn").run()
+    assert at.select_slider(key="lr").value == 1e-4
+    at.selectbox(key="stage").set_value("tensor").run()
+    assert at.select_slider(key="lr").value == 1e-6
+    at.select_slider(key="lr").set_value(2e-6).run()
+    at.selectbox(key="stage").set_value("optim").run()
+    assert at.select_slider(key="lr").value == 2e-6, "a learning rate the person chose is kept"
+    assert at.selectbox(key="optimizer").value == "adam"
+
+
+def test_settings_go_into_the_url_and_come_back_from_it():
+    at = open_app()
+    at.selectbox(key="stage").set_value("autograd").run()
+    at.select_slider(key="hidden").set_value(32).run()
+    at.number_input(key="seed").set_value(7).run()
+    query = dict(at.query_params)
+    assert query == {"stage": "autograd", "hidden": "32", "seed": "7"}
+    again = open_app(query)
+    assert again.selectbox(key="stage").value == "autograd"
+    assert again.select_slider(key="hidden").value == 32 and again.number_input(key="seed").value == 7
+    assert not again.warning
+
+
+def test_malformed_link_falls_back_to_defaults_with_warnings():
+    at = open_app({"hidden": "abc", "lr": "nan", "stage": "keras", "device": "tpu", "zoom": "9"})
+    assert not at.exception
+    assert at.select_slider(key="hidden").value == 100
+    assert at.selectbox(key="stage").value == "numpy"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "hidden='abc' is not allowed (a whole number from 1 to 4,096)" in warnings
+    assert "stage='keras' is not allowed" in warnings
+    assert "Unknown link setting 'zoom'" in warnings
+    at.button(key="train").click().run()
+    assert session(at).trainer.status == "done", "the page still trains after a bad link"
+
+
+def test_device_in_link_is_used_only_if_the_server_has_it():
+    at = open_app({"device": "cuda", "stage": "tensor"})
+    has_cuda = "cuda" in at.selectbox(key="device").options
+    assert at.selectbox(key="device").value == ("cuda" if has_cuda else "cpu")
+    assert any("device 'cuda', which this server lacks" in w.value for w in at.warning) != has_cuda
+
+
+def test_divergence_shows_the_explanation_and_keeps_the_page_working():
+    at = open_app({"stage": "tensor", "lr": "0.001"})
+    at.button(key="train").click().run()
+    assert session(at).trainer.status == "diverged"
+    errors = " ".join(e.value for e in at.error)
+    assert "The loss exploded" in errors and "learning rate of 0.001 is too high" in errors
+    assert len(loss_trace(at)["y"]) == session(at).trainer.epoch
+    at.select_slider(key="lr").set_value(1e-6).run()
+    at.button(key="train").click().run()
+    assert session(at).trainer.status == "done"
+    assert [run.status for run in session(at).runs] == ["diverged", "done"]
+
+
+def test_changing_a_setting_while_paused_asks_before_mixing():
+    at = open_app()
+    at.button(key="step").click().run()
+    at.select_slider(key="hidden").set_value(50).run()
+    assert any("changed settings while a run is paused" in w.value for w in at.warning)
+    assert at.button(key="train").disabled
+    at.button(key="confirm_restore").click().run()
+    assert at.select_slider(key="hidden").value == 100 and not at.button(key="train").disabled
+    at.select_slider(key="hidden").set_value(50).run()
+    at.button(key="confirm_reset").click().run()
+    at.button(key="train").click().run()
+    assert session(at).trainer.config.hidden_size == 50 and session(at).trainer.status == "done"
+
+
+def test_work_cap_is_refused_with_a_message():
+    at = open_app({"hidden": "4096", "batch": "4096", "epochs": "1000"})
+    assert any("hidden_size x batch_size x epochs must be at most" in e.value for e in at.error)
+    assert at.button(key="train").disabled
+
+
+def test_compare_stages_overlays_identical_curves_and_checks_gradients():
+    at = open_app({"epochs": "100", "init": "shared"})
+    at.button(key="compare").click().run()
+    result = at.session_state["comparison"]
+    assert set(result["curves"]) == {"numpy", "tensor", "autograd", "nn", "optim"}
+    for row in result["gaps"]:
+        assert row["largest relative gap"] < 1e-9, row
+    assert all(row["max_rel_error"] < 1e-5 for row in result["gradcheck"])
+
+
+def test_presenter_mode_hides_chosen_controls():
+    at = open_app({"present": "1", "hide": "seed,batch"})
+    labels = widget_labels(at)
+    assert "Seed" not in labels and "Batch size" not in labels and "Stage" in labels
