@@ -8,6 +8,7 @@ import time
 
 import streamlit as st
 import torch
+from threadpoolctl import threadpool_limits
 
 from twolayer import charts
 from twolayer.config import MANUAL_STAGES, STAGE_TITLES, STAGES, ConfigError, TrainConfig, default_learning_rate
@@ -38,8 +39,11 @@ OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD + momentum", 
 def server_resources() -> SlotPool:
     """Process-wide set-up, done once: thread count and the pool of training slots."""
     slots = int(os.environ.get("TWOLAYER_SLOTS", os.cpu_count() or 1))
+    threads = int(os.environ.get("TWOLAYER_THREADS", 1))
     # Thread counts are process-global: set once here, never per run, so sessions cannot change each other.
-    torch.set_num_threads(int(os.environ.get("TWOLAYER_TORCH_THREADS", 1)))
+    # One BLAS thread per training slot: spinning BLAS threads of several runs on few cores slow all of them.
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
     return SlotPool(slots)
 
 
@@ -222,7 +226,7 @@ def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
     with code_col:
         stage = sess.trainer.config.stage if sess.trainer is not None else (config.stage if config else "numpy")
         st.subheader(f"The code that runs: {STAGE_TITLES[stage]}")
-        st.code(stage_source(stage), language="python")
+        st.code(stage_source(stage), language="python", wrap_lines=True)
 
 
 def draw(placeholders: dict, frame: int, heavy: bool) -> None:
@@ -260,7 +264,7 @@ def main() -> None:
     load_link_settings()
     if st.session_state.presenter:
         presenter_css()
-    st.title("twolayer: watch a two-layer network learn")
+    st.markdown("## twolayer · watch a two-layer network learn")
     for warning in st.session_state.link_warnings:
         st.warning(warning)
 
