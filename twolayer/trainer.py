@@ -16,6 +16,7 @@ from twolayer.weights import initial_weights
 
 READY, RUNNING, DONE, DIVERGED = "ready", "running", "done", "diverged"
 MAX_SNAPSHOTS = 64  # histogram snapshots kept per run, whatever its length
+PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
 
 
 def _seed_streams(seed: int) -> list[np.random.SeedSequence]:
@@ -43,6 +44,7 @@ class Trainer:
         self.stage = make_stage(config.stage, weights, config, self.device)
         self._x = self.stage.to_backend(self.data.x_train)
         self._y = self.stage.to_backend(self.data.y_train)
+        self._x_test = None
         self.epoch = 0  # epochs completed
         self.status = READY
         self.hint: str | None = None  # plain-language explanation when the run diverged
@@ -126,19 +128,26 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Loss per example and accuracy on the training and test sets with the current weights."""
         out = {}
-        splits = [("train", self.data.x_train, self.data.y_train, self.data.labels_train)]
+        splits = [("train", self._x, self.data.y_train, self.data.labels_train)]
         if self.data.has_test:
-            splits.append(("test", self.data.x_test, self.data.y_test, self.data.labels_test))
+            if self._x_test is None:  # converted once, not at every evaluation
+                self._x_test = self.stage.to_backend(self.data.x_test)
+            splits.append(("test", self._x_test, self.data.y_test, self.data.labels_test))
         for split, x, y, labels in splits:
-            y_pred = self.stage.to_numpy(self.stage.predict(self.stage.to_backend(x)))
-            out[f"{split}_loss_per_example"] = float(np.square(y_pred - y).sum() / len(x))
+            y_pred = self._predict_backend(x)
+            out[f"{split}_loss_per_example"] = float(np.square(y_pred - y).sum() / len(y))
             if labels is not None:
                 out[f"{split}_accuracy"] = float((y_pred.argmax(axis=1) == labels).mean())
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The network's outputs for inputs `x`, as float64."""
-        return self.stage.to_numpy(self.stage.predict(self.stage.to_backend(x)))
+        return self._predict_backend(self.stage.to_backend(x))
+
+    def _predict_backend(self, x) -> np.ndarray:
+        # In chunks: 60,000 rows x 4,096 hidden units at once would need a gigabyte.
+        chunks = [self.stage.to_numpy(self.stage.predict(x[i : i + PREDICT_CHUNK])) for i in range(0, len(x), PREDICT_CHUNK)]
+        return np.concatenate(chunks)
 
     def weights(self) -> dict[str, np.ndarray]:
         """Current weights in the lecture's layout, as float64 arrays."""
