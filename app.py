@@ -210,23 +210,25 @@ def presenter_css() -> None:
 
 
 def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
-    """The live view: status, loss, histograms, norms and the stage's code beside them."""
+    """The live view: status and loss beside the stage's code, then histograms, norms and label views."""
     sess = session()
-    charts_col, code_col = st.columns([3, 2], gap="large")
-    with charts_col:
+    loss_col, code_col = st.columns(2, gap="large")
+    with loss_col:
         placeholders["status"] = st.empty()
         placeholders["diverged"] = st.empty()
         st.toggle("Log-scale loss", value=True, key="log_loss")
         placeholders["loss"] = st.empty()
-        placeholders["histograms"] = st.container()
-        placeholders["norms"] = st.container()
-        placeholders["labels"] = st.container()
         if sess.trainer is not None and sess.trainer.epoch > 0:
             downloads(sess.trainer)
     with code_col:
         stage = sess.trainer.config.stage if sess.trainer is not None else (config.stage if config else "numpy")
-        st.subheader(f"The code that runs: {STAGE_TITLES[stage]}")
+        st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
         st.code(stage_source(stage), language="python", wrap_lines=True)
+    st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key="hist_kind")
+    # Single-element placeholders: each redraw replaces their content instead of appending to it.
+    placeholders["histograms"] = st.empty()
+    placeholders["norms"] = st.empty()
+    placeholders["labels"] = st.empty()
 
 
 def draw(placeholders: dict, frame: int, heavy: bool) -> None:
@@ -238,10 +240,10 @@ def draw(placeholders: dict, frame: int, heavy: bool) -> None:
     if trainer is not None and trainer.status == "diverged":
         diverged_box(placeholders["diverged"], trainer)
     if heavy and trainer is not None:
-        histogram_panels(placeholders["histograms"].empty(), trainer, key=f"hist-{frame}")
-        norm_panels(placeholders["norms"].empty(), trainer, key=f"norms-{frame}")
+        histogram_panels(placeholders["histograms"], trainer, st.session_state.hist_kind, key=f"hist-{frame}")
+        norm_panels(placeholders["norms"], trainer, key=f"norms-{frame}")
         if trainer.data.is_classification:
-            label_panels(placeholders["labels"].empty(), trainer, key=f"labels-{frame}")
+            label_panels(placeholders["labels"], trainer, key=f"labels-{frame}")
 
 
 def history_tab() -> None:

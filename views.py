@@ -58,11 +58,9 @@ def diverged_box(container, trainer: Trainer) -> None:
     container.error("**The loss exploded.** " + trainer.hint, icon="💥")
 
 
-def histogram_panels(container, trainer: Trainer, key: str) -> None:
+def histogram_panels(container, trainer: Trainer, kind: str, key: str) -> None:
     """Weight (or gradient) histograms now, and how they moved over the run."""
     with container.container():
-        kind = st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key=f"{key}-kind",
-                        label_visibility="collapsed")
         prefix = "" if kind == "weights" else "grad_"
         hist = trainer.histograms
         now = hist.counts(trainer.histogram_arrays())

@@ -60,6 +60,8 @@ def loss_figure(
 ) -> go.Figure:
     """The training loss over epochs, an optional test curve, and the latest point marked."""
     fig = _figure(title, "epoch", "loss", log_y=log_y)
+    # One short row of entries fits above the plot, leaving the curve the full width.
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"))
     train = _line(epochs, losses, "train", PALETTE[0])
     fig.add_trace(train)
     if test is not None:
@@ -224,7 +226,7 @@ def confusion_matrix_figure(
         )
     )
     fig.update_xaxes(showgrid=False, dtick=1, constrain="domain")
-    fig.update_yaxes(showgrid=False, dtick=1, autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(showgrid=False, dtick=1, autorange="reversed", scaleanchor="x", constrain="domain")
     return fig
 
 
@@ -286,7 +288,7 @@ def predictions_figure(
             y=row - 0.5,
             yanchor="bottom",
             text=f"✗ {t} → {p}" if wrong else f"✓ {t}",
-            font=dict(color=WRONG if wrong else RIGHT, size=FONT_SIZE),
+            font=dict(color=WRONG if wrong else RIGHT, size=FONT_SIZE - 4),
             showarrow=False,
         )
     return fig
@@ -314,7 +316,8 @@ def _figure(title: str, x_title: str, y_title: str, *, log_y: bool = False, revi
         plot_bgcolor="white",
         colorway=PALETTE,
         margin=dict(l=10, r=10, t=90, b=10),  # axes grow their own margin to fit their labels
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+        # Beside the plot, not above it: a legend above collides with the title on narrow charts.
+        legend=dict(x=1.02, xanchor="left", y=1, yanchor="top"),
         hoverlabel=dict(font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(axis, title=dict(text=x_title)),
         yaxis=dict(axis, title=dict(text=y_title), type=y_type),
@@ -328,8 +331,9 @@ def _image_figure(title: str) -> go.Figure:
     """A shared-layout figure for a tiled heatmap of images: square pixels, row 0 on top, no axes."""
     fig = _figure(title, "", "")
     fig.update_layout(plot_bgcolor=TILE_GAP_COLOR, showlegend=False)
+    # Both axes shrink to the images, so the gap colour shows only between tiles.
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     return fig
 
 
