@@ -85,14 +85,24 @@ def settings_ui() -> dict[str, object]:
     with st.sidebar:
         st.header("Settings")
         if "stage" not in hidden:
-            st.selectbox("Stage", STAGES, key="stage", format_func=lambda s: f"{STAGES.index(s) + 1}. {STAGE_TITLES[s]}",
-                         on_change=follow_stage_default)
+            st.selectbox(
+                "Stage",
+                STAGES,
+                key="stage",
+                format_func=lambda s: f"{STAGES.index(s) + 1}. {STAGE_TITLES[s]}",
+                on_change=follow_stage_default,
+            )
         if "hidden" not in hidden:
             st.select_slider("Hidden size", HIDDEN_SIZES, key="hidden", help="Neurons in the hidden layer (H).")
         if "lr" not in hidden:
-            st.select_slider("Learning rate", LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.0e}",
-                             on_change=lambda: st.session_state.update(lr_touched=True),
-                             help="Log scale, 1e-8 to 1. Each stage starts at the lecture's value.")
+            st.select_slider(
+                "Learning rate",
+                LEARNING_RATES,
+                key="lr",
+                format_func=lambda v: f"{v:.0e}",
+                on_change=lambda: st.session_state.update(lr_touched=True),
+                help="Log scale, 1e-8 to 1. Each stage starts at the lecture's value.",
+            )
         if "epochs" not in hidden:
             st.number_input("Epochs", min_value=1, max_value=100_000, step=100, key="epochs")
         if "device" not in hidden:
@@ -102,35 +112,72 @@ def settings_ui() -> dict[str, object]:
         if "seed" not in hidden:
             st.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="seed")
         if "batch" not in hidden:
-            st.number_input("Batch size", min_value=BATCH_RANGE[0], max_value=BATCH_RANGE[1], step=16, key="batch",
-                            help="N: rows of random data, or the mini-batch size for real data.")
+            st.number_input(
+                "Batch size",
+                min_value=BATCH_RANGE[0],
+                max_value=BATCH_RANGE[1],
+                step=16,
+                key="batch",
+                help="N: rows of random data, or the mini-batch size for real data.",
+            )
         if st.session_state.stage == "optim" and "optimizer" not in hidden:
             st.selectbox("Optimizer", list(OPTIMIZER_LABELS), key="optimizer", format_func=OPTIMIZER_LABELS.get)
         if st.session_state.stage not in MANUAL_STAGES and "bias" not in hidden:
             st.checkbox("Biases", key="bias")
         if "init" not in hidden:
-            st.radio("Initialisation", ["lecture", "shared"], key="init", on_change=follow_stage_default,
-                     help="lecture: as each lecture stage does; shared: every stage starts from the same weights.")
+            st.radio(
+                "Initialisation",
+                ["lecture", "shared"],
+                key="init",
+                on_change=follow_stage_default,
+                help="lecture: as each lecture stage does; shared: every stage starts from the same weights.",
+            )
         if "dtype" not in hidden:
             st.radio("Precision", ["float32", "float64"], key="dtype", horizontal=True)
         if "data" not in hidden:
             st.selectbox("Data", list(DATA_LABELS), key="data", format_func=DATA_LABELS.get)
             if st.session_state.data == "upload":
-                st.file_uploader("Data file(s)", key="upload", accept_multiple_files=True,
-                                 help=".npz with x, y; .csv with a 'label' column; or the four MNIST IDX files.")
-    return {key: st.session_state[key] for key in
-            ("stage", "hidden", "lr", "epochs", "device", "seed", "batch", "optimizer", "bias", "init", "dtype", "data")}
+                st.file_uploader(
+                    "Data file(s)",
+                    key="upload",
+                    accept_multiple_files=True,
+                    help=".npz with x, y; .csv with a 'label' column; or the four MNIST IDX files.",
+                )
+    return {
+        key: st.session_state[key]
+        for key in (
+            "stage",
+            "hidden",
+            "lr",
+            "epochs",
+            "device",
+            "seed",
+            "batch",
+            "optimizer",
+            "bias",
+            "init",
+            "dtype",
+            "data",
+        )
+    }
 
 
 def make_config(settings: dict[str, object]) -> tuple[TrainConfig | None, str | None]:
     """The run's config from the controls, or the reason there is none."""
     try:
         config = TrainConfig(
-            stage=settings["stage"], hidden_size=int(settings["hidden"]), learning_rate=float(settings["lr"]),
-            epochs=int(settings["epochs"]), batch_size=int(settings["batch"]), seed=int(settings["seed"]),
-            device=settings["device"], dtype=settings["dtype"], optimizer=settings["optimizer"],
+            stage=settings["stage"],
+            hidden_size=int(settings["hidden"]),
+            learning_rate=float(settings["lr"]),
+            epochs=int(settings["epochs"]),
+            batch_size=int(settings["batch"]),
+            seed=int(settings["seed"]),
+            device=settings["device"],
+            dtype=settings["dtype"],
+            optimizer=settings["optimizer"],
             bias=bool(settings["bias"]) if settings["stage"] not in MANUAL_STAGES else False,
-            init=settings["init"], data=settings["data"] if settings["data"] != "upload" else "upload",
+            init=settings["init"],
+            data=settings["data"] if settings["data"] != "upload" else "upload",
         )
     except ConfigError as exc:
         return None, str(exc)
@@ -179,27 +226,52 @@ def buttons_ui(config: TrainConfig | None, data, blocked: bool) -> None:
     sess = session()
     cols = st.columns([1, 1, 1, 1, 4])
     running = sess.state == "running"
-    cols[0].button("Train", key="train", type="primary", disabled=config is None or blocked or running,
-                   on_click=guarded, args=(sess.train, config, data), use_container_width=True)
+    cols[0].button(
+        "Train",
+        key="train",
+        type="primary",
+        disabled=config is None or blocked or running,
+        on_click=guarded,
+        args=(sess.train, config, data),
+        use_container_width=True,
+    )
     cols[1].button("Pause", key="pause", disabled=not running, on_click=sess.pause, use_container_width=True)
-    cols[2].button("Step", key="step", disabled=config is None or blocked or running,
-                   on_click=guarded, args=(sess.step, config, data), use_container_width=True)
+    cols[2].button(
+        "Step",
+        key="step",
+        disabled=config is None or blocked or running,
+        on_click=guarded,
+        args=(sess.step, config, data),
+        use_container_width=True,
+    )
     cols[3].button("Reset", key="reset", on_click=sess.reset, use_container_width=True)
 
 
 def restore_run_settings() -> None:
     """Put the controls back to the settings of the paused run."""
     config = session().trainer.config
-    st.session_state.update(stage=config.stage, hidden=config.hidden_size, lr=config.learning_rate,
-                            epochs=config.epochs, batch=config.batch_size, seed=config.seed, device=config.device,
-                            optimizer=config.optimizer, init=config.init, dtype=config.dtype, lr_touched=True)
+    st.session_state.update(
+        stage=config.stage,
+        hidden=config.hidden_size,
+        lr=config.learning_rate,
+        epochs=config.epochs,
+        batch=config.batch_size,
+        seed=config.seed,
+        device=config.device,
+        optimizer=config.optimizer,
+        init=config.init,
+        dtype=config.dtype,
+        lr_touched=True,
+    )
     if config.stage not in MANUAL_STAGES:
         st.session_state.bias = config.bias
 
 
 def confirmation_ui() -> None:
-    st.warning("You changed settings while a run is paused. Continuing would mix two sets of settings: "
-               "start a new run with the new settings, or go back to the paused run's settings?")
+    st.warning(
+        "You changed settings while a run is paused. Continuing would mix two sets of settings: "
+        "start a new run with the new settings, or go back to the paused run's settings?"
+    )
     left, right = st.columns(2)
     left.button("Reset and use the new settings", key="confirm_reset", on_click=session().reset)
     right.button("Back to the paused run's settings", key="confirm_restore", on_click=restore_run_settings)
@@ -251,8 +323,18 @@ def history_tab() -> None:
     if not sess.runs:
         st.info("Finished and reset runs of this browser session appear here, to overlay and compare.")
         return
-    st.dataframe([{"run": r.label, "status": r.status, "epochs": len(r.epochs) and r.epochs[-1] + 1,
-                   "final loss": r.losses[-1] if r.losses else None} for r in sess.runs], hide_index=True)
+    st.dataframe(
+        [
+            {
+                "run": r.label,
+                "status": r.status,
+                "epochs": len(r.epochs) and r.epochs[-1] + 1,
+                "final loss": r.losses[-1] if r.losses else None,
+            }
+            for r in sess.runs
+        ],
+        hide_index=True,
+    )
     chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
     curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
     st.plotly_chart(charts.compare_figure(curves, log_y=st.session_state.get("log_loss", True)), key="history")
@@ -280,9 +362,16 @@ def main() -> None:
             config = None if data is None else config
     if config_error:
         st.error(config_error)
-    st.query_params.from_dict(to_query({**settings, "lr": settings["lr"] if st.session_state.lr_touched else None,
-                                        "present": st.session_state.presenter,
-                                        "hide": tuple(st.session_state.hidden_controls)}))
+    st.query_params.from_dict(
+        to_query(
+            {
+                **settings,
+                "lr": settings["lr"] if st.session_state.lr_touched else None,
+                "present": st.session_state.presenter,
+                "hide": tuple(st.session_state.hidden_controls),
+            }
+        )
+    )
     sess = session()
     blocked = config is not None and sess.needs_confirmation(config)
     if blocked:
@@ -309,8 +398,10 @@ def main() -> None:
     while sess.playing and sess.trainer is not None and not sess.trainer.finished:
         trained = True
         if not run_slice(sess, pool, SLICE_SECONDS):
-            placeholders["status"].info(f"Waiting for a free training slot: {pool.size} runs are training on this "
-                                        "server right now. Yours continues as soon as one finishes.")
+            placeholders["status"].info(
+                f"Waiting for a free training slot: {pool.size} runs are training on this "
+                "server right now. Yours continues as soon as one finishes."
+            )
             continue
         now = time.perf_counter()
         if now - last_draw >= FRAME_SECONDS or sess.trainer.finished:

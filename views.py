@@ -73,8 +73,11 @@ def histogram_panels(container, trainer: Trainer, kind: str, key: str) -> None:
             edges = hist.edges[prefix + name]
             plot(column, charts.histogram_figure(edges, now[prefix + name], title=f"{label} now"), f"{key}-{name}")
             over_time = charts.snapshots_for(hist.snapshots, prefix + name)
-            plot(column, charts.histogram_over_time_figure(edges, over_time, title=f"{label} over epochs"),
-                 f"{key}-{name}-time")
+            plot(
+                column,
+                charts.histogram_over_time_figure(edges, over_time, title=f"{label} over epochs"),
+                f"{key}-{name}-time",
+            )
 
 
 def norm_panels(container, trainer: Trainer, key: str) -> None:
@@ -100,8 +103,11 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
         evals = trainer.evals
         if len(evals):
             test = evals.columns.get("test_accuracy")
-            plot(left, charts.accuracy_figure(evals.columns["epoch"], evals.columns["train_accuracy"], test),
-                 f"{key}-acc")
+            plot(
+                left,
+                charts.accuracy_figure(evals.columns["epoch"], evals.columns["train_accuracy"], test),
+                f"{key}-acc",
+            )
         x, labels = (data.x_test, data.labels_test) if data.has_test else (data.x_train, data.labels_train)
         predicted = trainer.predict(x).argmax(axis=1)
         plot(right, charts.confusion_matrix_figure(labels, predicted, data.output_size), f"{key}-confusion")
@@ -131,17 +137,32 @@ def downloads(trainer: Trainer) -> None:
     """History as CSV and JSON, weights as .npz; each built only when clicked."""
     name = f"twolayer-{trainer.config.stage}-seed{trainer.config.seed}"
     cols = st.columns(3)
-    cols[0].download_button("History (CSV)", lambda: history_csv(trainer), f"{name}.csv", "text/csv",
-                            key="download_csv", on_click="ignore")
-    cols[1].download_button("History (JSON)", lambda: json.dumps(trainer.summary(), indent=1), f"{name}.json",
-                            "application/json", key="download_json", on_click="ignore")
-    cols[2].download_button("Weights (.npz)", lambda: weights_npz(trainer), f"{name}.npz",
-                            "application/octet-stream", key="download_npz", on_click="ignore")
+    cols[0].download_button(
+        "History (CSV)", lambda: history_csv(trainer), f"{name}.csv", "text/csv", key="download_csv", on_click="ignore"
+    )
+    cols[1].download_button(
+        "History (JSON)",
+        lambda: json.dumps(trainer.summary(), indent=1),
+        f"{name}.json",
+        "application/json",
+        key="download_json",
+        on_click="ignore",
+    )
+    cols[2].download_button(
+        "Weights (.npz)",
+        lambda: weights_npz(trainer),
+        f"{name}.npz",
+        "application/octet-stream",
+        key="download_npz",
+        on_click="ignore",
+    )
 
 
 def comparison_configs(config: TrainConfig) -> dict[str, TrainConfig]:
     """One config per stage that computes exactly the same thing: shared start, float64, no bias, plain SGD."""
-    base = config.replace(init="shared", dtype="float64", optimizer="sgd", epochs=min(config.epochs, COMPARE_MAX_EPOCHS))
+    base = config.replace(
+        init="shared", dtype="float64", optimizer="sgd", epochs=min(config.epochs, COMPARE_MAX_EPOCHS)
+    )
     return {stage: base.replace(stage=stage, bias=False, learning_rate=config.learning_rate) for stage in STAGES}
 
 
@@ -161,8 +182,15 @@ def run_comparison(config: TrainConfig, data) -> dict:
         losses = np.array(curves[stage][1])
         n = min(len(losses), len(reference))
         gap = float(np.max(np.abs(losses[:n] - reference[:n]) / np.abs(reference[:n]))) if n else float("nan")
-        gaps.append({"stage": stage, "vs": "numpy", "epochs compared": n, "largest relative gap": gap,
-                     "status": statuses[stage]})
+        gaps.append(
+            {
+                "stage": stage,
+                "vs": "numpy",
+                "epochs compared": n,
+                "largest relative gap": gap,
+                "status": statuses[stage],
+            }
+        )
     start = Trainer(configs["numpy"], data=data).initial_weights
     rows = min(len(data.x_train), 256)  # finite differences: a few hundred rows are plenty
     check = gradient_check(data.x_train[:rows], data.y_train[:rows], start["w1"], start["w2"])
@@ -185,13 +213,21 @@ def compare_stages(config: TrainConfig | None, data, pool: SlotPool) -> None:
     result = st.session_state.get("comparison")
     if result is None:
         return
-    st.caption(f"Settings: hidden {result['config'].hidden_size}, learning rate {result['config'].learning_rate:g}, "
-               f"{result['config'].epochs} epochs, seed {result['config'].seed}.")
+    st.caption(
+        f"Settings: hidden {result['config'].hidden_size}, learning rate {result['config'].learning_rate:g}, "
+        f"{result['config'].epochs} epochs, seed {result['config'].seed}."
+    )
     plot(st, charts.compare_figure(result["curves"], log_y=True, title="Loss by stage (same start)"), "compare-chart")
     left, right = st.columns(2)
     left.markdown("**Largest relative gap to the NumPy stage**")
-    left.dataframe(result["gaps"], hide_index=True, column_config={
-        "largest relative gap": st.column_config.NumberColumn(format="%.2e")})
+    left.dataframe(
+        result["gaps"],
+        hide_index=True,
+        column_config={"largest relative gap": st.column_config.NumberColumn(format="%.2e")},
+    )
     right.markdown("**Gradient check** (float64, max relative error)")
-    right.dataframe(result["gradcheck"], hide_index=True, column_config={
-        "max_rel_error": st.column_config.NumberColumn("max relative error", format="%.2e")})
+    right.dataframe(
+        result["gradcheck"],
+        hide_index=True,
+        column_config={"max_rel_error": st.column_config.NumberColumn("max relative error", format="%.2e")},
+    )

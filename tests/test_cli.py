@@ -40,8 +40,26 @@ def test_init_weights_and_save_weights_round_trip(tmp_path):
     results = {}
     for stage in ("numpy", "autograd", "nn"):
         out, end = tmp_path / f"{stage}.json", tmp_path / f"{stage}.npz"
-        args = ["train", "--stage", stage, "--hidden", "8", "--epochs", "5", "--no-bias", "--lr", "1e-4",
-                "--dtype", "float64", "--init-weights", str(start), "--out", str(out), "--save-weights", str(end)]
+        args = [
+            "train",
+            "--stage",
+            stage,
+            "--hidden",
+            "8",
+            "--epochs",
+            "5",
+            "--no-bias",
+            "--lr",
+            "1e-4",
+            "--dtype",
+            "float64",
+            "--init-weights",
+            str(start),
+            "--out",
+            str(out),
+            "--save-weights",
+            str(end),
+        ]
         assert main(args + ["--quiet"]) == 0
         results[stage] = [row["loss"] for row in json.loads(out.read_text())["epochs"]]
         with np.load(end) as saved:
@@ -93,13 +111,30 @@ def test_npz_without_x_and_mismatched_init_weights(tmp_path, capsys):
 
 
 def test_module_entry_point_runs_in_a_fresh_process():
-    result = subprocess.run([sys.executable, "-m", "twolayer", "train", "--hidden", "0"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "twolayer", "train", "--hidden", "0"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2
     assert result.stderr == "error: --hidden 0 is not allowed: a whole number from 1 to 4,096\n"
-    help_text = subprocess.run([sys.executable, "-m", "twolayer", "train", "--help"],
-                               capture_output=True, text=True, timeout=120).stdout
-    for flag in ("--stage", "--hidden", "--lr", "--epochs", "--batch", "--seed", "--device", "--dtype", "--optimizer",
-                 "--init ", "--bias", "--data", "--init-weights", "--out", "--save-weights"):
+    help_text = subprocess.run(
+        [sys.executable, "-m", "twolayer", "train", "--help"], capture_output=True, text=True, timeout=120
+    ).stdout
+    for flag in (
+        "--stage",
+        "--hidden",
+        "--lr",
+        "--epochs",
+        "--batch",
+        "--seed",
+        "--device",
+        "--dtype",
+        "--optimizer",
+        "--init ",
+        "--bias",
+        "--data",
+        "--init-weights",
+        "--out",
+        "--save-weights",
+    ):
         assert flag in help_text
     assert help_text.count("(default:") >= 15

@@ -50,8 +50,12 @@ def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
 
     monkeypatch.setattr(numpy_stage, "train_step", doubled)
     rng = np.random.default_rng(2)
-    rows = gradient_check(rng.standard_normal((8, 6)), rng.standard_normal((8, 3)),
-                          rng.standard_normal((6, 4)), rng.standard_normal((4, 3)))
+    rows = gradient_check(
+        rng.standard_normal((8, 6)),
+        rng.standard_normal((8, 3)),
+        rng.standard_normal((6, 4)),
+        rng.standard_normal((4, 3)),
+    )
     errors = {(r["weight"], r["compared"]): r["max_rel_error"] for r in rows}
     assert errors[("w1", "numpy by hand vs autograd")] > 0.5
     assert errors[("w2", "numpy by hand vs autograd")] < 1e-12

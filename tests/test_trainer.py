@@ -69,7 +69,7 @@ def test_same_seed_same_run_other_seed_other_run():
 
 def test_shared_init_starts_every_stage_from_the_same_weights():
     starts = [Trainer(TrainConfig(stage=stage, init="shared", bias=False)).weights() for stage in STAGES]
-    for stage, weights in zip(STAGES[1:], starts[1:]):
+    for stage, weights in zip(STAGES[1:], starts[1:], strict=True):
         for name in ("w1", "w2"):
             np.testing.assert_allclose(weights[name], starts[0][name], rtol=1e-6, err_msg=f"{stage} {name}")
 
@@ -126,8 +126,9 @@ def test_stats_record_norms_and_update_ratios():
     w1 = trainer.weights()["w1"]
     assert rows[-1]["weight_norm_w1"] == pytest.approx(np.linalg.norm(w1), rel=1e-5)
     # plain gradient descent: the update is exactly lr * gradient
-    assert rows[-1]["update_ratio_w1"] == pytest.approx(1e-6 * rows[-1]["grad_norm_w1"] / rows[-1]["weight_norm_w1"],
-                                                        rel=1e-3)
+    assert rows[-1]["update_ratio_w1"] == pytest.approx(
+        1e-6 * rows[-1]["grad_norm_w1"] / rows[-1]["weight_norm_w1"], rel=1e-3
+    )
 
 
 def test_records_merge_losses_and_sparse_stats():

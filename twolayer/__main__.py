@@ -32,24 +32,43 @@ def build_parser() -> argparse.ArgumentParser:
     add = train.add_argument
     add("--stage", choices=STAGES, default="numpy", help="lecture stage (default: %(default)s)")
     add("--hidden", type=int, default=100, help="hidden layer size, 1..4096 (default: %(default)s)")
-    add("--lr", type=float, default=None, help="learning rate (default: 1e-6 for lecture-initialised "
-        "numpy/tensor/autograd, else 1e-4)")
+    add(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1e-6 for lecture-initialised numpy/tensor/autograd, else 1e-4)",
+    )
     add("--epochs", type=int, default=500, help="epochs, 1..100000 (default: %(default)s)")
     add("--batch", type=int, default=64, help="batch size N; random data has N rows (default: %(default)s)")
     add("--seed", type=int, default=0, help="seed for data, weights and shuffling (default: %(default)s)")
     add("--device", choices=DEVICES, default="auto", help="device; auto picks cuda, mps, cpu (default: %(default)s)")
     add("--dtype", choices=DTYPES, default="float32", help="floating-point type (default: %(default)s)")
     add("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer of the optim stage (default: %(default)s)")
-    add("--init", choices=INITS, default="lecture", help="lecture: each stage as in the lecture; shared: the same "
-        "start for every stage (default: %(default)s)")
-    add("--bias", action=argparse.BooleanOptionalAction, default=None, help="biases in both layers (default: on "
-        "for nn/optim, off for the manual stages)")
+    add(
+        "--init",
+        choices=INITS,
+        default="lecture",
+        help="lecture: each stage as in the lecture; shared: the same start for every stage (default: %(default)s)",
+    )
+    add(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="biases in both layers (default: on for nn/optim, off for the manual stages)",
+    )
     add("--data", default="random", help="random, digits, mnist:DIR, FILE.npz or FILE.csv (default: %(default)s)")
     add("--eval-every", type=int, default=1, help="epochs between test evaluations (default: %(default)s)")
-    add("--stats-every", type=int, default=0, help="epochs between norm records; 0 means about 250 per run "
-        "(default: %(default)s)")
-    add("--init-weights", metavar="FILE.npz", help="start from w1 (D_in, H), w2 (H, D_out) [, b1, b2] "
-        "(default: drawn from the seed)")
+    add(
+        "--stats-every",
+        type=int,
+        default=0,
+        help="epochs between norm records; 0 means about 250 per run (default: %(default)s)",
+    )
+    add(
+        "--init-weights",
+        metavar="FILE.npz",
+        help="start from w1 (D_in, H), w2 (H, D_out) [, b1, b2] (default: drawn from the seed)",
+    )
     add("--out", metavar="FILE", help="write the history as .json or .csv (default: none)")
     add("--save-weights", metavar="FILE.npz", help="write the final weights (default: none)")
     add("--quiet", action="store_true", help="print no summary line (default: off)")
@@ -77,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         losses = trainer.history.column("loss")
         last = f"{losses[-1]:.6g}" if losses else "none"
-        print(f"{trainer.status}: stage={args.stage} device={trainer.device} epochs={trainer.epoch} "
-              f"loss {losses[0] if losses else float('nan'):.6g} -> {last} in {trainer.train_seconds:.3f} s")
+        print(
+            f"{trainer.status}: stage={args.stage} device={trainer.device} epochs={trainer.epoch} "
+            f"loss {losses[0] if losses else float('nan'):.6g} -> {last} in {trainer.train_seconds:.3f} s"
+        )
     if trainer.status == DIVERGED:
         print(trainer.hint, file=sys.stderr)
         return EXIT_DIVERGED
@@ -87,9 +108,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _make_trainer(args: argparse.Namespace) -> Trainer:
     config = TrainConfig(
-        stage=args.stage, hidden_size=args.hidden, learning_rate=args.lr, epochs=args.epochs,
-        batch_size=args.batch, seed=args.seed, device=args.device, dtype=args.dtype, optimizer=args.optimizer,
-        bias=args.bias, init=args.init, data=args.data, eval_every=args.eval_every, stats_every=args.stats_every,
+        stage=args.stage,
+        hidden_size=args.hidden,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        optimizer=args.optimizer,
+        bias=args.bias,
+        init=args.init,
+        data=args.data,
+        eval_every=args.eval_every,
+        stats_every=args.stats_every,
     )
     data = make_dataset(config)
     weights = None
@@ -99,14 +131,21 @@ def _make_trainer(args: argparse.Namespace) -> Trainer:
 
 
 # Config field names as the CLI spells them, so an error names the flag the user typed.
-_FLAGS = {"hidden_size=": "--hidden ", "learning_rate=": "--lr ", "batch_size=": "--batch ", "epochs=": "--epochs ",
-          "seed=": "--seed ", "eval_every=": "--eval-every ", "stats_every=": "--stats-every "}
+_FLAGS = {
+    "hidden_size=": "--hidden ",
+    "learning_rate=": "--lr ",
+    "batch_size=": "--batch ",
+    "epochs=": "--epochs ",
+    "seed=": "--seed ",
+    "eval_every=": "--eval-every ",
+    "stats_every=": "--stats-every ",
+}
 
 
 def _flag_names(message: str) -> str:
     for field, flag in _FLAGS.items():
         if message.startswith(field):
-            return flag + message[len(field):]
+            return flag + message[len(field) :]
     return message
 
 

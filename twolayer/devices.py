@@ -27,7 +27,9 @@ def resolve_device(requested: str, stage: str) -> str:
     if requested == "auto":
         return next((name for name in ("cuda", "mps") if name in present), "cpu")
     if requested not in present:
-        raise DeviceError(f"device={requested!r} is not available on this machine: choose one of {', '.join(present)} or auto")
+        raise DeviceError(
+            f"device={requested!r} is not available on this machine: choose one of {', '.join(present)} or auto"
+        )
     return requested
 
 

@@ -34,7 +34,8 @@ def gradient_check(x, y, w1, w2, samples: int = 20, seed: int = 0) -> list[dict[
     # Finite differences cost two forward passes per entry: check a seeded sample of entries.
     rng = np.random.default_rng(seed)
     rows = []
-    for name, reference, (grad_np, grad_torch) in zip(("w1", "w2"), autograd, zip(manual_np, manual_torch)):
+    manual = zip(manual_np, manual_torch, strict=True)
+    for name, reference, (grad_np, grad_torch) in zip(("w1", "w2"), autograd, manual, strict=True):
         weights = {"w1": w1, "w2": w2}
         w = weights[name]
         picks = [tuple(rng.integers(0, n) for n in w.shape) for _ in range(samples)]
@@ -49,10 +50,18 @@ def gradient_check(x, y, w1, w2, samples: int = 20, seed: int = 0) -> list[dict[
             w[index] = saved
             numeric.append((plus - minus) / (2 * eps))
         numeric = np.array(numeric)
-        sampled = tuple(np.array(axis) for axis in zip(*picks))
+        sampled = tuple(np.array(axis) for axis in zip(*picks, strict=True))
         rows += [
-            {"weight": name, "compared": "numpy by hand vs autograd", "max_rel_error": _relative_error(grad_np, reference)},
-            {"weight": name, "compared": "tensor by hand vs autograd", "max_rel_error": _relative_error(grad_torch, reference)},
+            {
+                "weight": name,
+                "compared": "numpy by hand vs autograd",
+                "max_rel_error": _relative_error(grad_np, reference),
+            },
+            {
+                "weight": name,
+                "compared": "tensor by hand vs autograd",
+                "max_rel_error": _relative_error(grad_torch, reference),
+            },
             {
                 "weight": name,
                 "compared": f"numpy by hand vs finite differences ({samples} entries)",

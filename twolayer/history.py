@@ -34,8 +34,8 @@ class Table:
     def rows(self) -> list[dict[str, float]]:
         """Each row as a dict, leaving out values never measured for that row."""
         names = list(self.columns)
-        values = zip(*(self.columns[n] for n in names))
-        return [{n: v for n, v in zip(names, row) if not math.isnan(v)} for row in values]
+        values = zip(*(self.columns[n] for n in names), strict=True)
+        return [{n: v for n, v in zip(names, row, strict=True) if not math.isnan(v)} for row in values]
 
     def nbytes(self) -> int:
         """Memory held by the stored values."""

@@ -38,7 +38,9 @@ class Trainer:
         self.data = data if data is not None else make_dataset(config)
         self.device = resolve_device(config.device, config.stage)
         if weights is None:
-            weights = initial_weights(config, self.data.input_size, self.data.output_size, np.random.default_rng(init_seed))
+            weights = initial_weights(
+                config, self.data.input_size, self.data.output_size, np.random.default_rng(init_seed)
+            )
         self.initial_weights = weights
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
         self.stage = make_stage(config.stage, weights, config, self.device)
@@ -146,7 +148,9 @@ class Trainer:
 
     def _predict_backend(self, x) -> np.ndarray:
         # In chunks: 60,000 rows x 4,096 hidden units at once would need a gigabyte.
-        chunks = [self.stage.to_numpy(self.stage.predict(x[i : i + PREDICT_CHUNK])) for i in range(0, len(x), PREDICT_CHUNK)]
+        chunks = [
+            self.stage.to_numpy(self.stage.predict(x[i : i + PREDICT_CHUNK])) for i in range(0, len(x), PREDICT_CHUNK)
+        ]
         return np.concatenate(chunks)
 
     def weights(self) -> dict[str, np.ndarray]:

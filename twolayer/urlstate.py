@@ -104,8 +104,10 @@ def parse_query(query: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
     warnings: list[str] = []
     size = sum(len(k) + sum(len(v) for v in ([vs] if isinstance(vs, str) else vs)) for k, vs in query.items())
     if size > MAX_QUERY_CHARS:
-        return settings, [f"The link's settings are {size:,} characters long (at most {MAX_QUERY_CHARS:,}); "
-                          "all settings are at their defaults."]
+        return settings, [
+            f"The link's settings are {size:,} characters long (at most {MAX_QUERY_CHARS:,}); "
+            "all settings are at their defaults."
+        ]
     for key, values in query.items():
         values = [values] if isinstance(values, str) else list(values)
         if key not in PARSERS:

@@ -13,7 +13,9 @@ class WeightsError(ValueError):
     """A weights file is missing, malformed or the wrong shape for this network."""
 
 
-def initial_weights(config: TrainConfig, input_size: int, output_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def initial_weights(
+    config: TrainConfig, input_size: int, output_size: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """The starting weights a config asks for, drawn from `rng` as float64."""
     hidden = config.hidden_size
     if config.init == "lecture" and config.stage in MANUAL_STAGES:
@@ -22,7 +24,10 @@ def initial_weights(config: TrainConfig, input_size: int, output_size: int, rng:
         return {"w1": rng.standard_normal((input_size, hidden)), "w2": rng.standard_normal((hidden, output_size))}
     # nn.Linear's default: uniform on +-1/sqrt(fan_in) for weight and bias alike
     # (kaiming_uniform with a=sqrt(5)), drawn here so no global RNG is touched.
-    weights = {"w1": _uniform(rng, input_size, (input_size, hidden)), "w2": _uniform(rng, hidden, (hidden, output_size))}
+    weights = {
+        "w1": _uniform(rng, input_size, (input_size, hidden)),
+        "w2": _uniform(rng, hidden, (hidden, output_size)),
+    }
     if config.bias:
         weights["b1"] = _uniform(rng, input_size, (hidden,))
         weights["b2"] = _uniform(rng, hidden, (output_size,))
@@ -34,7 +39,9 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> n
     return rng.uniform(-bound, bound, size=shape)
 
 
-def load_weights(path: str | Path, input_size: int, hidden_size: int, output_size: int, bias: bool) -> dict[str, np.ndarray]:
+def load_weights(
+    path: str | Path, input_size: int, hidden_size: int, output_size: int, bias: bool
+) -> dict[str, np.ndarray]:
     """Weights from an .npz file, checked against the network's shape."""
     path = Path(path)
     if not path.is_file():

@@ -64,7 +64,7 @@ class TorchStage:
             named = _norms(self.params(), self.grads(), before, lambda t: torch.linalg.vector_norm(t.detach()))
             # one host-device transfer for all of them, not one per number
             values = torch.stack([v.to(torch.float64) for v in named.values()]).tolist()
-        return dict(zip(named, values))
+        return dict(zip(named, values, strict=True))
 
 
 def _norms(params, grads, before, norm) -> dict:

@@ -53,7 +53,7 @@ class Stage(NumpyStage):
         return {"w1": self.w1, "w2": self.w2}
 
     def grads(self):
-        return dict(zip(("w1", "w2"), self._grads))
+        return dict(zip(("w1", "w2"), self._grads, strict=True))
 
     def predict(self, x):
         return np.maximum(x @ self.w1, 0) @ self.w2

@@ -49,7 +49,7 @@ class Stage(TorchStage):
         return {"w1": self.w1, "w2": self.w2}
 
     def grads(self):
-        return dict(zip(("w1", "w2"), self._grads))
+        return dict(zip(("w1", "w2"), self._grads, strict=True))
 
     def predict(self, x):
         return x.mm(self.w1).clamp(min=0).mm(self.w2)

@@ -1,0 +1,149 @@
+"""Serve the app with `streamlit run` on a free loopback port and drive it in Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from .helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO
+
+HERE = Path(__file__).resolve().parent
+HEALTH_TIMEOUT_S = 60
+_SERVER_LOG = pytest.StashKey[Path]()
+_REPORTS = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    # A failing browser test usually means a traceback on the server: show its tail.
+    log = item.config.stash.get(_SERVER_LOG, None)
+    if report.when == "call" and report.failed and log is not None and HERE in item.path.parents:
+        report.sections.append(("streamlit server log (tail)", _tail(log)))
+    return report
+
+
+@pytest.fixture(scope="session")
+def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of `streamlit run app.py` (or of $TWOLAYER_APP), stopped after the session."""
+    app = Path(os.environ.get("TWOLAYER_APP") or REPO / "app.py").resolve()
+    if not app.is_file():
+        pytest.fail(f"no app to serve: {app} does not exist", pytrace=False)
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    request.config.stash[_SERVER_LOG] = log
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",  # tests never edit the app; skip watching files
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        # Its own process group, so stopping it also stops anything it started.
+        server = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(server, url, log)
+        yield url
+    finally:
+        _stop(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"browser tests need Chromium at {CHROMIUM}: install it with `sudo apt-get install chromium` "
+            "(scripts/test does this itself when run as root)",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page; `page.errors` collects console errors and uncaught page errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.errors = errors
+    page.on("console", lambda message: message.type == "error" and errors.append(f"console: {message.text}"))
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    yield page
+    # What the page showed when a test failed is often the quickest clue.
+    call = request.node.stash.get(_REPORTS, {}).get("call")
+    if call is not None and call.failed:
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=ARTIFACTS / "failures" / f"{name}.png", full_page=True)
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """test-artifacts/screenshots/, where tests save what a person would have seen."""
+    path = ARTIFACTS / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(server: subprocess.Popen, url: str, log: Path) -> None:
+    # Loopback only: never let a proxy from the environment answer for the server.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode} before serving:\n{_tail(log)}", pytrace=False)
+        with contextlib.suppress(OSError), opener.open(f"{url}/_stcore/health", timeout=2) as response:
+            if response.read().decode().strip() == "ok":
+                return
+        time.sleep(0.2)
+    pytest.fail(
+        f"streamlit did not answer {url}/_stcore/health within {HEALTH_TIMEOUT_S} s:\n{_tail(log)}", pytrace=False
+    )
+
+
+def _stop(server: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, sig)
+        try:
+            server.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(log: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(no server log: {error})"
