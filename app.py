@@ -177,11 +177,17 @@ def make_config(settings: dict[str, object]) -> tuple[TrainConfig | None, str | 
             optimizer=settings["optimizer"],
             bias=bool(settings["bias"]) if settings["stage"] not in MANUAL_STAGES else False,
             init=settings["init"],
-            data=settings["data"] if settings["data"] != "upload" else "upload",
+            data=upload_label() if settings["data"] == "upload" else settings["data"],
         )
     except ConfigError as exc:
         return None, str(exc)
     return config, None
+
+
+def upload_label() -> str:
+    """Names the uploaded files in the config, so a different upload means a different run."""
+    files = st.session_state.get("upload") or []
+    return "upload:" + ",".join(f.name for f in files) if files else "upload"
 
 
 def uploaded_dataset():
@@ -357,9 +363,9 @@ def main() -> None:
     data = None
     if settings["data"] == "upload":
         data, data_error = uploaded_dataset()
-        if data_error:
-            st.info(data_error) if data is None and not st.session_state.get("upload") else st.error(data_error)
-            config = None if data is None else config
+        if data is None:  # nothing uploaded yet (a hint), or a refused file (an error)
+            (st.error if st.session_state.get("upload") else st.info)(data_error)
+            config = None
     if config_error:
         st.error(config_error)
     st.query_params.from_dict(

@@ -130,8 +130,8 @@ def to_query(settings: Mapping[str, object]) -> dict[str, str]:
         value = settings.get(key, default)
         if key == "lr":
             default = default_learning_rate(str(settings.get("stage")), str(settings.get("init")))
-        if value is None or value == default:
-            continue
+        if value is None or value == default or (key == "data" and value not in DATA_CHOICES):
+            continue  # an upload stays with its session: a link cannot carry it
         if isinstance(value, bool):
             query[key] = "1" if value else "0"
         elif key == "lr":
