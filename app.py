@@ -18,6 +18,8 @@ from twolayer.session import SlotPool, TrainingSession, run_slice
 from twolayer.stages import stage_source
 from twolayer.urlstate import BATCH_RANGE, HIDDEN_SIZES, LEARNING_RATES, nearest, parse_query, to_query
 from views import (
+    PAGE_CSS,
+    PRESENTER_CSS,
     compare_stages,
     diverged_box,
     downloads,
@@ -25,6 +27,7 @@ from views import (
     label_panels,
     loss_panel,
     norm_panels,
+    plot,
     status_line,
 )
 
@@ -32,6 +35,13 @@ log = logging.getLogger("twolayer")
 SLICE_SECONDS = 0.1  # work between two chances to react to Pause: the page stays responsive
 FRAME_SECONDS = 0.25  # at most four chart updates a second
 DATA_LABELS = {"random": "Random (lecture)", "digits": "Handwritten digits 8x8", "upload": "Upload a file"}
+STAGE_SHORT = {
+    "numpy": "NumPy by hand",
+    "tensor": "Tensors by hand",
+    "autograd": "Autograd",
+    "nn": "torch.nn",
+    "optim": "torch.optim",
+}
 OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD + momentum", "rmsprop": "RMSprop"}
 
 
@@ -89,7 +99,7 @@ def settings_ui() -> dict[str, object]:
                 "Stage",
                 STAGES,
                 key="stage",
-                format_func=lambda s: f"{STAGES.index(s) + 1}. {STAGE_TITLES[s]}",
+                format_func=lambda s: f"{STAGES.index(s) + 1}. {STAGE_SHORT[s]}",
                 on_change=follow_stage_default,
             )
         if "hidden" not in hidden:
@@ -283,10 +293,6 @@ def confirmation_ui() -> None:
     right.button("Back to the paused run's settings", key="confirm_restore", on_click=restore_run_settings)
 
 
-def presenter_css() -> None:
-    st.html("<style>html { font-size: 22px; } .stMarkdown p, .stCaption { font-size: 1.1rem; }</style>")
-
-
 def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views."""
     sess = session()
@@ -296,12 +302,12 @@ def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
         placeholders["diverged"] = st.empty()
         st.toggle("Log-scale loss", value=True, key="log_loss")
         placeholders["loss"] = st.empty()
-        if sess.trainer is not None and sess.trainer.epoch > 0:
-            downloads(sess.trainer)
     with code_col:
         stage = sess.trainer.config.stage if sess.trainer is not None else (config.stage if config else "numpy")
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
-        st.code(stage_source(stage), language="python", wrap_lines=True)
+        st.code(stage_source(stage), language="python")
+    if sess.trainer is not None and sess.trainer.epoch > 0:
+        downloads(sess)
     st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key="hist_kind")
     # Single-element placeholders: each redraw replaces their content instead of appending to it.
     placeholders["histograms"] = st.empty()
@@ -312,16 +318,17 @@ def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
 def draw(placeholders: dict, frame: int, heavy: bool) -> None:
     """Redraw the live views from the current run; `heavy` includes histograms and the rest."""
     sess = session()
-    trainer = sess.trainer
-    status_line(placeholders["status"], sess, trainer)
-    loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
-    if trainer is not None and trainer.status == "diverged":
-        diverged_box(placeholders["diverged"], trainer)
-    if heavy and trainer is not None:
-        histogram_panels(placeholders["histograms"], trainer, st.session_state.hist_kind, key=f"hist-{frame}")
-        norm_panels(placeholders["norms"], trainer, key=f"norms-{frame}")
-        if trainer.data.is_classification:
-            label_panels(placeholders["labels"], trainer, key=f"labels-{frame}")
+    with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
+        trainer = sess.trainer
+        status_line(placeholders["status"], sess, trainer)
+        loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
+        if trainer is not None and trainer.status == "diverged":
+            diverged_box(placeholders["diverged"], trainer)
+        if heavy and trainer is not None:
+            histogram_panels(placeholders["histograms"], trainer, st.session_state.hist_kind, key=f"hist-{frame}")
+            norm_panels(placeholders["norms"], trainer, key=f"norms-{frame}")
+            if trainer.data.is_classification:
+                label_panels(placeholders["labels"], trainer, key=f"labels-{frame}")
 
 
 def history_tab() -> None:
@@ -343,7 +350,7 @@ def history_tab() -> None:
     )
     chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
     curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
-    st.plotly_chart(charts.compare_figure(curves, log_y=st.session_state.get("log_loss", True)), key="history")
+    plot(st, charts.compare_figure(curves, log_y=st.session_state.get("log_loss", True)), "history")
     st.button("Clear run history", key="clear_runs", on_click=sess.clear_runs)
 
 
@@ -352,8 +359,9 @@ def main() -> None:
     pool = server_resources()
     st.session_state.setdefault("session", TrainingSession())
     load_link_settings()
+    st.html(PAGE_CSS)
     if st.session_state.presenter:
-        presenter_css()
+        st.html(PRESENTER_CSS)
     st.markdown("## twolayer · watch a two-layer network learn")
     for warning in st.session_state.link_warnings:
         st.warning(warning)

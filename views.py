@@ -16,6 +16,10 @@ from twolayer.session import SlotPool, TrainingSession
 from twolayer.trainer import Trainer, make_dataset
 
 PLOTLY_CONFIG = {"displaylogo": False}
+# Code a little smaller than prose, so a stage's lines fit half the page without wrapping.
+PAGE_CSS = "<style>[data-testid='stCode'] code { font-size: 0.8rem; }</style>"
+# Presenter mode: everything larger, for the back of a lecture hall.
+PRESENTER_CSS = "<style>html { font-size: 22px; } [data-testid='stCode'] code { font-size: 0.85rem; }</style>"
 COMPARE_MAX_EPOCHS = 2000  # five runs on one click: keep the wait short
 
 
@@ -46,7 +50,7 @@ def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> Non
     epochs, losses = trainer.history.columns["epoch"], trainer.history.columns["loss"]
     if trainer.data.has_test and len(trainer.evals):
         n = len(trainer.data.x_train)
-        per_example = np.frombuffer(losses, dtype=np.float64) / n
+        per_example = np.array(losses) / n  # a copy: a view would pin the column's buffer
         test = (trainer.evals.columns["epoch"], trainer.evals.columns["test_loss_per_example"])
         figure = charts.loss_figure(epochs, per_example, test=test, log_y=log_y, title="Loss per example")
     else:
@@ -133,29 +137,25 @@ def weights_npz(trainer: Trainer) -> bytes:
     return out.getvalue()
 
 
-def downloads(trainer: Trainer) -> None:
-    """History as CSV and JSON, weights as .npz; each built only when clicked."""
+def downloads(sess: TrainingSession) -> None:
+    """History as CSV and JSON, weights as .npz; each built only when clicked, from a consistent run."""
+    trainer = sess.trainer
     name = f"twolayer-{trainer.config.stage}-seed{trainer.config.seed}"
-    cols = st.columns(3)
-    cols[0].download_button(
-        "History (CSV)", lambda: history_csv(trainer), f"{name}.csv", "text/csv", key="download_csv", on_click="ignore"
-    )
-    cols[1].download_button(
-        "History (JSON)",
-        lambda: json.dumps(trainer.summary(), indent=1),
-        f"{name}.json",
-        "application/json",
-        key="download_json",
-        on_click="ignore",
-    )
-    cols[2].download_button(
-        "Weights (.npz)",
-        lambda: weights_npz(trainer),
-        f"{name}.npz",
-        "application/octet-stream",
-        key="download_npz",
-        on_click="ignore",
-    )
+
+    def locked(build):
+        def data():
+            with sess.lock:
+                return build(trainer)
+
+        return data
+
+    files = [
+        ("History (CSV)", history_csv, "csv", "text/csv"),
+        ("History (JSON)", lambda t: json.dumps(t.summary(), indent=1), "json", "application/json"),
+        ("Weights (.npz)", weights_npz, "npz", "application/octet-stream"),
+    ]
+    for column, (label, build, ext, mime) in zip(st.columns(3), files, strict=True):
+        column.download_button(label, locked(build), f"{name}.{ext}", mime, key=f"download_{ext}", on_click="ignore")
 
 
 def comparison_configs(config: TrainConfig) -> dict[str, TrainConfig]:

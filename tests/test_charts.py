@@ -71,7 +71,7 @@ def test_loss_figure_of_100k_epochs_is_bounded_and_ends_at_the_last_loss():
     assert max(train.y) == losses.max() and min(train.y) == losses.min()
     assert (test.name, test.x[-1], test.y[-1]) == ("test", 99_990, 1.1 * losses[-10])
     assert (current.x, current.y) == ((99_999,), (losses[-1],)), "current point not marked at the last epoch"
-    assert current.name == f"epoch 99999: {losses[-1]:.4g}"
+    assert current.name == f"latest: {losses[-1]:.4g}"
     assert fig.layout.yaxis.type == "log"
 
 

@@ -72,7 +72,7 @@ def loss_figure(
             go.Scatter(
                 x=[x],
                 y=[y],
-                name=f"epoch {x:g}: {y:.4g}",
+                name=f"latest: {y:.4g}",
                 mode="markers",
                 marker=dict(color=PALETTE[1], size=14, line=dict(color=INK, width=2)),
             )
@@ -157,6 +157,7 @@ def histogram_figure(
         )
     )
     fig.update_layout(bargap=0, showlegend=False)
+    fig.update_yaxes(exponentformat="none", separatethousands=True)  # counts read best as plain numbers
     return fig
 
 

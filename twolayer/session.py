@@ -29,6 +29,9 @@ class TrainingSession:
     """The run one browser session is looking at, whether it is playing, and its recent runs."""
 
     def __init__(self) -> None:
+        # A page can have two script runs at once (a click starts a new one while the old one
+        # finishes its slice): every change to the run, and every read of it for drawing, holds this.
+        self.lock = threading.RLock()
         self.trainer: Trainer | None = None
         self.playing = False
         self.runs: list[PastRun] = []
@@ -55,28 +58,34 @@ class TrainingSession:
 
     def train(self, config: TrainConfig, data: Dataset | None = None) -> None:
         """Start playing: continue the current run if it has these settings, else start a new one."""
-        if self.trainer is None or self.trainer.finished or self.trainer.config != config:
-            self._start(config, data)
-        self.playing = True
+        with self.lock:
+            if self.trainer is None or self.trainer.finished or self.trainer.config != config:
+                self._start(config, data)
+            self.playing = True
 
     def step(self, config: TrainConfig, data: Dataset | None = None) -> None:
         """Advance exactly one epoch and stay paused."""
-        if self.trainer is None or self.trainer.finished or self.trainer.config != config:
-            self._start(config, data)
-        self.playing = False
-        self.trainer.advance(1)
+        with self.lock:
+            if self.trainer is None or self.trainer.finished or self.trainer.config != config:
+                self._start(config, data)
+            self.playing = False
+            self.trainer.advance(1)
 
     def pause(self) -> None:
-        self.playing = False
+        """Stop playing; returns once no slice is running, so what is drawn next is final."""
+        with self.lock:
+            self.playing = False
 
     def reset(self) -> None:
         """Put the current run aside (kept in the run history if it ran) and start from nothing."""
-        self._archive()
-        self.trainer = None
-        self.playing = False
+        with self.lock:
+            self._archive()
+            self.trainer = None
+            self.playing = False
 
     def clear_runs(self) -> None:
-        self.runs.clear()
+        with self.lock:
+            self.runs.clear()
 
     def after_slice(self) -> None:
         """Stop playing and keep the run once it has finished."""
@@ -133,6 +142,9 @@ def run_slice(session: TrainingSession, pool: SlotPool, seconds: float) -> bool:
     with pool.slot(timeout=seconds) as acquired:
         if not acquired:
             return False
-        session.trainer.advance(session.trainer.config.epochs, time_budget=seconds)
-    session.after_slice()
+        with session.lock:
+            # Checked under the lock: a Pause or Reset that came in meanwhile wins.
+            if session.playing and session.trainer is not None:
+                session.trainer.advance(session.trainer.config.epochs, time_budget=seconds)
+                session.after_slice()
     return True
