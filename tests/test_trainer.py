@@ -180,3 +180,16 @@ def test_config_defaults_follow_the_lecture():
         TrainConfig(stage="numpy", bias=True)
     with pytest.raises(ConfigError, match="hidden_size x batch_size x epochs must be at most"):
         TrainConfig(hidden_size=4096, batch_size=4096, epochs=1000)
+
+
+def test_histogram_counts_match_numpy_and_clip_outliers_into_the_end_bins():
+    from twolayer.history import Histograms
+
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal(10_000).astype(np.float32)
+    hist = Histograms(bins=40)
+    counts = hist.counts({"w": values})["w"]
+    expected, _ = np.histogram(values, bins=hist.edges["w"])
+    assert np.abs(counts - expected).sum() <= 2, "only values on a bin edge may land one bin over"
+    wide = hist.counts({"w": np.array([-1e30, 0.0, 1e30], dtype=np.float32)})["w"]
+    assert wide[0] == 1 and wide[-1] == 1 and wide.sum() == 3

@@ -158,11 +158,11 @@ class Trainer:
         return self.stage.weights()
 
     def histogram_arrays(self) -> dict[str, np.ndarray]:
-        """Weights and their latest gradients, flattened, as the histograms see them."""
-        arrays = {name: w.ravel() for name, w in self.weights().items()}
+        """Weights and their latest gradients, as the histograms see them (layout and dtype do not matter)."""
+        arrays = {name: self.stage.host(w) for name, w in self.stage.params().items()}
         for name, grad in self.stage.grads().items():
             if grad is not None:
-                arrays[f"grad_{name}"] = self.stage.to_numpy(grad).ravel()
+                arrays[f"grad_{name}"] = self.stage.host(grad)
         return arrays
 
     def records(self) -> list[dict[str, float]]:

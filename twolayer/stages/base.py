@@ -23,6 +23,10 @@ class NumpyStage:
     def to_numpy(self, array: np.ndarray) -> np.ndarray:
         return np.array(array, dtype=np.float64)
 
+    def host(self, array: np.ndarray) -> np.ndarray:
+        """The array itself: already in host memory, in its own dtype."""
+        return array
+
     def copy_params(self) -> dict[str, np.ndarray]:
         return {name: p.copy() for name, p in self.params().items()}
 
@@ -50,6 +54,10 @@ class TorchStage:
 
     def to_numpy(self, tensor: torch.Tensor) -> np.ndarray:
         return tensor.detach().to("cpu", torch.float64).numpy()
+
+    def host(self, tensor: torch.Tensor) -> np.ndarray:
+        """A NumPy view (a copy only off the CPU), in the tensor's own dtype."""
+        return tensor.detach().cpu().numpy()
 
     def copy_params(self) -> dict[str, torch.Tensor]:
         return {name: p.detach().clone() for name, p in self.params().items()}
