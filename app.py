@@ -6,6 +6,9 @@ import logging
 import os
 import time
 
+# Imported here, once, before any session's thread: Plotly looks pandas up in sys.modules, and two
+# sessions drawing their first chart at once could otherwise see it half-imported and crash.
+import pandas  # noqa: F401
 import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
@@ -405,8 +408,24 @@ def main() -> None:
         history_tab()
     draw(placeholders, frame=0, heavy=True)
 
-    # The training loop: short slices of work between draws, so a Pause click
-    # (which interrupts the script at its next st.* call) lands within a slice.
+    try:
+        trained = training_loop(sess, pool, placeholders)
+    except Exception:
+        # A bug must not leave the page spinning on "Running": stop, keep what was computed, say so.
+        log.exception("training failed; config: %s", sess.trainer.config if sess.trainer else None)
+        sess.pause()
+        st.error(
+            "Something went wrong on the server while training; the error was logged. "
+            "Everything computed so far is kept. Press Reset to start afresh."
+        )
+        return
+    if trained:
+        st.rerun()  # draw the finished run once more with every view and the buttons' new state
+
+
+def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict) -> bool:
+    """Train in short slices between draws until done or paused; True if any slice ran."""
+    # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
     frame, last_draw, last_heavy = 0, time.perf_counter(), time.perf_counter()
     trained = False
     while sess.playing and sess.trainer is not None and not sess.trainer.finished:
@@ -418,13 +437,13 @@ def main() -> None:
             )
             continue
         now = time.perf_counter()
-        if now - last_draw >= FRAME_SECONDS or sess.trainer.finished:
+        finished = sess.trainer is None or sess.trainer.finished
+        if now - last_draw >= FRAME_SECONDS or finished:
             frame += 1
             heavy = now - last_heavy >= 1.0
             draw(placeholders, frame, heavy)
             last_draw, last_heavy = now, now if heavy else last_heavy
-    if trained:
-        st.rerun()  # draw the finished run once more with every view and the buttons' new state
+    return trained
 
 
 main()

@@ -158,7 +158,7 @@ def test_changing_a_setting_while_paused_asks_before_mixing():
 
 def test_work_cap_is_refused_with_a_message():
     at = open_app({"hidden": "4096", "batch": "4096", "epochs": "1000"})
-    assert any("hidden_size x batch_size x epochs must be at most" in e.value for e in at.error)
+    assert any("hidden size x rows per epoch x epochs must be at most" in e.value for e in at.error)
     assert at.button(key="train").disabled
 
 

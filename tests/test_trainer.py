@@ -178,7 +178,7 @@ def test_config_defaults_follow_the_lecture():
     assert TrainConfig(stage="numpy").replace(stage="optim").learning_rate == 1e-4
     with pytest.raises(ConfigError, match="only the nn and optim stages have biases"):
         TrainConfig(stage="numpy", bias=True)
-    with pytest.raises(ConfigError, match="hidden_size x batch_size x epochs must be at most"):
+    with pytest.raises(ConfigError, match="hidden size x rows per epoch x epochs must be at most"):
         TrainConfig(hidden_size=4096, batch_size=4096, epochs=1000)
 
 
@@ -193,3 +193,8 @@ def test_histogram_counts_match_numpy_and_clip_outliers_into_the_end_bins():
     assert np.abs(counts - expected).sum() <= 2, "only values on a bin edge may land one bin over"
     wide = hist.counts({"w": np.array([-1e30, 0.0, 1e30], dtype=np.float32)})["w"]
     assert wide[0] == 1 and wide[-1] == 1 and wide.sum() == 3
+
+
+def test_work_cap_counts_the_rows_of_real_data():
+    with pytest.raises(ConfigError, match=r"here 4,096 x 1,438 x 100,000 = 589,004,800,000"):
+        Trainer(TrainConfig(stage="nn", data="digits", hidden_size=4096, batch_size=1, epochs=100_000))

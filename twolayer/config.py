@@ -87,14 +87,7 @@ class TrainConfig:
             object.__setattr__(self, "bias", self.stage not in MANUAL_STAGES)
         if self.bias and self.stage in MANUAL_STAGES:
             raise ConfigError("bias", True, "only the nn and optim stages have biases, as in the lecture")
-        work = self.hidden_size * self.batch_size * self.epochs
-        if work > MAX_WORK:
-            raise ConfigError(
-                "epochs",
-                self.epochs,
-                f"hidden_size x batch_size x epochs must be at most {MAX_WORK:,} "
-                f"(here {self.hidden_size} x {self.batch_size} x {self.epochs} = {work:,})",
-            )
+        check_work(self.hidden_size, self.batch_size, self.epochs)
 
     @property
     def resolved_stats_every(self) -> int:
@@ -112,6 +105,18 @@ class TrainConfig:
     def to_dict(self) -> dict[str, object]:
         """Plain values, fit for JSON."""
         return dataclasses.asdict(self)
+
+
+def check_work(hidden_size: int, rows: int, epochs: int) -> None:
+    """Refuse a run whose work (hidden size x rows per epoch x epochs) is over MAX_WORK."""
+    work = hidden_size * rows * epochs
+    if work > MAX_WORK:
+        raise ConfigError(
+            "epochs",
+            epochs,
+            f"hidden size x rows per epoch x epochs must be at most {MAX_WORK:,} "
+            f"(here {hidden_size:,} x {rows:,} x {epochs:,} = {work:,}); use fewer epochs or a smaller network",
+        )
 
 
 def _check_int(field: str, value: object, low: int, high: int) -> None:

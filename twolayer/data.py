@@ -148,9 +148,16 @@ def load_csv(path: Path) -> Dataset:
 
 def _read_npz(where: str, file: Path | BinaryIO) -> Dataset:
     """x: (N, D_in) or (N, H, W) images; y: (N, D_out) targets or (N,) class labels."""
+    head = file.read_bytes()[:4] if isinstance(file, Path) else file.read(4)
+    if not isinstance(file, Path):
+        file.seek(0)
+    # A .npz is a zip archive (a lone .npy array gets its own message below); anything else is refused
+    # before numpy sees it, so no message ever suggests unpickling a stranger's file.
+    if head != b"PK\x03\x04" and not head.startswith(b"\x93NUM"):
+        raise DataError(f"{where}: not a .npz file (a .npz is a zip archive of arrays, saved by numpy.savez)")
     try:
         npz = np.load(file, allow_pickle=False)  # never unpickle: loading must not run code from the file
-    except Exception as exc:  # a zip error, a pickle, a truncated file: all unreadable
+    except Exception as exc:  # a zip error, a truncated file: all unreadable
         raise DataError(f"{where}: not a readable .npz file ({exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{where}: a single .npy array, not a .npz archive of named arrays x and y")

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from twolayer.config import MANUAL_STAGES, TrainConfig
+from twolayer.config import TrainConfig, check_work, default_learning_rate
 from twolayer.data import Dataset, load_data
 from twolayer.devices import resolve_device
 from twolayer.history import Histograms, Table
@@ -36,6 +36,8 @@ class Trainer:
         self.config = config
         _, init_seed, shuffle_seed = _seed_streams(config.seed)
         self.data = data if data is not None else make_dataset(config)
+        # The config checked rows = batch size; real data can hold many more rows per epoch.
+        check_work(config.hidden_size, max(len(self.data.x_train), config.batch_size), config.epochs)
         self.device = resolve_device(config.device, config.stage)
         if weights is None:
             weights = initial_weights(
@@ -115,17 +117,16 @@ class Trainer:
 
     def _diverge(self, loss: float) -> None:
         self.status = DIVERGED
-        lr = self.config.learning_rate
-        suggestion = lr / 10
+        config = self.config
+        lecture_lr = default_learning_rate(config.stage, config.init)
+        suggestion = min(config.learning_rate / 10, lecture_lr)
         self.hint = (
             f"The loss became {loss} at epoch {self.epoch}, so training stopped there. "
-            f"A learning rate of {lr:g} is too high for this initialisation and data scale: "
+            f"A learning rate of {config.learning_rate:g} is too high for this initialisation and data scale: "
             "each step overshot the minimum, the errors grew instead of shrinking, and the numbers "
-            f"overflowed. Try a learning rate of {suggestion:g} or lower"
+            f"overflowed. Try a learning rate of {suggestion:g} or lower (the lecture uses {lecture_lr:g} "
+            "for this stage and initialisation). Everything up to the last finite epoch is kept."
         )
-        if self.config.stage in MANUAL_STAGES and self.config.init == "lecture":
-            self.hint += " (the lecture uses 1e-6 with these large randn weights)"
-        self.hint += ". Everything up to the last finite epoch is kept."
 
     def evaluate(self) -> dict[str, float]:
         """Loss per example and accuracy on the training and test sets with the current weights."""
