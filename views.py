@@ -12,6 +12,7 @@ import streamlit as st
 from twolayer import charts
 from twolayer.config import STAGES, TrainConfig
 from twolayer.gradcheck import gradient_check
+from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession
 from twolayer.trainer import Trainer, make_dataset
 
@@ -68,6 +69,7 @@ def histogram_panels(container, trainer: Trainer, kind: str, key: str) -> None:
         prefix = "" if kind == "weights" else "grad_"
         hist = trainer.histograms
         now = hist.counts(trainer.histogram_arrays())
+        st.caption(f"Counts of an evenly spaced sample of at most {MAX_SAMPLE:,} entries per array.")
         left, right = st.columns(2)
         for column, name in ((left, "w1"), (right, "w2")):
             label = f"{'∂L/∂' if prefix else ''}{name.upper()}"

@@ -99,7 +99,7 @@ def test_history_stays_bounded_over_100k_epochs():
     assert trainer.status == "done"
     assert len(trainer.history) == 100_000
     assert trainer.history.nbytes() == 100_000 * 3 * 8, "three float64 columns, nothing per row"
-    assert len(trainer.stats) <= 251
+    assert len(trainer.stats) <= 51
     assert len(trainer.histograms.snapshots) <= 64
     assert trainer.histograms.snapshots[-1][0] == 100_000, "the final state is always kept"
 
@@ -111,10 +111,10 @@ def test_histograms_are_counts_over_fixed_edges():
     epochs = [epoch for epoch, _ in hist.snapshots]
     assert epochs == list(range(21))
     for epoch, counts in hist.snapshots:
-        assert counts["w1"].sum() == 784 * 100
-        assert counts["b2"].sum() == 10
+        assert counts["w1"].sum() == 7840, "every 10th of the 78,400 entries: at most 8,192 are counted"
+        assert counts["b2"].sum() == 10, "small arrays are counted whole"
         if epoch > 0:
-            assert counts["grad_w1"].sum() == 784 * 100
+            assert counts["grad_w1"].sum() == 7840
     assert len(hist.edges["w1"]) == hist.bins + 1
 
 
@@ -186,7 +186,7 @@ def test_histogram_counts_match_numpy_and_clip_outliers_into_the_end_bins():
     from twolayer.history import Histograms
 
     rng = np.random.default_rng(3)
-    values = rng.standard_normal(10_000).astype(np.float32)
+    values = rng.standard_normal(8_000).astype(np.float32)
     hist = Histograms(bins=40)
     counts = hist.counts({"w": values})["w"]
     expected, _ = np.histogram(values, bins=hist.edges["w"])

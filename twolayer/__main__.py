@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--stats-every",
         type=int,
         default=0,
-        help="epochs between norm records; 0 means about 250 per run (default: %(default)s)",
+        help="epochs between norm records; 0 means about 50 per run (default: %(default)s)",
     )
     add(
         "--init-weights",

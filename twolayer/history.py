@@ -42,8 +42,11 @@ class Table:
         return sum(column.itemsize * len(column) for column in self.columns.values())
 
 
+MAX_SAMPLE = 8192  # entries counted per array: the shape of the distribution, at a bounded cost
+
+
 class Histograms:
-    """Bin counts of named arrays over edges fixed at each array's first record."""
+    """Bin counts of named arrays (a sample of big ones) over edges fixed at each array's first record."""
 
     def __init__(self, bins: int = 40, max_snapshots: int = 64) -> None:
         self.bins = bins
@@ -55,7 +58,7 @@ class Histograms:
         """Counts per array; values beyond the fixed edges fall into the end bins."""
         out = {}
         for name, values in arrays.items():
-            values = values.ravel()
+            values = sample(values)
             if name not in self.edges:
                 # Edges wide enough for the weights to spread out, fixed for the
                 # whole run so that snapshots over time are comparable.
@@ -76,3 +79,9 @@ class Histograms:
 
     def nbytes(self) -> int:
         return sum(c.nbytes for _, snap in self.snapshots for c in snap.values())
+
+
+def sample(values: np.ndarray) -> np.ndarray:
+    """At most MAX_SAMPLE entries, evenly spaced (a view, no copy): a 784x1024 weight would cost more than an epoch."""
+    flat = values.ravel()
+    return flat[:: math.ceil(flat.size / MAX_SAMPLE)] if flat.size > MAX_SAMPLE else flat
