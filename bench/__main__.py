@@ -1,0 +1,71 @@
+"""Command line: `python -m bench [--quick] [--only engine,peak,growth] [--output BENCHMARKS.md]`."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+from threadpoolctl import threadpool_limits
+
+from bench import engine, growth, peak
+from bench import page as page_cost
+from bench.report import load, page, usable_cores, write
+
+SECTIONS = {"engine": engine.run, "peak": peak.run, "page": page_cost.run, "growth": growth.run}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The options, each default stated in its help."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="few repetitions and short runs, for a smoke test")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help="comma-separated sections to run, in report order (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "BENCHMARKS.md",
+        help="where to write the report (default: BENCHMARKS.md at the repository root)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=usable_cores(),
+        help="torch and NumPy BLAS threads, set once at start (default: the usable cores, %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in args.only if name not in SECTIONS]
+    if unknown or not args.only:
+        parser.error(f"--only takes some of {', '.join(SECTIONS)}; got {args.only or 'nothing'}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the chosen sections, print each table as it completes, then write the report."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    # Process-wide, so set once before anything runs, and recorded in the report.
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+    load_at_start = load()
+    sections = []
+    for name in (name for name in SECTIONS if name in args.only):
+        start = time.perf_counter()
+        for section in SECTIONS[name](args.quick):
+            print(section.markdown(), flush=True)
+            sections.append(section)
+        print(f"({name}: {time.perf_counter() - start:.0f} s, load {load()})\n", file=sys.stderr, flush=True)
+    write(args.output, page(shlex.join(["python", "-m", "bench", *argv]), sections, load_at_start))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

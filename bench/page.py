@@ -1,0 +1,131 @@
+"""Section 3: what the page adds to training, measured in headless Chromium against the engine alone."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+from playwright.sync_api import sync_playwright
+from threadpoolctl import threadpool_limits
+
+from bench.load import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOSS_JS,
+    ROOT,
+    STATUS_LINE_JS,
+    free_port,
+    start_server,
+    stop_server,
+    wait_healthy,
+)
+from bench.report import Section
+from bench.timing import verdict
+from twolayer import TrainConfig, Trainer
+
+ENGINE_SECONDS = 10.0  # the long run: about this much pure training
+QUICK_ENGINE_SECONDS = 2.0
+RATIO_TARGET = 1.10  # page wall time / engine time
+RATE_TARGET = 4.0  # chart updates per second, at least
+BYTES_TARGET = 200_000  # per chart update, at most
+LOSS_TITLE = b"Loss (sum of squared errors)"  # found in each websocket frame that carries a loss chart
+APP_THREADS = 1  # the server's own setting (TWOLAYER_THREADS), so the engine is timed as the page runs it
+
+
+def engine_seconds(epochs: int) -> float:
+    """Seconds `Trainer.advance` takes for the lecture's numpy run of `epochs` epochs, at the app's thread count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(APP_THREADS)
+    try:
+        with threadpool_limits(APP_THREADS):
+            trainer = Trainer(TrainConfig(epochs=epochs))
+            start = time.perf_counter()
+            trainer.advance(epochs)
+            return time.perf_counter() - start
+    finally:
+        torch.set_num_threads(previous)
+
+
+def epochs_for(seconds: float) -> int:
+    """Epochs of the lecture run that take about `seconds` of engine time here."""
+    probe = 2000
+    per_epoch = engine_seconds(probe) / probe
+    return max(probe, min(100_000, round(seconds / per_epoch)))
+
+
+def timed_run(browser, url: str, epochs: int) -> dict[str, float]:
+    """Press Train on `url` and time it to the final epoch on screen, counting the loss charts sent meanwhile."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    frames: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: _count(frames, payload)))
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    frames.clear()
+    done = f"Done · epoch {epochs} of {epochs}"
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(
+        f"() => {{ const s = ({STATUS_LINE_JS})(); return s && s.startsWith({done!r}); }}", timeout=600_000, polling=20
+    )
+    wall = time.perf_counter() - start
+    points = len(page.evaluate(LOSS_JS) or [])
+    page.close()
+    return {"wall": wall, "updates": len(frames), "bytes": statistics.median(frames) if frames else 0, "points": points}
+
+
+def _count(frames: list[int], payload) -> None:
+    data = payload if isinstance(payload, bytes) else payload.encode()
+    if LOSS_TITLE in data:
+        frames.append(len(data))
+
+
+def run(quick: bool) -> list[Section]:
+    """Section 3: page wall time over engine time, chart update rate and size, and the lecture run's click-to-chart."""
+    epochs = epochs_for(QUICK_ENGINE_SECONDS if quick else ENGINE_SECONDS)
+    engine = engine_seconds(epochs)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(port, ROOT / "test-artifacts" / "bench-page-server.log")
+    try:
+        wait_healthy(server, url)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            long_run = timed_run(browser, f"{url}/?epochs={epochs}", epochs)
+            lecture = timed_run(browser, f"{url}/", 500)
+            browser.close()
+    finally:
+        stop_server(server)
+    ratio = long_run["wall"] / engine
+    rate = long_run["updates"] / long_run["wall"]
+    section = Section(
+        "3. The page's cost",
+        f"The lecture's NumPy run for {epochs:,} epochs (about {engine:.1f} s of engine time at the server's one "
+        "thread), trained in headless Chromium: wall time from the Train click to the status line reading the final "
+        "epoch, over the engine's own time for the same run measured just before. Chart updates are the websocket "
+        "frames that carry the loss figure, counted in the page; bytes are their median size.",
+        ["what", "measured", "target", "result"],
+    )
+    section.rows = [
+        [
+            "page wall / engine time",
+            f"{ratio:.3f} ({long_run['wall']:.2f} s / {engine:.2f} s)",
+            f"<= {RATIO_TARGET}",
+            verdict(ratio <= RATIO_TARGET),
+        ],
+        [
+            "loss chart updates per second",
+            f"{rate:.1f} ({long_run['updates']} in {long_run['wall']:.1f} s)",
+            f">= {RATE_TARGET:g}",
+            verdict(rate >= RATE_TARGET),
+        ],
+        [
+            "bytes per chart update (median frame)",
+            f"{long_run['bytes']:,.0f}",
+            f"< {BYTES_TARGET:,}",
+            verdict(long_run["bytes"] < BYTES_TARGET),
+        ],
+        ["points in the final loss trace", f"{long_run['points']:,}", "<= 2,000", verdict(long_run["points"] <= 2000)],
+        ["lecture default (500 epochs): click to final chart", f"{lecture['wall']:.2f} s", "report", ""],
+    ]
+    return [section]

@@ -1,0 +1,110 @@
+"""Sections as markdown tables, the machine they ran on, and the BENCHMARKS.md page."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_info
+
+
+@dataclass
+class Section:
+    """One titled table with a note on method under the title."""
+
+    title: str
+    note: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        """The section as a markdown heading, paragraph and table."""
+        lines = [f"## {self.title}", "", self.note, "", _row(self.header), _row(["---"] * len(self.header))]
+        lines += [_row(row) for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, or what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask, which a container can make smaller than the machine)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def machine() -> list[tuple[str, str]]:
+    """What the figures depend on: cores, CPU, library versions and thread count."""
+    return [
+        ("cores", f"{usable_cores()} usable of {os.cpu_count()}"),
+        ("CPU", cpu_model()),
+        ("Python", platform.python_version()),
+        ("torch", f"{torch.__version__} ({torch.get_num_threads()} threads, set once at start)"),
+        ("numpy", f"{np.__version__} (BLAS: {_numpy_blas()}, {_blas_threads()} threads)"),
+    ]
+
+
+def _blas_threads() -> str:
+    return ", ".join(sorted({str(pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "blas"}))
+
+
+def _numpy_blas() -> str:
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # the config layout differs between numpy builds; the name is only informative
+        return "unknown"
+
+
+def load() -> str:
+    """The machine's load average over 1, 5 and 15 minutes: other work running beside the benchmark."""
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+# BENCHMARKS.md may hold other reports too; this command rewrites only the text between its markers.
+START, END = "<!-- python -m bench: start -->", "<!-- python -m bench: end -->"
+
+
+def write(path: Path, text: str) -> None:
+    """Put `text` between this command's markers in `path`, keeping whatever else the file holds."""
+    block = f"{START}\n{text}{END}\n"
+    old = path.read_text() if path.exists() else ""
+    if START in old and END in old:
+        head, rest = old.split(START, 1)
+        block = head + block + rest.split(END, 1)[1].lstrip("\n")
+    elif old:
+        block += "\n" + old
+    path.write_text(block)
+
+
+def page(command: str, sections: list[Section], load_at_start: str) -> str:
+    """BENCHMARKS.md: date, machine, command and every section's table."""
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = ["# Benchmarks", "", f"Measured {now} with:", "", "```", command, "```", ""]
+    lines += [f"- {name}: {value}" for name, value in machine()]
+    lines += [f"- load average (1 / 5 / 15 min): {load_at_start} at the start, {load()} at the end"]
+    lines += [
+        "",
+        "Each figure is the median of several repetitions; where a baseline and a candidate are compared they run "
+        "interleaved (baseline, candidate, baseline, candidate, ...) after one uncounted warm-up round, and a ratio "
+        "is the median of the per-round ratios. Ratios matter more than absolute times on a shared machine.",
+        "",
+    ]
+    return "\n".join(lines) + "\n".join(section.markdown() for section in sections)

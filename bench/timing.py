@@ -1,0 +1,35 @@
+"""Interleaved repetitions, medians and target verdicts."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+Key = TypeVar("Key")
+
+
+def interleaved(cases: Mapping[Key, Callable[[], float]], repeats: int, warmup: int = 1) -> dict[Key, list[float]]:
+    """Seconds each case reports over `repeats` rounds, run in turn (a, b, a, b, ...) after uncounted warm-up rounds."""
+    times: dict[Key, list[float]] = {name: [] for name in cases}
+    for round_ in range(warmup + repeats):
+        for name, case in cases.items():
+            seconds = case()
+            if round_ >= warmup:
+                times[name].append(seconds)
+    return times
+
+
+def median(values: list[float]) -> float:
+    """The middle value."""
+    return statistics.median(values)
+
+
+def paired_ratio(candidate: list[float], baseline: list[float]) -> float:
+    """Median of the round-by-round ratios: each pair ran back to back, so slow spells of a shared machine cancel."""
+    return statistics.median(c / b for c, b in zip(candidate, baseline, strict=True))
+
+
+def verdict(met: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if met else "MISS"

@@ -1,0 +1,37 @@
+"""The benchmark command runs end to end at a tiny size and reports a ratio for every stage; its report file."""
+
+import re
+
+import torch
+
+from bench import __main__ as cli
+from bench import engine
+from bench.report import START, write
+from twolayer.config import STAGES
+
+
+def test_engine_section_has_a_positive_ratio_per_stage(monkeypatch, tmp_path, capsys):
+    # A tiny run keeps the test fast; the timings themselves are not asserted, only that each was measured.
+    monkeypatch.setattr(engine, "SIZES", {"tiny": (8, 4, 20, None)})
+    output = tmp_path / "BENCHMARKS.md"
+    cli.main(["--quick", "--only", "engine", "--output", str(output), "--threads", str(torch.get_num_threads())])
+    printed = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| tiny")]
+    ratios = {cells[1].strip(): float(cells[6]) for cells in rows}
+    assert set(ratios) == set(STAGES), f"one row per stage expected, got {sorted(ratios)}"
+    assert all(ratio > 0 for ratio in ratios.values()), f"every engine/bare ratio should be positive: {ratios}"
+    verdicts = [cells[-1].strip() for cells in rows]
+    assert set(verdicts) <= {"PASS", "MISS"}, f"every row should state whether it met the target: {verdicts}"
+    report = output.read_text()
+    assert "python -m bench --quick --only engine" in report, "the report should state the command"
+    assert re.search(r"- CPU: \S", report) and "torch" in report, "the report should describe the machine"
+
+
+def test_report_rewrites_only_its_own_block(tmp_path):
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("notes kept by hand\n")
+    write(path, "first run\n")
+    write(path, "second run\n")
+    text = path.read_text()
+    assert "second run" in text and "first run" not in text, "a new run should replace the previous block"
+    assert text.count(START) == 1 and "notes kept by hand" in text, "text outside the markers should be kept"
