@@ -35,6 +35,7 @@ from views import (
 )
 
 log = logging.getLogger("twolayer")
+THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads for every training
 SLICE_SECONDS = 0.1  # work between two chances to react to Pause: the page stays responsive
 FRAME_SECONDS = 0.25  # at most four chart updates a second
 DATA_LABELS = {"random": "Random (lecture)", "digits": "Handwritten digits 8x8", "upload": "Upload a file"}
@@ -52,12 +53,18 @@ OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD + momentum", 
 def server_resources() -> SlotPool:
     """Process-wide set-up, done once: thread count and the pool of training slots."""
     slots = int(os.environ.get("TWOLAYER_SLOTS", os.cpu_count() or 1))
-    threads = int(os.environ.get("TWOLAYER_THREADS", 1))
-    # Thread counts are process-global: set once here, never per run, so sessions cannot change each other.
     # One BLAS thread per training slot: spinning BLAS threads of several runs on few cores slow all of them.
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)
+    threadpool_limits(THREADS)
     return SlotPool(slots)
+
+
+def pin_torch_threads() -> None:
+    """Give this script run's thread the server's one torch thread count."""
+    # The count is the same constant for every session, so no session changes another's results;
+    # it is set in each script thread because OpenMP keeps it per thread, and a thread left at the
+    # default would sum in a different order and drift from the same run trained elsewhere.
+    if torch.get_num_threads() != THREADS:
+        torch.set_num_threads(THREADS)
 
 
 def load_link_settings() -> None:
@@ -360,6 +367,7 @@ def history_tab() -> None:
 def main() -> None:
     st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide")
     pool = server_resources()
+    pin_torch_threads()
     st.session_state.setdefault("session", TrainingSession())
     load_link_settings()
     st.html(PAGE_CSS)
