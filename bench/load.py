@@ -203,6 +203,11 @@ def run_sessions(
         deadline = time.monotonic() + timeout_s
         for page in pages:
             wait_idle(page, max(1.0, deadline - time.monotonic()))
+            # On a cold server the idle marker can show before the first run has drawn anything: wait for Train.
+            train = page.get_by_role("button", name="Train", exact=True)
+            from playwright.sync_api import expect  # imported where used, like sync_playwright below
+
+            expect(train).to_be_enabled(timeout=max(1.0, deadline - time.monotonic()) * 1000)
         pending = set(range(len(pages)))
         for i, page in enumerate(pages):
             problem = page.evaluate(WATCH_JS)
