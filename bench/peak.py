@@ -18,7 +18,7 @@ from twolayer.data import LECTURE_INPUTS, LECTURE_OUTPUTS
 TARGET = 0.60  # torch stages: at least this share of torch's float32 matmul peak
 PEAK_SIZE, QUICK_PEAK_SIZE = 2048, 1024
 PEAK_REPEATS, STAGE_REPEATS, QUICK_REPEATS = 7, 3, 2
-PRODUCTS = 3  # per timed case, so that one case lasts long enough to time well
+CASE_FLOPS = 5e10  # flops per timed case (a fraction of a second), whatever the product's shape
 PEAKS = ("torch float32", "torch float64", "numpy float64", "numpy float32")  # library and dtype
 
 
@@ -28,10 +28,11 @@ def flops_per_epoch(batch: int, hidden: int) -> float:
 
 
 def matmul_case(library: str, dtype: str, m: int, k: int, n: int) -> tuple[Callable[[], float], float]:
-    """A case timing PRODUCTS (m, k) @ (k, n) products into one preallocated output, and their flops."""
+    """A case timing about CASE_FLOPS of (m, k) @ (k, n) products into one preallocated output, and their flops."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     out = np.empty((m, n), dtype=dtype)
+    products = max(1, round(CASE_FLOPS / (2.0 * m * k * n)))
     # A fresh output each time would add the page faults of a new allocation to the product.
     product = np.matmul
     if library == "torch":
@@ -40,11 +41,11 @@ def matmul_case(library: str, dtype: str, m: int, k: int, n: int) -> tuple[Calla
 
     def case() -> float:
         start = time.perf_counter()
-        for _ in range(PRODUCTS):
+        for _ in range(products):
             product(a, b, out=out)
         return time.perf_counter() - start
 
-    return case, 2.0 * m * k * n * PRODUCTS
+    return case, 2.0 * m * k * n * products
 
 
 def run(quick: bool = False) -> list[Section]:
