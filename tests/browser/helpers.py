@@ -9,16 +9,8 @@ from playwright.sync_api import Page
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
-CHROMIUM = "/usr/bin/chromium"
-# Debian's Chromium, not a Playwright download: no network, no GPU, and CI runs as root (no sandbox).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Debian's Chromium and its flags, shared with the load benchmark.
+from bench.load import CHROMIUM, CHROMIUM_ARGS  # noqa: E402, F401
 
 # The frontend marks its root with the connection and the script's run state; "notRunning"
 # is set only after a run has finished, unlike "initial" before the first one.
