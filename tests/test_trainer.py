@@ -109,26 +109,55 @@ def test_histograms_are_counts_over_fixed_edges():
     trainer.advance(20)
     hist = trainer.histograms
     epochs = [epoch for epoch, _ in hist.snapshots]
-    assert epochs == list(range(21))
+    assert epochs == list(range(0, 21, 2)), "a short run still gets MIN_RECORDS snapshots after the first"
     for epoch, counts in hist.snapshots:
-        assert counts["w1"].sum() == 7840, "every 10th of the 78,400 entries: at most 8,192 are counted"
+        assert counts["w1"].sum() == 2011, "every 39th of the 78,400 entries: at most 2,048 are counted"
         assert counts["b2"].sum() == 10, "small arrays are counted whole"
         if epoch > 0:
-            assert counts["grad_w1"].sum() == 7840
+            assert counts["grad_w1"].sum() == 2011
     assert len(hist.edges["w1"]) == hist.bins + 1
 
 
-def test_stats_record_norms_and_update_ratios():
-    trainer = Trainer(TrainConfig(stage="autograd", epochs=10, stats_every=1))
-    trainer.advance(10)
-    rows = trainer.stats.rows()
-    assert [row["epoch"] for row in rows] == list(range(10))
-    w1 = trainer.weights()["w1"]
-    assert rows[-1]["weight_norm_w1"] == pytest.approx(np.linalg.norm(w1), rel=1e-5)
-    # plain gradient descent: the update is exactly lr * gradient
-    assert rows[-1]["update_ratio_w1"] == pytest.approx(
-        1e-6 * rows[-1]["grad_norm_w1"] / rows[-1]["weight_norm_w1"], rel=1e-3
-    )
+@pytest.mark.parametrize(
+    ("epochs", "rows", "most", "spacing"),
+    [
+        (500, 64, 63, 20),  # the lecture: one record per 1,280 rows of training
+        (500, 64, 50, 20),
+        (20, 64, 50, 2),  # short runs still get 10 records
+        (5, 64, 50, 1),
+        (50, 1024, 50, 2),
+        (100_000, 64, 63, 1588),  # long runs: at most `most` records
+        (20, 60_000, 63, 1),  # big data: every epoch
+    ],
+)
+def test_record_spacing_bounds_the_cost_and_the_count(epochs, rows, most, spacing):
+    from twolayer.trainer import record_spacing
+
+    assert record_spacing(epochs, rows, most) == spacing
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_update_ratio_is_the_last_steps_change_relative_to_the_weight(stage):
+    # Mini-batches of 100 over the 1,437 digits rows: the ratio must describe the last step, not the epoch.
+    config = TrainConfig(stage=stage, data="digits", batch_size=100, epochs=3, stats_every=1, dtype="float64")
+    trainer = Trainer(config)
+    trainer.advance(2)
+    steps = []
+    original = trainer.stage.step
+
+    def step(x, y):
+        steps.append(trainer.stage.weights())
+        return original(x, y)
+
+    trainer.stage.step = step
+    trainer.advance(1)
+    before, after = steps[-1], trainer.weights()
+    row = trainer.stats.rows()[-1]
+    assert row["epoch"] == 2
+    for name in ("w1", "w2"):
+        change = np.linalg.norm(after[name] - before[name]) / np.linalg.norm(after[name])
+        assert row[f"update_ratio_{name}"] == pytest.approx(change, rel=1e-6), f"{stage}: {name}"
+        assert row[f"weight_norm_{name}"] == pytest.approx(np.linalg.norm(after[name]), rel=1e-12)
 
 
 def test_records_merge_losses_and_sparse_stats():
@@ -186,15 +215,29 @@ def test_histogram_counts_match_numpy_and_clip_outliers_into_the_end_bins():
     from twolayer.history import Histograms
 
     rng = np.random.default_rng(3)
-    values = rng.standard_normal(8_000).astype(np.float32)
+    arrays = {"w": rng.standard_normal(2_000).astype(np.float32), "v": 100 * rng.standard_normal((40, 50))}
     hist = Histograms(bins=40)
-    counts = hist.counts({"w": values})["w"]
-    expected, _ = np.histogram(values, bins=hist.edges["w"])
-    assert np.abs(counts - expected).sum() <= 2, "only values on a bin edge may land one bin over"
-    wide = hist.counts({"w": np.array([-1e30, 0.0, 1e30], dtype=np.float32)})["w"]
-    assert wide[0] == 1 and wide[-1] == 1 and wide.sum() == 3
+    counts = hist.counts(arrays)
+    for name, values in arrays.items():
+        expected, _ = np.histogram(values, bins=hist.edges[name])
+        assert np.abs(counts[name] - expected).sum() <= 2, f"{name}: only values on a bin edge may land one bin over"
+    wide = hist.counts({"w": np.array([-1e30, 0.0, 1e30, np.nan], dtype=np.float32), "v": np.zeros(3)})
+    expected = [2] + [0] * 19 + [1] + [0] * 18 + [1]
+    assert wide["w"].tolist() == expected, "outliers clip to the end bins, NaN to the first"
+    assert wide["v"].sum() == 3, "each array counts into its own bins"
 
 
 def test_work_cap_counts_the_rows_of_real_data():
     with pytest.raises(ConfigError, match=r"here 4,096 x 1,438 x 100,000 = 589,004,800,000"):
         Trainer(TrainConfig(stage="nn", data="digits", hidden_size=4096, batch_size=1, epochs=100_000))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_weights_are_a_copy_not_a_view_of_the_live_tensors(stage):
+    trainer = Trainer(TrainConfig(stage=stage, dtype="float64", epochs=2))
+    trainer.advance(1)
+    first = trainer.weights()
+    kept = {name: w.copy() for name, w in first.items()}
+    trainer.advance(1)
+    for name, w in first.items():
+        assert np.array_equal(w, kept[name]), f"{stage}: {name} changed under the caller after another epoch"

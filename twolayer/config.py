@@ -61,7 +61,7 @@ class TrainConfig:
     init: str = "lecture"  # lecture: each stage as in the lecture; shared: same start for all
     data: str = "random"  # random, digits, mnist:DIR, or a .npz/.csv path
     eval_every: int = 1  # epochs between test-set evaluations (classification data)
-    stats_every: int = 0  # epochs between norm/update records; 0: about 50 per run
+    stats_every: int = 0  # epochs between norm/update records; 0: chosen by the trainer, 10 to 50 per run
 
     def __post_init__(self) -> None:
         _check_choice("stage", self.stage, STAGES)
@@ -88,13 +88,6 @@ class TrainConfig:
         if self.bias and self.stage in MANUAL_STAGES:
             raise ConfigError("bias", True, "only the nn and optim stages have biases, as in the lecture")
         check_work(self.hidden_size, self.batch_size, self.epochs)
-
-    @property
-    def resolved_stats_every(self) -> int:
-        """Epochs between norm records: the setting, or about 50 records per run."""
-        # A record (a copy of the weights and six norms) costs about a fifth of a lecture-sized
-        # epoch: 50 per run keeps the bookkeeping near 2% of the training.
-        return self.stats_every or max(1, math.ceil(self.epochs / 50))
 
     def replace(self, **changes: object) -> TrainConfig:
         """A copy with some fields changed; the learning rate follows a new stage unless given."""

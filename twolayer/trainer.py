@@ -16,6 +16,11 @@ from twolayer.weights import initial_weights
 
 READY, RUNNING, DONE, DIVERGED = "ready", "running", "done", "diverged"
 MAX_SNAPSHOTS = 64  # histogram snapshots kept per run, whatever its length
+MAX_STATS = 50  # norm records per run, unless the config sets stats_every
+MIN_RECORDS = 10  # of each kind per run, however small the epochs
+# A record (a histogram snapshot or a set of norms) costs about as much as training on a
+# few dozen rows; spacing records by at least this many rows keeps each kind near 1% of the time.
+RECORD_ROWS = 1280
 PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
 
 
@@ -27,6 +32,11 @@ def _seed_streams(seed: int) -> list[np.random.SeedSequence]:
 def make_dataset(config: TrainConfig) -> Dataset:
     """The data a config names, drawn from its seed's data stream."""
     return load_data(config.data, config.batch_size, np.random.default_rng(_seed_streams(config.seed)[0]))
+
+
+def record_spacing(epochs: int, rows: int, most: int) -> int:
+    """Epochs between two records: at most `most` and at least MIN_RECORDS a run, else one per RECORD_ROWS rows."""
+    return max(1, min(max(math.ceil(epochs / most), math.ceil(RECORD_ROWS / rows)), math.ceil(epochs / MIN_RECORDS)))
 
 
 class Trainer:
@@ -53,11 +63,15 @@ class Trainer:
         self.status = READY
         self.hint: str | None = None  # plain-language explanation when the run diverged
         self.train_seconds = 0.0
-        self.history = Table()  # every epoch: epoch, loss, seconds
+        self.history = Table(("epoch", "loss", "seconds"))  # every epoch
         self.stats = Table()  # every stats_every epochs: norms and update ratios
         self.evals = Table()  # every eval_every epochs, for data with labels or a test split
         self.histograms = Histograms()
-        self._snapshot_every = max(1, math.ceil(config.epochs / (MAX_SNAPSHOTS - 1)))
+        rows = len(self.data.x_train)
+        self._full_batch = rows <= config.batch_size  # the lecture's case: one step per epoch on every row
+        self._snapshot_every = record_spacing(config.epochs, rows, MAX_SNAPSHOTS - 1)  # epoch 0 is the other one
+        self._stats_every = config.stats_every or record_spacing(config.epochs, rows, MAX_STATS)
+        self._evaluates = self.data.is_classification or self.data.has_test
         self.histograms.record(0, self.histogram_arrays())
 
     @property
@@ -68,52 +82,55 @@ class Trainer:
         """Run up to `epochs` more epochs, or until `time_budget` seconds pass; returns how many ran."""
         start = time.perf_counter()
         ran = 0
-        while ran < epochs and not self.finished:
-            self._run_epoch()
-            ran += 1
-            if time_budget is not None and time.perf_counter() - start >= time_budget:
-                break
+        # Overflow is reported as a diverged run, not as NumPy warnings on stderr.
+        with np.errstate(over="ignore", invalid="ignore"):
+            while ran < epochs and not self.finished:
+                self._run_epoch()
+                ran += 1
+                if time_budget is not None and time.perf_counter() - start >= time_budget:
+                    break
         return ran
 
     def _run_epoch(self) -> None:
         config, epoch = self.config, self.epoch
         self.status = RUNNING
-        measure = epoch % config.resolved_stats_every == 0 or epoch == config.epochs - 1
-        before = self.stage.copy_params() if measure else None
+        measure = epoch % self._stats_every == 0 or epoch == config.epochs - 1
+        copy = measure and not self.stage.gradient_descent  # only an optimizer's step needs a copy to be measured
         tick = time.perf_counter()
-        loss = 0.0
-        for x, y in self._batches():
-            loss += self.stage.step(x, y)
-            if not math.isfinite(loss):
-                break
+        if self._full_batch:
+            before = self.stage.copy_params() if copy else None
+            loss = self.stage.step(self._x, self._y)
+        else:
+            loss, before = self._minibatch_epoch(copy)
         seconds = time.perf_counter() - tick
         self.train_seconds += seconds
         if not math.isfinite(loss):
             self._diverge(loss)
             return
-        self.history.append({"epoch": epoch, "loss": loss, "seconds": seconds})
+        self.history.add(epoch, loss, seconds)
         if measure:
             self.stats.append({"epoch": epoch, **self.stage.norms(before)})
         self.epoch = epoch + 1
-        if (self.data.is_classification or self.data.has_test) and (
-            self.epoch % config.eval_every == 0 or self.epoch == config.epochs
-        ):
+        if self._evaluates and (self.epoch % config.eval_every == 0 or self.epoch == config.epochs):
             self.evals.append({"epoch": epoch, **self.evaluate()})
         if self.epoch % self._snapshot_every == 0 or self.epoch == config.epochs:
             self.histograms.record(self.epoch, self.histogram_arrays())
         if self.epoch == config.epochs:
             self.status = DONE
 
-    def _batches(self):
-        """The epoch's mini-batches: the whole set at once (the lecture), or shuffled slices of it."""
+    def _minibatch_epoch(self, copy: bool) -> tuple[float, dict | None]:
+        """One pass over the rows in shuffled mini-batches; the summed loss, and the weights before the last step."""
         n, size = len(self.data.x_train), self.config.batch_size
-        if n <= size:
-            yield self._x, self._y
-            return
         order = self._shuffle_rng.permutation(n)
+        loss, before = 0.0, None
         for start in range(0, n, size):
             index = order[start : start + size]
-            yield self.stage.take(self._x, index), self.stage.take(self._y, index)
+            if copy and start + size >= n:
+                before = self.stage.copy_params()
+            loss += self.stage.step(self.stage.take(self._x, index), self.stage.take(self._y, index))
+            if not math.isfinite(loss):
+                break
+        return loss, before
 
     def _diverge(self, loss: float) -> None:
         self.status = DIVERGED

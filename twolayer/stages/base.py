@@ -10,6 +10,7 @@ class NumpyStage:
     """Common plumbing for a stage whose arrays are NumPy arrays on the CPU."""
 
     device = "cpu"
+    gradient_descent = True  # each step subtracts lr x gradient, so the update's size follows from the gradient
 
     def __init__(self, dtype: str):
         self.dtype = np.dtype(dtype)
@@ -36,11 +37,13 @@ class NumpyStage:
 
     def norms(self, before: dict[str, np.ndarray] | None = None) -> dict[str, float]:
         """Norms of each weight and gradient, and of the last update relative to the weight."""
-        return _norms(self.params(), self.grads(), before, lambda a: float(np.linalg.norm(a)))
+        return _norms(self, before, lambda arrays: [float(np.linalg.norm(a)) for a in arrays])
 
 
 class TorchStage:
     """Common plumbing for a stage whose arrays are torch tensors on `device`."""
+
+    gradient_descent = True  # each step subtracts lr x gradient, so the update's size follows from the gradient
 
     def __init__(self, dtype: str, device: str):
         self.dtype = getattr(torch, dtype)
@@ -53,7 +56,8 @@ class TorchStage:
         return tensor[torch.as_tensor(index, device=self.device)]
 
     def to_numpy(self, tensor: torch.Tensor) -> np.ndarray:
-        return tensor.detach().to("cpu", torch.float64).numpy()
+        # copy=True: a float64 CPU tensor would otherwise come back as a view of the live weights
+        return tensor.detach().to("cpu", torch.float64, copy=True).numpy()
 
     def host(self, tensor: torch.Tensor) -> np.ndarray:
         """A NumPy view (a copy only off the CPU), in the tensor's own dtype."""
@@ -68,20 +72,29 @@ class TorchStage:
 
     def norms(self, before: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
         """Norms of each weight and gradient, and of the last update relative to the weight."""
-        with torch.no_grad():
-            named = _norms(self.params(), self.grads(), before, lambda t: torch.linalg.vector_norm(t.detach()))
-            # one host-device transfer for all of them, not one per number
-            values = torch.stack([v.to(torch.float64) for v in named.values()]).tolist()
-        return dict(zip(named, values, strict=True))
+        return _norms(self, before, _torch_norms)
 
 
-def _norms(params, grads, before, norm) -> dict:
-    out = {}
-    for name, p in params.items():
-        out[f"weight_norm_{name}"] = norm(p)
-        if grads.get(name) is not None:
-            out[f"grad_norm_{name}"] = norm(grads[name])
+def _torch_norms(tensors: list[torch.Tensor]) -> list[float]:
+    """Each tensor's 2-norm in one kernel call and one host-device transfer, not one of each per tensor."""
+    with torch.no_grad():
+        return torch.stack(torch._foreach_norm([t.detach() for t in tensors])).tolist()
+
+
+def _norms(stage, before, norms_of) -> dict[str, float]:
+    params, grads = stage.params(), stage.grads()
+    named = {f"weight_norm_{name}": p for name, p in params.items()}
+    named.update({f"grad_norm_{name}": g for name, g in grads.items() if g is not None})
+    if before is not None:
+        named.update({f"update_norm_{name}": p - before[name] for name, p in params.items()})
+    out = dict(zip(named, norms_of(list(named.values())), strict=True))
+    for name in params:
         if before is not None:
-            # relative size of the step just taken: ~1e-3 is the usual healthy range
-            out[f"update_ratio_{name}"] = norm(p - before[name]) / (out[f"weight_norm_{name}"] + 1e-30)
+            update = out.pop(f"update_norm_{name}")
+        elif f"grad_norm_{name}" in out and stage.gradient_descent:
+            update = stage.learning_rate * out[f"grad_norm_{name}"]  # the step was lr x gradient: no copy needed
+        else:
+            continue
+        # relative size of the step just taken: ~1e-3 is the usual healthy range
+        out[f"update_ratio_{name}"] = update / (out[f"weight_norm_{name}"] + 1e-30)
     return out

@@ -56,6 +56,8 @@ class Stage(TorchStage):
                 key, transpose = _LAYOUT[name]
                 tensors[key].copy_(self.to_backend(array.T if transpose else array))
         self.model = model
+        # Looked up once: the Module keeps these same tensors for the whole run.
+        self._params = {name: tensors[key] for name, (key, _) in _LAYOUT.items() if key in tensors}
         self.loss_fn = torch.nn.MSELoss(reduction="sum")
         self.learning_rate = config.learning_rate
 
@@ -63,8 +65,7 @@ class Stage(TorchStage):
         return train_step(self.model, self.loss_fn, x, y, self.learning_rate)
 
     def params(self):
-        tensors = dict(self.model.named_parameters())
-        return {name: tensors[key] for name, (key, _) in _LAYOUT.items() if key in tensors}
+        return self._params
 
     def grads(self):
         return {name: p.grad for name, p in self.params().items()}

@@ -39,6 +39,8 @@ def train_step(model, loss_fn, optimizer, x, y):
 class Stage(nn_stage.Stage):
     """The nn stage's Module, stepped by an optimizer."""
 
+    gradient_descent = False  # the optimizer's update has its own size, measured against a copy of the weights
+
     def __init__(self, weights, config, device):
         super().__init__(weights, config, device)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.learning_rate)
