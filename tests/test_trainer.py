@@ -119,21 +119,36 @@ def test_histograms_are_counts_over_fixed_edges():
 
 
 @pytest.mark.parametrize(
-    ("epochs", "rows", "most", "spacing"),
+    ("epochs", "rows", "spacing"),
     [
-        (500, 64, 63, 20),  # the lecture: one record per 1,280 rows of training
-        (500, 64, 50, 20),
-        (20, 64, 50, 2),  # short runs still get 10 records
-        (5, 64, 50, 1),
-        (50, 1024, 50, 2),
-        (100_000, 64, 63, 1588),  # long runs: at most `most` records
-        (20, 60_000, 63, 1),  # big data: every epoch
+        (500, 64, 50),  # the lecture: one record per 3,200 rows of training
+        (20, 64, 2),  # short runs still get 10 records
+        (5, 64, 1),
+        (50, 1024, 4),
+        (100_000, 64, 2000),  # long runs: at most 50 records
+        (20, 60_000, 1),  # big data: every epoch
     ],
 )
-def test_record_spacing_bounds_the_cost_and_the_count(epochs, rows, most, spacing):
+def test_record_spacing_bounds_the_cost_and_the_count(epochs, rows, spacing):
     from twolayer.trainer import record_spacing
 
-    assert record_spacing(epochs, rows, most) == spacing
+    assert record_spacing(epochs, rows) == spacing
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_quiet_epochs_and_recording_epochs_give_the_records_of_one_epoch_at_a_time(stage):
+    config = TrainConfig(stage=stage, epochs=60)
+    fast = Trainer(config)
+    fast.advance(60)
+    slow = Trainer(config)
+    for _ in range(60):
+        slow.advance(1)
+    assert fast.history.column("loss") == slow.history.column("loss")
+    assert fast.history.column("epoch") == list(range(60))
+    assert fast.stats.rows() == slow.stats.rows()
+    assert [row["epoch"] for row in fast.stats.rows()] == [0, 5, 11, 17, 23, 29, 35, 41, 47, 53, 59]
+    assert [epoch for epoch, _ in fast.histograms.snapshots] == [0, 6, 12, 18, 24, 30, 36, 42, 48, 54, 60]
+    assert fast.train_seconds == pytest.approx(sum(fast.history.column("seconds")))
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -165,7 +180,8 @@ def test_records_merge_losses_and_sparse_stats():
     trainer.advance(10)
     records = trainer.records()
     assert [r["epoch"] for r in records] == list(range(10))
-    assert ["grad_norm_w1" in r for r in records] == [True, False, False, False, True, False, False, False, True, True]
+    # the first epoch, every 4th completed epoch, and the last
+    assert ["grad_norm_w1" in r for r in records] == [True, False, False, True, False, False, False, True, False, True]
 
 
 def test_device_selection():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -33,6 +34,12 @@ class Table:
             column.append(value)
         self._length += 1
 
+    def extend(self, *columns: Iterable[float]) -> None:
+        """Add rows given column by column, in column order."""
+        for column, values in zip(self.columns.values(), columns, strict=True):
+            column.extend(values)
+        self._length = len(next(iter(self.columns.values())))
+
     def column(self, name: str) -> list[float]:
         """One column as a list of Python floats."""
         return self.columns[name].tolist()
@@ -59,35 +66,38 @@ class Histograms:
         self.max_snapshots = max_snapshots
         self.edges: dict[str, np.ndarray] = {}
         self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (epoch, name -> counts)
+        self._layouts: dict[tuple[tuple[str, int], ...], tuple[np.ndarray, ...]] = {}  # see _layout
 
     def counts(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Counts per array; values beyond the fixed edges (and NaN) fall into the end bins."""
         samples = {name: sample(values) for name, values in arrays.items()}
-        # One float32 buffer and one bincount for all arrays: a snapshot costs a few
-        # NumPy calls in all, not a few per array, which matters at lecture size.
-        position = np.empty(sum(s.size for s in samples.values()), dtype=np.float32)
-        segments = []
-        start = 0
         for name, values in samples.items():
             if name not in self.edges:
                 # Edges wide enough for the weights to spread out, fixed for the
                 # whole run so that snapshots over time are comparable.
                 span = 1.5 * float(np.abs(values).max()) or 1.0
                 self.edges[name] = np.linspace(-span, span, self.bins + 1)
-            low, high = self.edges[name][0], self.edges[name][-1]
-            segment = position[start : start + values.size]
-            # Equal-width bins: the bin index is arithmetic, ten times faster than np.histogram's search.
-            np.subtract(values, low, out=segment, casting="same_kind")
-            segment *= self.bins / (high - low)
-            segments.append(slice(start, start + values.size))
-            start += values.size
-        np.fmax(position, 0, out=position)  # fmax, unlike clip, also maps NaN to the first bin
-        np.fmin(position, self.bins - 1, out=position)
-        index = position.astype(np.intp)
-        for k, segment in enumerate(segments):
-            index[segment] += k * self.bins  # each array counts into its own run of bins
-        flat = np.bincount(index, minlength=len(samples) * self.bins)
+        # All arrays in one buffer, binned by arithmetic (equal-width bins) with per-entry
+        # constants: seven NumPy calls per snapshot whatever the number of arrays.
+        scale, shift, first, last = self._layout(tuple((name, s.size) for name, s in samples.items()))
+        position = np.concatenate(list(samples.values()), dtype=np.float32, casting="same_kind")
+        position *= scale
+        position += shift
+        np.fmax(position, first, out=position)  # fmax, unlike clip, also sends NaN to the first bin
+        np.fmin(position, last, out=position)
+        flat = np.bincount(position.astype(np.intp), minlength=len(samples) * self.bins)
         return {name: flat[k * self.bins : (k + 1) * self.bins] for k, name in enumerate(samples)}
+
+    def _layout(self, layout: tuple[tuple[str, int], ...]) -> tuple[np.ndarray, ...]:
+        """Per-entry scale and shift to array k's bin positions (k x bins onwards), and each entry's end bins."""
+        if layout not in self._layouts:
+            sizes = [size for _, size in layout]
+            low = np.array([self.edges[name][0] for name, _ in layout])
+            scale = self.bins / (np.array([self.edges[name][-1] for name, _ in layout]) - low)
+            offset = self.bins * np.arange(len(layout))
+            per_entry = [scale, offset - low * scale, offset, offset + self.bins - 1]
+            self._layouts[layout] = tuple(np.repeat(values, sizes).astype(np.float32) for values in per_entry)
+        return self._layouts[layout]
 
     def record(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
         """Keep one snapshot; when full, the newest replaces the last (callers space them out)."""

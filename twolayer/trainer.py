@@ -15,12 +15,11 @@ from twolayer.stages import make_stage
 from twolayer.weights import initial_weights
 
 READY, RUNNING, DONE, DIVERGED = "ready", "running", "done", "diverged"
-MAX_SNAPSHOTS = 64  # histogram snapshots kept per run, whatever its length
-MAX_STATS = 50  # norm records per run, unless the config sets stats_every
-MIN_RECORDS = 10  # of each kind per run, however small the epochs
-# A record (a histogram snapshot or a set of norms) costs about as much as training on a
-# few dozen rows; spacing records by at least this many rows keeps each kind near 1% of the time.
-RECORD_ROWS = 1280
+MAX_RECORDS = 50  # histogram snapshots and norm records per run, besides those of the first and last epochs
+MIN_RECORDS = 10  # per run, however few the epochs
+# A snapshot and a set of norms together cost about as much as a whole epoch of the lecture's
+# 64 rows (caches are cold after each step): one per 3,200 rows of training keeps them near 2%.
+RECORD_ROWS = 3200
 PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
 
 
@@ -34,9 +33,15 @@ def make_dataset(config: TrainConfig) -> Dataset:
     return load_data(config.data, config.batch_size, np.random.default_rng(_seed_streams(config.seed)[0]))
 
 
-def record_spacing(epochs: int, rows: int, most: int) -> int:
-    """Epochs between two records: at most `most` and at least MIN_RECORDS a run, else one per RECORD_ROWS rows."""
-    return max(1, min(max(math.ceil(epochs / most), math.ceil(RECORD_ROWS / rows)), math.ceil(epochs / MIN_RECORDS)))
+def record_spacing(epochs: int, rows: int) -> int:
+    """Epochs between two records: one per RECORD_ROWS rows, but from MIN_RECORDS to MAX_RECORDS a run."""
+    by_rows = max(math.ceil(epochs / MAX_RECORDS), math.ceil(RECORD_ROWS / rows))
+    return max(1, min(by_rows, math.ceil(epochs / MIN_RECORDS)))
+
+
+def _next_multiple(value: int, period: int) -> int:
+    """The smallest multiple of `period` at or above `value`."""
+    return -(-value // period) * period
 
 
 class Trainer:
@@ -69,8 +74,9 @@ class Trainer:
         self.histograms = Histograms()
         rows = len(self.data.x_train)
         self._full_batch = rows <= config.batch_size  # the lecture's case: one step per epoch on every row
-        self._snapshot_every = record_spacing(config.epochs, rows, MAX_SNAPSHOTS - 1)  # epoch 0 is the other one
-        self._stats_every = config.stats_every or record_spacing(config.epochs, rows, MAX_STATS)
+        # Norms and snapshots fall on the same epochs: the second of the two then finds warm caches.
+        self._record_every = record_spacing(config.epochs, rows)
+        self._stats_every = config.stats_every or self._record_every
         self._evaluates = self.data.is_classification or self.data.has_test
         self.histograms.record(0, self.histogram_arrays())
 
@@ -80,21 +86,62 @@ class Trainer:
 
     def advance(self, epochs: int = 1, time_budget: float | None = None) -> int:
         """Run up to `epochs` more epochs, or until `time_budget` seconds pass; returns how many ran."""
-        start = time.perf_counter()
+        deadline = math.inf if time_budget is None else time.perf_counter() + time_budget
         ran = 0
         # Overflow is reported as a diverged run, not as NumPy warnings on stderr.
         with np.errstate(over="ignore", invalid="ignore"):
             while ran < epochs and not self.finished:
-                self._run_epoch()
-                ran += 1
-                if time_budget is not None and time.perf_counter() - start >= time_budget:
+                quiet = min(self._next_recording_epoch() - self.epoch, epochs - ran) if self._full_batch else 0
+                if quiet:
+                    ran += self._run_quiet(quiet, deadline)
+                else:
+                    self._run_epoch()
+                    ran += 1
+                if time.perf_counter() >= deadline:
                     break
         return ran
 
+    def _next_recording_epoch(self) -> int:
+        """The first epoch from now on after which more than the loss is recorded."""
+        if self.epoch == 0:
+            return 0
+        periods = [self._stats_every, self._record_every]
+        if self._evaluates:
+            periods.append(self.config.eval_every)
+        # Epoch e records when e + 1 completed epochs make a multiple of a period, and the last always does.
+        return min([self.config.epochs - 1] + [_next_multiple(self.epoch + 1, p) - 1 for p in periods])
+
+    def _run_quiet(self, count: int, deadline: float) -> int:
+        """Up to `count` full-batch epochs that record only loss and time, looped as tightly as the lecture's."""
+        step, x, y, clock = self.stage.step, self._x, self._y, time.perf_counter
+        losses, seconds = [], []
+        self.status = RUNNING
+        while len(losses) < count:
+            tick = clock()
+            loss = step(x, y)
+            tock = clock()
+            if not math.isfinite(loss):
+                break
+            losses.append(loss)
+            seconds.append(tock - tick)
+            if tock >= deadline:
+                break
+        done = len(losses)
+        self.history.extend(range(self.epoch, self.epoch + done), losses, seconds)
+        self.train_seconds += sum(seconds)
+        self.epoch += done
+        if done < count and not math.isfinite(loss):
+            self.train_seconds += tock - tick
+            self._diverge(loss)
+            return done + 1
+        return done
+
     def _run_epoch(self) -> None:
+        """One epoch, with every record that falls on it: norms, evaluation, histogram snapshot."""
         config, epoch = self.config, self.epoch
         self.status = RUNNING
-        measure = epoch % self._stats_every == 0 or epoch == config.epochs - 1
+        last = epoch == config.epochs - 1
+        measure = epoch == 0 or (epoch + 1) % self._stats_every == 0 or last
         copy = measure and not self.stage.gradient_descent  # only an optimizer's step needs a copy to be measured
         tick = time.perf_counter()
         if self._full_batch:
@@ -111,11 +158,11 @@ class Trainer:
         if measure:
             self.stats.append({"epoch": epoch, **self.stage.norms(before)})
         self.epoch = epoch + 1
-        if self._evaluates and (self.epoch % config.eval_every == 0 or self.epoch == config.epochs):
+        if self._evaluates and (self.epoch % config.eval_every == 0 or last):
             self.evals.append({"epoch": epoch, **self.evaluate()})
-        if self.epoch % self._snapshot_every == 0 or self.epoch == config.epochs:
+        if self.epoch % self._record_every == 0 or last:
             self.histograms.record(self.epoch, self.histogram_arrays())
-        if self.epoch == config.epochs:
+        if last:
             self.status = DONE
 
     def _minibatch_epoch(self, copy: bool) -> tuple[float, dict | None]:
