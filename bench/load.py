@@ -102,14 +102,22 @@ STATUS_LINE_JS = """() => {
   }
   return null;
 }"""
-LOSS_JS = """() => {
-  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+# A trace's values as a plain array: the page receives NumPy arrays as base64 typed arrays.
+VALUES_JS = """(v) => {
+  if (!v || !v.bdata) return Array.from(v || []);
+  const types = {f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array,
+                 i2: Int16Array, u2: Uint16Array, i1: Int8Array, u1: Uint8Array};
+  const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
+  return Array.from(new types[v.dtype](bytes.buffer));
+}"""
+LOSS_JS = f"""() => {{
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {{
     const title = el.layout && el.layout.title;
     const text = typeof title === 'string' ? title : title && title.text;
-    if (text && text.startsWith('Loss') && el.data && el.data[0]) return Array.from(el.data[0].y);
-  }
+    if (text && text.startsWith('Loss') && el.data && el.data[0]) return ({VALUES_JS})(el.data[0].y);
+  }}
   return null;
-}"""
+}}"""
 ERRORS_JS = """() => [
   ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.textContent),
   ...[...document.querySelectorAll('[data-testid="stAlertContentError"]')]

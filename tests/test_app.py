@@ -1,8 +1,10 @@
 """The Streamlit page, driven headless with AppTest: controls, runs, URL settings and bad input."""
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -24,8 +26,15 @@ def loss_trace(at) -> dict:
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         if spec["layout"]["title"]["text"].startswith("Loss"):
-            return spec["data"][0]
+            return {axis: decoded(spec["data"][0][axis]) for axis in ("x", "y")}
     raise AssertionError("no loss chart on the page")
+
+
+def decoded(values) -> list:
+    """A trace's values as a list: Plotly sends NumPy arrays as base64 typed arrays."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return values
 
 
 def widget_labels(at) -> set[str]:

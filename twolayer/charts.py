@@ -21,7 +21,7 @@ WRONG, RIGHT = PALETTE[1], PALETTE[2]
 Curve = tuple[Sequence[float], Sequence[float]]  # (epochs, values)
 
 
-def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple[list, list]:
+def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """At most `max_points` of the points (x, y), in order: first, last, and each bucket's lowest and highest."""
     if max_points < 2:
         raise ValueError(f"max_points must be at least 2 (the first and last points), got {max_points}")
@@ -32,7 +32,7 @@ def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POI
     x, y = x[measured], y[measured]
     n = len(y)
     if n <= max_points:
-        return x.tolist(), y.tolist()
+        return x, y
     buckets = (max_points - 2) // 2  # each contributes its minimum and maximum, so a one-epoch spike survives
     inner = np.arange(1, n - 1)
     bucket = (inner - 1) * buckets // (n - 2)  # non-decreasing, every bucket non-empty
@@ -40,7 +40,7 @@ def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POI
     starts = np.searchsorted(bucket, np.arange(buckets))
     ends = np.searchsorted(bucket, np.arange(buckets), side="right")
     keep = np.unique(np.concatenate(([0], by_value[starts], by_value[ends - 1], [n - 1])))
-    return x[keep].tolist(), y[keep].tolist()
+    return x[keep], y[keep]
 
 
 def snapshots_for(snapshots: Sequence[tuple[int, Mapping[str, np.ndarray]]], name: str) -> list[tuple[int, np.ndarray]]:
@@ -59,9 +59,9 @@ def loss_figure(
     title: str = "Loss",
 ) -> go.Figure:
     """The training loss over epochs, an optional test curve, and the latest point marked."""
-    fig = _figure(title, "epoch", "loss", log_y=log_y)
     # One short row of entries fits above the plot, leaving the curve the full width.
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"))
+    legend = dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom")
+    fig = _figure(title, "epoch", "loss", log_y=log_y, legend=legend)
     train = _line(epochs, losses, "train", PALETTE[0])
     fig.add_trace(train)
     if test is not None:
@@ -130,13 +130,13 @@ def accuracy_figure(
     title: str = "Accuracy",
 ) -> go.Figure:
     """Train (and test) accuracy over epochs, fractions 0..1 shown as percentages."""
-    fig = _figure(title, "epoch", "accuracy")
+    # Autorange keeps 90% vs 97% visible, but never beyond the meaningful 0..100%.
+    yaxis = dict(tickformat=".0%", autorangeoptions=dict(minallowed=0, maxallowed=1))
+    fig = _figure(title, "epoch", "accuracy", yaxis=yaxis)
     fig.add_trace(_line(epochs, train_acc, "train", PALETTE[0]))
     if test_acc is not None:
         fig.add_trace(_line(epochs, test_acc, "test", PALETTE[1]))
     fig.update_traces(hovertemplate="epoch %{x}: %{y:.1%}")
-    # Autorange keeps 90% vs 97% visible, but never beyond the meaningful 0..100%.
-    fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(minallowed=0, maxallowed=1))
     return fig
 
 
@@ -146,7 +146,9 @@ def histogram_figure(
     """Bars of pre-binned counts, one per bin between consecutive edges."""
     edges, counts = np.asarray(edges, dtype=float), np.asarray(counts)
     _check_bins(edges, counts)
-    fig = _figure(title, "value", "count")
+    # Counts read best as plain numbers.
+    yaxis = dict(exponentformat="none", separatethousands=True)
+    fig = _figure(title, "value", "count", yaxis=yaxis, bargap=0, showlegend=False)
     fig.add_trace(
         go.Bar(
             x=((edges[:-1] + edges[1:]) / 2).tolist(),
@@ -156,8 +158,6 @@ def histogram_figure(
             name=title,
         )
     )
-    fig.update_layout(bargap=0, showlegend=False)
-    fig.update_yaxes(exponentformat="none", separatethousands=True)  # counts read best as plain numbers
     return fig
 
 
@@ -170,7 +170,7 @@ def histogram_over_time_figure(
 ) -> go.Figure:
     """Bin counts over epochs as a heatmap (x epoch, y bin centre), colour on a log scale by default."""
     edges = np.asarray(edges, dtype=float)
-    fig = _figure(title, "epoch", "value")
+    fig = _figure(title, "epoch", "value", xaxis=dict(showgrid=False), yaxis=dict(showgrid=False))
     if not snapshots:
         return fig
     counts = np.array([np.asarray(c) for _, c in snapshots]).T  # (bins, snapshots): a row per value, column per epoch
@@ -194,8 +194,6 @@ def histogram_over_time_figure(
             hovertemplate="epoch %{x}<br>value %{y:.3g}<br>count %{customdata}<extra></extra>",
         )
     )
-    fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(showgrid=False)
     return fig
 
 
@@ -213,7 +211,14 @@ def confusion_matrix_figure(
     if true.size:
         title = f"{title}: accuracy {np.trace(matrix) / true.size:.1%}"
     # A fixed revision: the accuracy in the title changes every draw, the view should not.
-    fig = _figure(title, "predicted", "true", revision="confusion")
+    fig = _figure(
+        title,
+        "predicted",
+        "true",
+        revision="confusion",
+        xaxis=dict(showgrid=False, dtick=1, constrain="domain"),
+        yaxis=dict(showgrid=False, dtick=1, autorange="reversed", scaleanchor="x", constrain="domain"),
+    )
     classes = list(range(n_classes))
     fig.add_trace(
         go.Heatmap(
@@ -226,8 +231,6 @@ def confusion_matrix_figure(
             hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
         )
     )
-    fig.update_xaxes(showgrid=False, dtick=1, constrain="domain")
-    fig.update_yaxes(showgrid=False, dtick=1, autorange="reversed", scaleanchor="x", constrain="domain")
     return fig
 
 
@@ -274,29 +277,39 @@ def predictions_figure(
         raise ValueError(f"{len(images)} images but {len(true)} true and {len(pred)} predicted labels")
     # A stable sort keeps the given order within the wrong and within the right ones.
     order = np.argsort(true == pred, kind="stable")[:max_images]
-    fig = _image_figure(title)
     if not len(order):
-        return fig
+        return _image_figure(title)
     # The wide gap, also above the first row, leaves room for each caption above its image.
     gap = max(1, height // 3)
     tiled, origins = _tile(images[order].reshape(-1, height, width), columns=min(len(order), 6), gap=gap)
-    fig.add_trace(go.Heatmap(z=tiled, colorscale="Greys", showscale=False, hoverinfo="skip"))
-    fig.update_yaxes(autorange=False, range=[len(tiled) - 0.5, -0.5 - gap])
-    for (row, col), t, p in zip(origins, true[order], pred[order], strict=True):
-        wrong = t != p
-        fig.add_annotation(
+    captions = [
+        dict(
             x=col + (width - 1) / 2,
             y=row - 0.5,
             yanchor="bottom",
-            text=f"✗ {t} → {p}" if wrong else f"✓ {t}",
-            font=dict(color=WRONG if wrong else RIGHT, size=FONT_SIZE - 4),
+            text=f"✗ {t} → {p}" if t != p else f"✓ {t}",
+            font=dict(color=WRONG if t != p else RIGHT, size=FONT_SIZE - 4),
             showarrow=False,
         )
+        for (row, col), t, p in zip(origins, true[order], pred[order], strict=True)
+    ]
+    fig = _image_figure(title, yaxis=dict(autorange=False, range=[len(tiled) - 0.5, -0.5 - gap]), annotations=captions)
+    fig.add_trace(go.Heatmap(z=tiled, colorscale="Greys", showscale=False, hoverinfo="skip"))
     return fig
 
 
-def _figure(title: str, x_title: str, y_title: str, *, log_y: bool = False, revision: str | None = None) -> go.Figure:
-    """An empty figure with the shared lecture-hall layout."""
+def _figure(
+    title: str,
+    x_title: str,
+    y_title: str,
+    *,
+    log_y: bool = False,
+    revision: str | None = None,
+    xaxis: dict | None = None,
+    yaxis: dict | None = None,
+    **layout: object,
+) -> go.Figure:
+    """An empty figure with the shared lecture-hall layout; `xaxis`, `yaxis` and `layout` add to it or override it."""
     axis = dict(
         automargin=True,
         showline=True,
@@ -308,8 +321,7 @@ def _figure(title: str, x_title: str, y_title: str, *, log_y: bool = False, revi
         exponentformat="power",
     )
     y_type = "log" if log_y else "linear"
-    fig = go.Figure()
-    fig.update_layout(
+    shared = dict(
         template="none",  # all styling is explicit here; a named template would add kilobytes to every draw
         font=dict(family="Arial, Helvetica, sans-serif", size=FONT_SIZE, color=INK),
         title=dict(text=title, x=0.01, xanchor="left", font=dict(size=FONT_SIZE + 4)),
@@ -320,26 +332,34 @@ def _figure(title: str, x_title: str, y_title: str, *, log_y: bool = False, revi
         # Beside the plot, not above it: a legend above collides with the title on narrow charts.
         legend=dict(x=1.02, xanchor="left", y=1, yanchor="top"),
         hoverlabel=dict(font=dict(size=FONT_SIZE - 2)),
-        xaxis=dict(axis, title=dict(text=x_title)),
-        yaxis=dict(axis, title=dict(text=y_title), type=y_type),
+        xaxis={**axis, "title": dict(text=x_title), **(xaxis or {})},
+        yaxis={**axis, "title": dict(text=y_title), "type": y_type, **(yaxis or {})},
         # Unchanged between redraws of one view, so zoom and pan survive them; a new axis type resets them.
         uirevision=f"{revision or title}|{y_type}",
     )
-    return fig
+    # The whole layout in one validated call: update_layout() parses every property path
+    # again and costs ten times as much, on every draw of every chart.
+    return go.Figure(layout={**shared, **layout})
 
 
-def _image_figure(title: str) -> go.Figure:
+def _image_figure(title: str, *, yaxis: dict | None = None, **layout: object) -> go.Figure:
     """A shared-layout figure for a tiled heatmap of images: square pixels, row 0 on top, no axes."""
-    fig = _figure(title, "", "")
-    fig.update_layout(plot_bgcolor=TILE_GAP_COLOR, showlegend=False)
     # Both axes shrink to the images, so the gap colour shows only between tiles.
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    return fig
+    return _figure(
+        title,
+        "",
+        "",
+        plot_bgcolor=TILE_GAP_COLOR,
+        showlegend=False,
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain", **(yaxis or {})},
+        **layout,
+    )
 
 
 def _line(x: Sequence[float], y: Sequence[float], name: str, color: str) -> go.Scatter:
     """A downsampled line trace."""
+    # Arrays, not lists: Plotly checks them in one step and sends them as compact typed arrays.
     xs, ys = downsample(x, y)
     return go.Scatter(x=xs, y=ys, name=name, mode="lines", line=dict(color=color, width=3))
 

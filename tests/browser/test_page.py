@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from threadpoolctl import threadpool_limits
 
+from bench.load import VALUES_JS
 from twolayer import TrainConfig, Trainer
 
 from .helpers import ARTIFACTS, REPO, wait_for_app
@@ -36,10 +37,10 @@ CONTROLS = {
 }
 BUTTONS = ("Train", "Pause", "Step", "Reset")
 # Only the chart a person can see: hidden tabs hold other charts whose titles also start with "Loss".
-LOSS_TRACE_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+LOSS_TRACE_JS = f"""() => [...document.querySelectorAll('.js-plotly-plot')]
     .filter(el => el.offsetParent !== null && String(el.layout?.title?.text ?? '').startsWith('Loss'))
-    .map(el => ({title: el.layout.title.text, yaxis: el._fullLayout.yaxis.type,
-                 x: Array.from(el.data[0].x), y: Array.from(el.data[0].y)}))"""
+    .map(el => ({{title: el.layout.title.text, yaxis: el._fullLayout.yaxis.type,
+                 x: ({VALUES_JS})(el.data[0].x), y: ({VALUES_JS})(el.data[0].y)}}))"""
 # Set before pressing Train: the frontend marks its root "running" while the script runs.
 SCRIPT_RUN_PROBE_JS = """() => {
     window.scriptRan = false;
