@@ -17,6 +17,7 @@ from twolayer import charts
 from twolayer.config import MANUAL_STAGES, STAGE_TITLES, STAGES, ConfigError, TrainConfig, default_learning_rate
 from twolayer.data import DataError, load_upload
 from twolayer.devices import DeviceError, available_devices
+from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession, run_slice
 from twolayer.stages import stage_source
 from twolayer.urlstate import BATCH_RANGE, HIDDEN_SIZES, LEARNING_RATES, nearest, parse_query, to_query
@@ -26,7 +27,7 @@ from views import (
     compare_stages,
     diverged_box,
     downloads,
-    histogram_panels,
+    histogram_panel,
     label_panels,
     loss_panel,
     norm_panels,
@@ -37,7 +38,10 @@ from views import (
 log = logging.getLogger("twolayer")
 THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads for every training
 SLICE_SECONDS = 0.1  # work between two chances to react to Pause: the page stays responsive
-FRAME_SECONDS = 0.25  # at most four chart updates a second
+FRAME_SECONDS = 0.2  # at most five chart updates a second: over four once a draw's own time is added
+HEAVY_SECONDS = 3.0  # histograms, norms and the rest change slowly: each redrawn every third second
+PANELS = ("w1", "w2", "norms", "labels")  # those slow panels, by placeholder
+MIN_SLICE_SECONDS = 0.02  # a slice never shorter: the slot pool and the lock have their own costs
 DATA_LABELS = {"random": "Random (lecture)", "digits": "Handwritten digits 8x8", "upload": "Upload a file"}
 STAGE_SHORT = {
     "numpy": "NumPy by hand",
@@ -319,14 +323,16 @@ def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
     if sess.trainer is not None and sess.trainer.epoch > 0:
         downloads(sess)
     st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key="hist_kind")
+    st.caption(f"Counts of an evenly spaced sample of at most {MAX_SAMPLE:,} entries per array.")
     # Single-element placeholders: each redraw replaces their content instead of appending to it.
-    placeholders["histograms"] = st.empty()
+    left, right = st.columns(2)
+    placeholders["w1"], placeholders["w2"] = left.empty(), right.empty()
     placeholders["norms"] = st.empty()
     placeholders["labels"] = st.empty()
 
 
-def draw(placeholders: dict, frame: int, heavy: bool) -> None:
-    """Redraw the live views from the current run; `heavy` includes histograms and the rest."""
+def draw(placeholders: dict, frame: int, panels: tuple[str, ...] = ()) -> None:
+    """Redraw the status and loss from the current run, and the slower-moving `panels` (some of PANELS)."""
     sess = session()
     with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
         trainer = sess.trainer
@@ -334,11 +340,16 @@ def draw(placeholders: dict, frame: int, heavy: bool) -> None:
         loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
         if trainer is not None and trainer.status == "diverged":
             diverged_box(placeholders["diverged"], trainer)
-        if heavy and trainer is not None:
-            histogram_panels(placeholders["histograms"], trainer, st.session_state.hist_kind, key=f"hist-{frame}")
-            norm_panels(placeholders["norms"], trainer, key=f"norms-{frame}")
-            if trainer.data.is_classification:
-                label_panels(placeholders["labels"], trainer, key=f"labels-{frame}")
+        if trainer is None:
+            return
+        for panel in panels:
+            key = f"{panel}-{frame}"
+            if panel in ("w1", "w2"):
+                histogram_panel(placeholders[panel], trainer, st.session_state.hist_kind, panel, key=key)
+            elif panel == "norms":
+                norm_panels(placeholders[panel], trainer, key=key)
+            elif trainer.data.is_classification:
+                label_panels(placeholders[panel], trainer, key=key)
 
 
 def history_tab() -> None:
@@ -414,7 +425,7 @@ def main() -> None:
         compare_stages(config, data, pool)
     with runs_tab:
         history_tab()
-    draw(placeholders, frame=0, heavy=True)
+    draw(placeholders, frame=0, panels=PANELS)
 
     try:
         trained = training_loop(sess, pool, placeholders)
@@ -435,10 +446,13 @@ def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict) -> 
     """Train in short slices between draws until done or paused; True if any slice ran."""
     # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
     frame, last_draw, last_heavy = 0, time.perf_counter(), time.perf_counter()
+    due: list[str] = []  # slow panels still to redraw in this round, one per frame
     trained = False
     while sess.playing and sess.trainer is not None and not sess.trainer.finished:
         trained = True
-        if not run_slice(sess, pool, SLICE_SECONDS):
+        # Each slice ends when the next frame is due, so the charts update at an even pace.
+        budget = min(SLICE_SECONDS, max(MIN_SLICE_SECONDS, last_draw + FRAME_SECONDS - time.perf_counter()))
+        if not run_slice(sess, pool, budget):
             placeholders["status"].info(
                 f"Waiting for a free training slot: {pool.size} runs are training on this "
                 "server right now. Yours continues as soon as one finishes."
@@ -448,9 +462,12 @@ def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict) -> 
         finished = sess.trainer is None or sess.trainer.finished
         if now - last_draw >= FRAME_SECONDS or finished:
             frame += 1
-            heavy = now - last_heavy >= 1.0
-            draw(placeholders, frame, heavy)
-            last_draw, last_heavy = now, now if heavy else last_heavy
+            if now - last_heavy >= HEAVY_SECONDS:
+                due, last_heavy = list(PANELS), now
+            # One slow panel a frame: the browser redraws two charts at a time, never eight at once,
+            # so the loss chart keeps its pace. The finished run is redrawn whole by the rerun after.
+            draw(placeholders, frame, panels=(due.pop(0),) if due and not finished else ())
+            last_draw = now
     return trained
 
 

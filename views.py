@@ -12,7 +12,6 @@ import streamlit as st
 from twolayer import charts
 from twolayer.config import STAGES, TrainConfig
 from twolayer.gradcheck import gradient_check
-from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession
 from twolayer.trainer import Trainer, make_dataset
 
@@ -63,27 +62,21 @@ def diverged_box(container, trainer: Trainer) -> None:
     container.error("**The loss exploded.** " + trainer.hint, icon="💥")
 
 
-def histogram_panels(container, trainer: Trainer, kind: str, key: str) -> None:
-    """Weight (or gradient) histograms now, and how they moved over the run."""
+def histogram_panel(container, trainer: Trainer, kind: str, name: str, key: str) -> None:
+    """One layer's weight (or gradient) histogram now, and how it moved over the run."""
     with container.container():
         prefix = "" if kind == "weights" else "grad_"
+        label = f"{'∂L/∂' if prefix else ''}{name.upper()}"
+        array = trainer.histogram_arrays().get(prefix + name)
+        if array is None:
+            st.caption(f"{label}: no gradient yet; take a step first.")
+            return
         hist = trainer.histograms
-        now = hist.counts(trainer.histogram_arrays())
-        st.caption(f"Counts of an evenly spaced sample of at most {MAX_SAMPLE:,} entries per array.")
-        left, right = st.columns(2)
-        for column, name in ((left, "w1"), (right, "w2")):
-            label = f"{'∂L/∂' if prefix else ''}{name.upper()}"
-            if prefix + name not in now:
-                column.caption(f"{label}: no gradient yet; take a step first.")
-                continue
-            edges = hist.edges[prefix + name]
-            plot(column, charts.histogram_figure(edges, now[prefix + name], title=f"{label} now"), f"{key}-{name}")
-            over_time = charts.snapshots_for(hist.snapshots, prefix + name)
-            plot(
-                column,
-                charts.histogram_over_time_figure(edges, over_time, title=f"{label} over epochs"),
-                f"{key}-{name}-time",
-            )
+        now = hist.counts({prefix + name: array})[prefix + name]
+        edges = hist.edges[prefix + name]
+        plot(st, charts.histogram_figure(edges, now, title=f"{label} now"), f"{key}-now")
+        over_time = charts.snapshots_for(hist.snapshots, prefix + name)
+        plot(st, charts.histogram_over_time_figure(edges, over_time, title=f"{label} over epochs"), f"{key}-time")
 
 
 def norm_panels(container, trainer: Trainer, key: str) -> None:

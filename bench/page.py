@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import statistics
 import time
 
@@ -30,6 +31,8 @@ RATIO_TARGET = 1.10  # page wall time / engine time
 RATE_TARGET = 4.0  # chart updates per second, at least
 BYTES_TARGET = 200_000  # per chart update, at most
 LOSS_TITLE = b"Loss (sum of squared errors)"  # found in each websocket frame that carries a loss chart
+SETTLE_MS = 1500  # after the page opens, before the click
+REPEATS, QUICK_REPEATS = 3, 1  # engine and page runs, interleaved
 APP_THREADS = 1  # the server's own setting (TWOLAYER_THREADS), so the engine is timed as the page runs it
 
 
@@ -57,33 +60,53 @@ def epochs_for(seconds: float) -> int:
 def timed_run(browser, url: str, epochs: int) -> dict[str, float]:
     """Press Train on `url` and time it to the final epoch on screen, counting the loss charts sent meanwhile."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    frames: list[int] = []
+    frames: list[tuple[float, int]] = []  # (arrival, bytes) of each loss chart update
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: _count(frames, payload)))
     page.goto(url)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    train = page.get_by_role("button", name="Train", exact=True)
+    train.wait_for(state="visible")
+    # Let the browser finish drawing the opened page: the clock measures the run, not the page load.
+    page.wait_for_timeout(SETTLE_MS)
     frames.clear()
     done = f"Done · epoch {epochs} of {epochs}"
     start = time.perf_counter()
-    page.get_by_role("button", name="Train", exact=True).click()
+    train.click()
     page.wait_for_function(
         f"() => {{ const s = ({STATUS_LINE_JS})(); return s && s.startsWith({done!r}); }}", timeout=600_000, polling=20
     )
-    wall = time.perf_counter() - start
+    end = time.perf_counter()
     points = len(page.evaluate(LOSS_JS) or [])
     page.close()
-    return {"wall": wall, "updates": len(frames), "bytes": statistics.median(frames) if frames else 0, "points": points}
+    arrivals = [t for t, _ in frames]
+    return {
+        "wall": end - start,
+        "updates": len(frames),
+        "fewest": fewest_in_a_second(arrivals, start, end),
+        "bytes": statistics.median(n for _, n in frames) if frames else 0,
+        "points": points,
+    }
 
 
-def _count(frames: list[int], payload) -> None:
+def fewest_in_a_second(arrivals: list[float], start: float, end: float) -> int:
+    """The fewest arrivals in any one-second window of [start, end]: the update rate "throughout" the run."""
+    if end - start < 1:
+        return len(arrivals)
+    # The emptiest windows begin just after an arrival (or at the start).
+    openings = [start] + [t for t in arrivals if t + 1 <= end]
+    return min(bisect.bisect_right(arrivals, t + 1) - bisect.bisect_right(arrivals, t) for t in openings)
+
+
+def _count(frames: list[tuple[float, int]], payload) -> None:
     data = payload if isinstance(payload, bytes) else payload.encode()
     if LOSS_TITLE in data:
-        frames.append(len(data))
+        frames.append((time.perf_counter(), len(data)))
 
 
 def run(quick: bool) -> list[Section]:
     """Section 3: page wall time over engine time, chart update rate and size, and the lecture run's click-to-chart."""
     epochs = epochs_for(QUICK_ENGINE_SECONDS if quick else ENGINE_SECONDS)
-    engine = engine_seconds(epochs)
+    engines, long_runs = [], []
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(port, ROOT / "test-artifacts" / "bench-page-server.log")
@@ -91,19 +114,25 @@ def run(quick: bool) -> list[Section]:
         wait_healthy(server, url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            long_run = timed_run(browser, f"{url}/?epochs={epochs}", epochs)
+            # Interleaved, so a slow spell of the shared machine falls on both halves of a pair.
+            for _ in range(QUICK_REPEATS if quick else REPEATS):
+                engines.append(engine_seconds(epochs))
+                long_runs.append(timed_run(browser, f"{url}/?epochs={epochs}", epochs))
             lecture = timed_run(browser, f"{url}/", 500)
             browser.close()
     finally:
         stop_server(server)
-    ratio = long_run["wall"] / engine
-    rate = long_run["updates"] / long_run["wall"]
+    ratios = [run["wall"] / engine for run, engine in zip(long_runs, engines, strict=True)]
+    ratio = statistics.median(ratios)
+    long_run, engine = next((r, e) for r, e, q in zip(long_runs, engines, ratios, strict=True) if q == ratio)
+    fewest = min(run["fewest"] for run in long_runs)
     section = Section(
         "3. The page's cost",
         f"The lecture's NumPy run for {epochs:,} epochs (about {engine:.1f} s of engine time at the server's one "
         "thread), trained in headless Chromium: wall time from the Train click to the status line reading the final "
-        "epoch, over the engine's own time for the same run measured just before. Chart updates are the websocket "
-        "frames that carry the loss figure, counted in the page; bytes are their median size.",
+        f"epoch, over the engine's own time for the same run measured just before; the median of "
+        f"{len(long_runs)} such pairs, interleaved. Chart updates are the websocket frames that carry the loss "
+        "figure, counted in the page as they arrive; bytes are their median size.",
         ["what", "measured", "target", "result"],
     )
     section.rows = [
@@ -114,10 +143,16 @@ def run(quick: bool) -> list[Section]:
             verdict(ratio <= RATIO_TARGET),
         ],
         [
-            "loss chart updates per second",
-            f"{rate:.1f} ({long_run['updates']} in {long_run['wall']:.1f} s)",
+            "loss chart updates per second, on average (median run)",
+            f"{long_run['updates'] / long_run['wall']:.1f} ({long_run['updates']} in {long_run['wall']:.1f} s)",
+            "report",
+            "",
+        ],
+        [
+            "fewest loss chart updates in any one second (all runs)",
+            str(fewest),
             f">= {RATE_TARGET:g}",
-            verdict(rate >= RATE_TARGET),
+            verdict(fewest >= RATE_TARGET),
         ],
         [
             "bytes per chart update (median frame)",

@@ -236,7 +236,7 @@ def test_a_paused_and_resumed_run_has_the_history_of_an_uninterrupted_one(app_se
     """Train, Pause half-way, Train again: the chart equals the core's uninterrupted run, epoch for epoch."""
     # At most 2,000 epochs, so that the chart shows every epoch rather than a downsampled curve, and a hidden
     # layer wide enough that the run lasts several seconds, leaving time to pause it half-way.
-    open_app(page, f"{app_server}/?stage=nn&epochs=2000&hidden=400")
+    open_app(page, f"{app_server}/?stage=nn&epochs=2000&hidden=1024")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{3,} of 2000"), timeout=RUN_TIMEOUT_MS)
     button(page, "Pause").click()
@@ -250,7 +250,7 @@ def test_a_paused_and_resumed_run_has_the_history_of_an_uninterrupted_one(app_se
     expect(status(page)).to_have_text(re.compile(r"^Done · epoch 2000 of 2000 · "))
     epochs, losses = loss_trace(page)
     assert epochs == list(range(2000))
-    expected = headless_losses(stage="nn", epochs=2000, hidden_size=400)
+    expected = headless_losses(stage="nn", epochs=2000, hidden_size=1024)
     differing = [i for i, (shown, core) in enumerate(zip(losses, expected, strict=False)) if shown != core]
     assert losses == expected, f"paused at epoch {paused_at}; the histories differ from epoch {differing[:1]}"
     # Checked last, so that a mismatch here does not hide the history comparison above.
@@ -263,7 +263,7 @@ def test_a_paused_and_resumed_run_has_the_history_of_an_uninterrupted_one(app_se
 def test_changing_the_view_during_a_run_leaves_its_history_untouched(app_server, page):
     """Flipping "Log-scale loss" while training redraws the chart without changing the run's losses."""
     # A run of several seconds whose every epoch the chart shows (at most 2,000 points).
-    open_app(page, f"{app_server}/?stage=nn&epochs=2000&hidden=400")
+    open_app(page, f"{app_server}/?stage=nn&epochs=2000&hidden=1024")
     toggle = page.get_by_test_id("stCheckbox").filter(has_text="Log-scale loss")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d+ of 2000"), timeout=RUN_TIMEOUT_MS)
@@ -282,7 +282,7 @@ def test_changing_the_view_during_a_run_leaves_its_history_untouched(app_server,
     chart = loss_chart(page)
     axis = "linear" if flips % 2 else "log"
     assert chart["yaxis"] == axis, f"after {flips} flips the loss axis is {chart['yaxis']}, not {axis}"
-    expected = headless_losses(stage="nn", epochs=2000, hidden_size=400)
+    expected = headless_losses(stage="nn", epochs=2000, hidden_size=1024)
     differing = [i for i, (shown, core) in enumerate(zip(chart["y"], expected, strict=False)) if shown != core]
     assert chart["y"] == expected, (
         f"{flips} flips during the run; {len(chart['y'])} epochs charted; "
