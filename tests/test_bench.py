@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from bench import __main__ as cli
-from bench import engine
+from bench import engine, peak
 from bench.report import START, write
+from twolayer import TrainConfig, Trainer
 from twolayer.config import STAGES
 
 
@@ -35,3 +38,13 @@ def test_report_rewrites_only_its_own_block(tmp_path):
     text = path.read_text()
     assert "second run" in text and "first run" not in text, "a new run should replace the previous block"
     assert text.count(START) == 1 and "notes kept by hand" in text, "text outside the markers should be kept"
+
+
+@pytest.mark.parametrize("stage", [stage for stage in STAGES if stage != "numpy"])  # numpy: tensor's products
+def test_flop_count_is_what_torch_counts_for_one_step(stage):
+    # FlopCounterMode counts the matrix products torch actually runs, forward and backward.
+    config = TrainConfig(stage=stage, batch_size=32, hidden_size=16, epochs=1)
+    trainer = Trainer(config)
+    with FlopCounterMode(display=False) as counter:
+        trainer.advance(1)
+    assert counter.get_total_flops() == peak.flops_per_epoch(32, 16)
