@@ -38,7 +38,7 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
     container.markdown(
         f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
-        f"loss **{losses[-1]:.4g}** · {per_epoch:.2f} ms per epoch · device {trainer.device}"
+        f"loss **{losses[-1]:.4g}** · {per_epoch:.3g} ms per epoch · device {trainer.device}"
     )
 
 
