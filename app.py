@@ -30,7 +30,7 @@ from views import (
     histogram_panel,
     label_panels,
     loss_panel,
-    norm_panels,
+    norm_panel,
     plot,
     status_line,
 )
@@ -40,7 +40,8 @@ THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads f
 SLICE_SECONDS = 0.1  # work between two chances to react to Pause: the page stays responsive
 FRAME_SECONDS = 0.2  # at most five chart updates a second: over four once a draw's own time is added
 HEAVY_SECONDS = 3.0  # histograms, norms and the rest change slowly: each redrawn every third second
-PANELS = ("w1", "w2", "norms", "labels")  # those slow panels, by placeholder
+# Those slow panels, by placeholder: one chart each, but for the labelled data's group.
+PANELS = ("w1 now", "w1 over time", "w2 now", "w2 over time", "gradient norms", "update ratios", "labels")
 MIN_SLICE_SECONDS = 0.02  # a slice never shorter: the slot pool and the lock have their own costs
 DATA_LABELS = {"random": "Random (lecture)", "digits": "Handwritten digits 8x8", "upload": "Upload a file"}
 STAGE_SHORT = {
@@ -325,9 +326,11 @@ def training_tab(config: TrainConfig | None, placeholders: dict) -> None:
     st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key="hist_kind")
     st.caption(f"Counts of an evenly spaced sample of at most {MAX_SAMPLE:,} entries per array.")
     # Single-element placeholders: each redraw replaces their content instead of appending to it.
+    # One placeholder per chart, so that each can be redrawn in a frame of its own.
+    for column, name in zip(st.columns(2), ("w1", "w2"), strict=True):
+        placeholders[f"{name} now"], placeholders[f"{name} over time"] = column.empty(), column.empty()
     left, right = st.columns(2)
-    placeholders["w1"], placeholders["w2"] = left.empty(), right.empty()
-    placeholders["norms"] = st.empty()
+    placeholders["gradient norms"], placeholders["update ratios"] = left.empty(), right.empty()
     placeholders["labels"] = st.empty()
 
 
@@ -344,10 +347,11 @@ def draw(placeholders: dict, frame: int, panels: tuple[str, ...] = ()) -> None:
             return
         for panel in panels:
             key = f"{panel}-{frame}"
-            if panel in ("w1", "w2"):
-                histogram_panel(placeholders[panel], trainer, st.session_state.hist_kind, panel, key=key)
-            elif panel == "norms":
-                norm_panels(placeholders[panel], trainer, key=key)
+            if panel.startswith(("w1", "w2")):
+                name, view = panel.split(" ", 1)
+                histogram_panel(placeholders[panel], trainer, st.session_state.hist_kind, name, view, key=key)
+            elif panel in ("gradient norms", "update ratios"):
+                norm_panel(placeholders[panel], trainer, panel, key=key)
             elif trainer.data.is_classification:
                 label_panels(placeholders[panel], trainer, key=key)
 

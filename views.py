@@ -62,36 +62,40 @@ def diverged_box(container, trainer: Trainer) -> None:
     container.error("**The loss exploded.** " + trainer.hint, icon="💥")
 
 
-def histogram_panel(container, trainer: Trainer, kind: str, name: str, key: str) -> None:
-    """One layer's weight (or gradient) histogram now, and how it moved over the run."""
-    with container.container():
-        prefix = "" if kind == "weights" else "grad_"
-        label = f"{'∂L/∂' if prefix else ''}{name.upper()}"
-        array = trainer.histogram_arrays().get(prefix + name)
-        if array is None:
-            st.caption(f"{label}: no gradient yet; take a step first.")
-            return
-        hist = trainer.histograms
-        now = hist.counts({prefix + name: array})[prefix + name]
-        edges = hist.edges[prefix + name]
-        plot(st, charts.histogram_figure(edges, now, title=f"{label} now"), f"{key}-now")
+def histogram_panel(container, trainer: Trainer, kind: str, name: str, view: str, key: str) -> None:
+    """One layer's weight (or gradient) histogram: `view` "now", or "over time" for how it moved over the run."""
+    prefix = "" if kind == "weights" else "grad_"
+    label = f"{'∂L/∂' if prefix else ''}{name.upper()}"
+    array = trainer.histogram_arrays().get(prefix + name)
+    if array is None:
+        if view == "now":
+            container.caption(f"{label}: no gradient yet; take a step first.")
+        else:
+            container.empty()
+        return
+    hist = trainer.histograms
+    now = hist.counts({prefix + name: array})[prefix + name]  # fixes the edges when first seen
+    edges = hist.edges[prefix + name]
+    if view == "now":
+        plot(container, charts.histogram_figure(edges, now, title=f"{label} now"), key)
+    else:
         over_time = charts.snapshots_for(hist.snapshots, prefix + name)
-        plot(st, charts.histogram_over_time_figure(edges, over_time, title=f"{label} over epochs"), f"{key}-time")
+        plot(container, charts.histogram_over_time_figure(edges, over_time, title=f"{label} over epochs"), key)
 
 
-def norm_panels(container, trainer: Trainer, key: str) -> None:
-    """Gradient norm per layer and the size of each update relative to the weights."""
+def norm_panel(container, trainer: Trainer, view: str, key: str) -> None:
+    """Per layer, the `view` "gradient norms" or "update ratios" (each update's size relative to the weights)."""
     stats = trainer.stats
     if not len(stats):
         return
-    with container.container():
-        left, right = st.columns(2)
-        epochs = stats.columns["epoch"]
-        layers = [name for name in ("w1", "w2", "b1", "b2") if f"grad_norm_{name}" in stats.columns]
+    layers = [name for name in ("w1", "w2", "b1", "b2") if f"grad_norm_{name}" in stats.columns]
+    epochs = stats.columns["epoch"]
+    if view == "gradient norms":
         grads = {name.upper(): stats.columns[f"grad_norm_{name}"] for name in layers}
+        plot(container, charts.norms_figure(epochs, grads), key)
+    else:
         ratios = {name.upper(): stats.columns[f"update_ratio_{name}"] for name in layers}
-        plot(left, charts.norms_figure(epochs, grads), f"{key}-grad")
-        plot(right, charts.update_ratio_figure(epochs, ratios), f"{key}-ratio")
+        plot(container, charts.update_ratio_figure(epochs, ratios), key)
 
 
 def label_panels(container, trainer: Trainer, key: str) -> None:
