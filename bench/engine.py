@@ -23,10 +23,15 @@ QUICK_REPEATS = 3
 
 
 def config(stage: str, size: str, quick: bool = False) -> TrainConfig:
-    """The run measured for `stage` at `size` on the CPU: float32, one shared starting point for every stage."""
+    """The run measured for `stage` at `size`."""
     batch, hidden, epochs, learning_rate = SIZES[size]
     if quick and size == "large":
         epochs = QUICK_LARGE_EPOCHS
+    return cpu_config(stage, batch, hidden, epochs, learning_rate)
+
+
+def cpu_config(stage: str, batch: int, hidden: int, epochs: int, learning_rate: float | None) -> TrainConfig:
+    """A benchmarked run on the CPU: float32, from the one shared starting point every stage gets."""
     return TrainConfig(
         stage=stage,
         hidden_size=hidden,

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench import long_run
+from bench import engine, long_run
 from bench.report import Section
 from bench.timing import interleaved, median, verdict
-from twolayer import TrainConfig, Trainer
+from twolayer import Trainer
 
 STAGE = "tensor"
 BATCHES, HIDDENS = (64, 256, 1024), (100, 400, 1600)
@@ -31,17 +31,7 @@ MEMORY_TARGET_MB = 50.0
 
 def slice_case(batch: int, hidden: int, quick: bool) -> Callable[[], float]:
     """A case timing one slice of a fresh run at (N, H), returning seconds per epoch; probed for its length."""
-    cfg = TrainConfig(
-        stage=STAGE,
-        hidden_size=hidden,
-        batch_size=batch,
-        epochs=EPOCHS,
-        init="shared",
-        dtype="float32",
-        learning_rate=LEARNING_RATE,
-        device="cpu",
-    )
-    trainer = Trainer(cfg)
+    trainer = Trainer(engine.cpu_config(STAGE, batch, hidden, EPOCHS, LEARNING_RATE))
     start = time.perf_counter()
     trainer.advance(2)  # also the warm-up
     guess = (time.perf_counter() - start) / 2

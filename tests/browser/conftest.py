@@ -5,17 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from bench.load import free_port, start_server, stop_server, wait_healthy
 
 from .helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO
 
@@ -48,24 +44,19 @@ def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     app = Path(os.environ.get("TWOLAYER_APP") or REPO / "app.py").resolve()
     if not app.is_file():
         pytest.fail(f"no app to serve: {app} does not exist", pytrace=False)
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     request.config.stash[_SERVER_LOG] = log
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false",
-        "--server.fileWatcherType=none",  # tests never edit the app; skip watching files
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        # Its own process group, so stopping it also stops anything it started.
-        server = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    server = start_server(port, log, app=app)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(server, url, log)
+        try:
+            wait_healthy(server, url, timeout_s=HEALTH_TIMEOUT_S)
+        except RuntimeError as error:
+            pytest.fail(f"{error}:\n{_tail(log)}", pytrace=False)
         yield url
     finally:
-        _stop(server)
+        stop_server(server)
 
 
 @pytest.fixture(scope="session")
@@ -107,39 +98,6 @@ def screenshot_dir() -> Path:
     path = ARTIFACTS / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(server: subprocess.Popen, url: str, log: Path) -> None:
-    # Loopback only: never let a proxy from the environment answer for the server.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode} before serving:\n{_tail(log)}", pytrace=False)
-        with contextlib.suppress(OSError), opener.open(f"{url}/_stcore/health", timeout=2) as response:
-            if response.read().decode().strip() == "ok":
-                return
-        time.sleep(0.2)
-    pytest.fail(
-        f"streamlit did not answer {url}/_stcore/health within {HEALTH_TIMEOUT_S} s:\n{_tail(log)}", pytrace=False
-    )
-
-
-def _stop(server: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, sig)
-        try:
-            server.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _tail(log: Path, lines: int = 60) -> str:
