@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from twolayer.stages.base import TorchStage
+from twolayer.stages.base import Records, TorchArrays
 
 
 def train_step(w1, w2, x, y, learning_rate):
@@ -30,8 +30,10 @@ def train_step(w1, w2, x, y, learning_rate):
     return loss_value
 
 
-class Stage(TorchStage):
+class Stage(Records, TorchArrays):
     """Holds weight tensors that require gradients and runs `train_step`."""
+
+    train_step = staticmethod(train_step)
 
     def __init__(self, weights, config, device):
         super().__init__(config.dtype, device)
@@ -40,7 +42,7 @@ class Stage(TorchStage):
         self.learning_rate = config.learning_rate
 
     def step(self, x, y) -> float:
-        return train_step(self.w1, self.w2, x, y, self.learning_rate)
+        return self.train_step(self.w1, self.w2, x, y, self.learning_rate)
 
     def params(self):
         return {"w1": self.w1, "w2": self.w2}

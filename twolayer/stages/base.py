@@ -1,18 +1,51 @@
-"""What every stage offers the trainer: one step, its weights and gradients, a forward pass."""
+"""What a stage offers the trainer (the `Stage` protocol), and the plumbing the stages share."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 
-class NumpyStage:
-    """Common plumbing for a stage whose arrays are NumPy arrays on the CPU."""
+class Stage(Protocol):
+    """One lecture stage, holding a run's weights; the trainer only ever talks to this."""
+
+    train_step: Callable[..., Any]  # the lecture's function that runs: shown on the page, traced when recorded
+    device: str
+    learning_rate: float
+    gradient_descent: bool  # True when a step subtracts lr x gradient (its size follows from the gradient)
+
+    def step(self, x: Any, y: Any) -> float:
+        """One training step on inputs `x` and targets `y` (backend arrays); the loss before the update."""
+
+    def predict(self, x: Any) -> Any:
+        """The network's outputs for `x`, without recording anything for gradients."""
+
+    def params(self) -> dict[str, Any]:
+        """The live weights by lecture name (w1, w2, b1, b2), in the backend's own layout."""
+
+    def grads(self) -> dict[str, Any]:
+        """The gradients of the last step by lecture name; None before the first step."""
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Copies of the weights as float64 arrays in the lecture's layout."""
+
+    def to_backend(self, array: np.ndarray) -> Any: ...
+    def take(self, array: Any, index: np.ndarray) -> Any: ...
+    def to_numpy(self, array: Any) -> np.ndarray: ...
+    def host(self, array: Any) -> np.ndarray: ...
+    def copy_params(self) -> dict[str, Any]: ...
+    def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]: ...
+
+
+class NumpyArrays:
+    """Arrays are NumPy arrays on the CPU."""
 
     device = "cpu"
-    gradient_descent = True  # each step subtracts lr x gradient, so the update's size follows from the gradient
 
-    def __init__(self, dtype: str):
+    def __init__(self, dtype: str, device: str = "cpu") -> None:
         self.dtype = np.dtype(dtype)
 
     def to_backend(self, array: np.ndarray) -> np.ndarray:
@@ -28,24 +61,23 @@ class NumpyStage:
         """The array itself: already in host memory, in its own dtype."""
         return array
 
-    def copy_params(self) -> dict[str, np.ndarray]:
-        return {name: p.copy() for name, p in self.params().items()}
+    @staticmethod
+    def copy(array: np.ndarray) -> np.ndarray:
+        return array.copy()
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """The current weights as float64 arrays in the lecture's layout."""
-        return {name: self.to_numpy(p) for name, p in self.params().items()}
+    @staticmethod
+    def relu(array: np.ndarray) -> np.ndarray:
+        return np.maximum(array, 0)
 
-    def norms(self, before: dict[str, np.ndarray] | None = None) -> dict[str, float]:
-        """Norms of each weight and gradient, and of the last update relative to the weight."""
-        return _norms(self, before, lambda arrays: [float(np.linalg.norm(a)) for a in arrays])
+    @staticmethod
+    def norm_list(arrays: list[np.ndarray]) -> list[float]:
+        return [float(np.linalg.norm(a)) for a in arrays]
 
 
-class TorchStage:
-    """Common plumbing for a stage whose arrays are torch tensors on `device`."""
+class TorchArrays:
+    """Arrays are torch tensors on `device`."""
 
-    gradient_descent = True  # each step subtracts lr x gradient, so the update's size follows from the gradient
-
-    def __init__(self, dtype: str, device: str):
+    def __init__(self, dtype: str, device: str) -> None:
         self.dtype = getattr(torch, dtype)
         self.device = device
 
@@ -63,38 +95,72 @@ class TorchStage:
         """A NumPy view (a copy only off the CPU), in the tensor's own dtype."""
         return tensor.detach().cpu().numpy()
 
-    def copy_params(self) -> dict[str, torch.Tensor]:
-        return {name: p.detach().clone() for name, p in self.params().items()}
+    @staticmethod
+    def copy(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.detach().clone()
+
+    @staticmethod
+    def relu(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.clamp(min=0)
+
+    @staticmethod
+    def norm_list(tensors: list[torch.Tensor]) -> list[float]:
+        """Each tensor's 2-norm in one kernel call and one host-device transfer, not one of each per tensor."""
+        with torch.no_grad():
+            return torch.stack(torch._foreach_norm([t.detach() for t in tensors])).tolist()
+
+
+class Records:
+    """The reads every stage shares, built on its arrays' `copy`, `to_numpy` and `norm_list`."""
+
+    gradient_descent = True
+
+    def copy_params(self) -> dict[str, Any]:
+        return {name: self.copy(p) for name, p in self.params().items()}
 
     def weights(self) -> dict[str, np.ndarray]:
-        """The current weights as float64 arrays in the lecture's layout."""
         return {name: self.to_numpy(p) for name, p in self.params().items()}
 
-    def norms(self, before: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+    def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]:
         """Norms of each weight and gradient, and of the last update relative to the weight."""
-        return _norms(self, before, _torch_norms)
-
-
-def _torch_norms(tensors: list[torch.Tensor]) -> list[float]:
-    """Each tensor's 2-norm in one kernel call and one host-device transfer, not one of each per tensor."""
-    with torch.no_grad():
-        return torch.stack(torch._foreach_norm([t.detach() for t in tensors])).tolist()
-
-
-def _norms(stage, before, norms_of) -> dict[str, float]:
-    params, grads = stage.params(), stage.grads()
-    named = {f"weight_norm_{name}": p for name, p in params.items()}
-    named.update({f"grad_norm_{name}": g for name, g in grads.items() if g is not None})
-    if before is not None:
-        named.update({f"update_norm_{name}": p - before[name] for name, p in params.items()})
-    out = dict(zip(named, norms_of(list(named.values())), strict=True))
-    for name in params:
+        params, grads = self.params(), self.grads()
+        named = {f"weight_norm_{name}": p for name, p in params.items()}
+        named.update({f"grad_norm_{name}": g for name, g in grads.items() if g is not None})
         if before is not None:
-            update = out.pop(f"update_norm_{name}")
-        elif f"grad_norm_{name}" in out and stage.gradient_descent:
-            update = stage.learning_rate * out[f"grad_norm_{name}"]  # the step was lr x gradient: no copy needed
-        else:
-            continue
-        # relative size of the step just taken: ~1e-3 is the usual healthy range
-        out[f"update_ratio_{name}"] = update / (out[f"weight_norm_{name}"] + 1e-30)
-    return out
+            named.update({f"update_norm_{name}": p - before[name] for name, p in params.items()})
+        out = dict(zip(named, self.norm_list(list(named.values())), strict=True))
+        for name in params:
+            if before is not None:
+                update = out.pop(f"update_norm_{name}")
+            elif f"grad_norm_{name}" in out and self.gradient_descent:
+                update = self.learning_rate * out[f"grad_norm_{name}"]  # the step was lr x gradient: no copy needed
+            else:
+                continue
+            # relative size of the step just taken: ~1e-3 is the usual healthy range
+            out[f"update_ratio_{name}"] = update / (out[f"weight_norm_{name}"] + 1e-30)
+        return out
+
+
+class HandWritten(Records):
+    """A stage whose `train_step(w1, w2, x, y, learning_rate)` returns the loss and its own gradients."""
+
+    def __init__(self, weights: dict[str, np.ndarray], config, device: str) -> None:
+        super().__init__(config.dtype, device)
+        self.w1, self.w2 = self.to_backend(weights["w1"]), self.to_backend(weights["w2"])
+        self.learning_rate = config.learning_rate
+        self._grads = (None, None)
+
+    def step(self, x, y) -> float:
+        loss, grads = self.train_step(self.w1, self.w2, x, y, self.learning_rate)
+        if grads is not None:
+            self._grads = grads
+        return loss
+
+    def params(self):
+        return {"w1": self.w1, "w2": self.w2}
+
+    def grads(self):
+        return dict(zip(("w1", "w2"), self._grads, strict=True))
+
+    def predict(self, x):
+        return self.relu(x @ self.w1) @ self.w2

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from twolayer.stages.base import TorchStage
+from twolayer.stages.base import Records, TorchArrays
 
 
 def build_model(input_size, hidden_size, output_size, bias=True):
@@ -38,8 +38,10 @@ def train_step(model, loss_fn, x, y, learning_rate):
 _LAYOUT = {"w1": ("0.weight", True), "w2": ("2.weight", True), "b1": ("0.bias", False), "b2": ("2.bias", False)}
 
 
-class Stage(TorchStage):
+class Stage(Records, TorchArrays):
     """Holds the Module and its loss function and runs `train_step`."""
+
+    train_step = staticmethod(train_step)
 
     def __init__(self, weights, config, device):
         super().__init__(config.dtype, device)
@@ -62,7 +64,7 @@ class Stage(TorchStage):
         self.learning_rate = config.learning_rate
 
     def step(self, x, y) -> float:
-        return train_step(self.model, self.loss_fn, x, y, self.learning_rate)
+        return self.train_step(self.model, self.loss_fn, x, y, self.learning_rate)
 
     def params(self):
         return self._params

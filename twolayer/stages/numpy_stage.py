@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from twolayer.stages.base import NumpyStage
+from twolayer.stages.base import HandWritten, NumpyArrays
 
 
 def train_step(w1, w2, x, y, learning_rate):
@@ -32,26 +32,7 @@ def train_step(w1, w2, x, y, learning_rate):
     return loss, (grad_w1, grad_w2)
 
 
-class Stage(NumpyStage):
+class Stage(HandWritten, NumpyArrays):
     """Holds the NumPy weights and runs `train_step`."""
 
-    def __init__(self, weights, config, device):
-        super().__init__(config.dtype)
-        self.w1, self.w2 = self.to_backend(weights["w1"]), self.to_backend(weights["w2"])
-        self.learning_rate = config.learning_rate
-        self._grads = (None, None)
-
-    def step(self, x, y) -> float:
-        loss, grads = train_step(self.w1, self.w2, x, y, self.learning_rate)
-        if grads is not None:
-            self._grads = grads
-        return loss
-
-    def params(self):
-        return {"w1": self.w1, "w2": self.w2}
-
-    def grads(self):
-        return dict(zip(("w1", "w2"), self._grads, strict=True))
-
-    def predict(self, x):
-        return np.maximum(x @ self.w1, 0) @ self.w2
+    train_step = staticmethod(train_step)

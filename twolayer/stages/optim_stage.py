@@ -39,6 +39,7 @@ def train_step(model, loss_fn, optimizer, x, y):
 class Stage(nn_stage.Stage):
     """The nn stage's Module, stepped by an optimizer."""
 
+    train_step = staticmethod(train_step)
     gradient_descent = False  # the optimizer's update has its own size, measured against a copy of the weights
 
     def __init__(self, weights, config, device):
@@ -46,4 +47,4 @@ class Stage(nn_stage.Stage):
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.learning_rate)
 
     def step(self, x, y) -> float:
-        return train_step(self.model, self.loss_fn, self.optimizer, x, y)
+        return self.train_step(self.model, self.loss_fn, self.optimizer, x, y)

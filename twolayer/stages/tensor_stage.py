@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from twolayer.stages.base import TorchStage
+from twolayer.stages.base import HandWritten, TorchArrays
 
 
 def train_step(w1, w2, x, y, learning_rate):
@@ -30,26 +30,7 @@ def train_step(w1, w2, x, y, learning_rate):
     return loss, (grad_w1, grad_w2)
 
 
-class Stage(TorchStage):
+class Stage(HandWritten, TorchArrays):
     """Holds the weight tensors and runs `train_step`."""
 
-    def __init__(self, weights, config, device):
-        super().__init__(config.dtype, device)
-        self.w1, self.w2 = self.to_backend(weights["w1"]), self.to_backend(weights["w2"])
-        self.learning_rate = config.learning_rate
-        self._grads = (None, None)
-
-    def step(self, x, y) -> float:
-        loss, grads = train_step(self.w1, self.w2, x, y, self.learning_rate)
-        if grads is not None:
-            self._grads = grads
-        return loss
-
-    def params(self):
-        return {"w1": self.w1, "w2": self.w2}
-
-    def grads(self):
-        return dict(zip(("w1", "w2"), self._grads, strict=True))
-
-    def predict(self, x):
-        return x.mm(self.w1).clamp(min=0).mm(self.w2)
+    train_step = staticmethod(train_step)
