@@ -175,10 +175,10 @@ def test_compare_stages_overlays_identical_curves_and_checks_gradients():
     at = open_app({"epochs": "100", "init": "shared"})
     at.button(key="compare").click().run()
     result = at.session_state["comparison"]
-    assert set(result["curves"]) == {"numpy", "tensor", "autograd", "nn", "optim"}
-    for row in result["gaps"]:
+    assert set(result.curves) == {"numpy", "tensor", "autograd", "nn", "optim"}
+    for row in result.gaps:
         assert row["largest relative gap"] < 1e-9, row
-    assert all(row["max_rel_error"] < 1e-5 for row in result["gradcheck"])
+    assert all(row["max_rel_error"] < 1e-5 for row in result.gradcheck)
 
 
 def test_presenter_mode_hides_chosen_controls():

@@ -3,8 +3,9 @@
 import threading
 
 from twolayer import TrainConfig
+from twolayer.config import LEARNING_RATES
+from twolayer.links import DEFAULTS, nearest, parse_query, to_query
 from twolayer.session import SlotPool, TrainingSession, run_slice
-from twolayer.urlstate import DEFAULTS, LEARNING_RATES, nearest, parse_query, to_query
 
 
 def test_query_round_trip_keeps_only_non_defaults():

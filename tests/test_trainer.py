@@ -90,7 +90,7 @@ def test_time_budget_ends_a_slice_early():
     trainer = Trainer(TrainConfig(stage="numpy", epochs=100_000, hidden_size=1, batch_size=1))
     ran = trainer.advance(100_000, time_budget=0.05)
     assert 1 <= ran < 100_000
-    assert trainer.status == "running"
+    assert trainer.status == "paused", "a run between two advance() calls is paused"
 
 
 def test_history_stays_bounded_over_100k_epochs():
@@ -233,14 +233,42 @@ def test_histogram_counts_match_numpy_and_clip_outliers_into_the_end_bins():
     rng = np.random.default_rng(3)
     arrays = {"w": rng.standard_normal(2_000).astype(np.float32), "v": 100 * rng.standard_normal((40, 50))}
     hist = Histograms(bins=40)
-    counts = hist.counts(arrays)
+    hist.record(0, arrays)
+    counts = hist.snapshots[-1][1]
     for name, values in arrays.items():
         expected, _ = np.histogram(values, bins=hist.edges[name])
         assert np.abs(counts[name] - expected).sum() <= 2, f"{name}: only values on a bin edge may land one bin over"
-    wide = hist.counts({"w": np.array([-1e30, 0.0, 1e30, np.nan], dtype=np.float32), "v": np.zeros(3)})
+    hist.record(1, {"w": np.array([-1e30, 0.0, 1e30, np.nan], dtype=np.float32), "v": np.zeros(3)})
+    wide = hist.snapshots[-1][1]
     expected = [2] + [0] * 19 + [1] + [0] * 18 + [1]
     assert wide["w"].tolist() == expected, "outliers clip to the end bins, NaN to the first"
     assert wide["v"].sum() == 3, "each array counts into its own bins"
+
+
+def test_reading_histograms_changes_no_later_record():
+    config = TrainConfig(stage="autograd", epochs=30, seed=4)
+    looked, untouched = Trainer(config), Trainer(config)
+    looked.advance(1)
+    untouched.advance(1)
+    edges, counts = looked.histogram_now("grad_w1")  # before any snapshot of the gradients
+    from twolayer.history import sample
+
+    assert counts.sum() == sample(np.empty(784 * 100)).size == 2011 and edges[0] < edges[-1]
+    assert looked.histogram_history("grad_w1") is None, "a read must not fix the gradients' bins"
+    looked.advance(29)
+    untouched.advance(29)
+    assert np.array_equal(looked.histograms.edges["grad_w1"], untouched.histograms.edges["grad_w1"])
+    mine, theirs = looked.histogram_history("grad_w1")[1], untouched.histogram_history("grad_w1")[1]
+    assert [(e, c.tolist()) for e, c in mine] == [(e, c.tolist()) for e, c in theirs]
+
+
+def test_states_read_the_same_everywhere():
+    trainer = Trainer(TrainConfig(epochs=3))
+    assert trainer.status == "ready"
+    trainer.advance(1)
+    assert trainer.status == "paused" and trainer.summary()["status"] == "paused"
+    trainer.advance(2)
+    assert trainer.status == "done" and trainer.summary()["status"] == "done"
 
 
 def test_work_cap_counts_the_rows_of_real_data():

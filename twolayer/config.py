@@ -1,10 +1,16 @@
-"""Run settings: one frozen dataclass whose validation names the field, the value and what is allowed."""
+"""Run settings: the one declaration of every setting, and the frozen config whose checks name what is allowed.
+
+Each field of `TrainConfig` is declared with `setting(...)`: its default, range or choices, help, the public
+key that the CLI flag (`--key`), the link (`?key=`) and the page's widget share, and the page's control with
+its cap. The CLI, the link parser and the page's sidebar are all built from `SETTINGS`: adding a setting means
+adding one field here, plus the code that uses it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 STAGES = ("numpy", "tensor", "autograd", "nn", "optim")
 STAGE_TITLES = {
@@ -14,17 +20,23 @@ STAGE_TITLES = {
     "nn": "torch.nn Module",
     "optim": "torch.optim optimizer",
 }
+STAGE_SHORT = {
+    "numpy": "NumPy by hand",
+    "tensor": "Tensors by hand",
+    "autograd": "Autograd",
+    "nn": "torch.nn",
+    "optim": "torch.optim",
+}
 MANUAL_STAGES = ("numpy", "tensor", "autograd")  # no biases, weights updated by hand
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("float32", "float64")
 INITS = ("lecture", "shared")
-
-HIDDEN_RANGE = (1, 4096)
-EPOCHS_RANGE = (1, 100_000)
-BATCH_RANGE = (1, 65_536)
-SEED_RANGE = (0, 2**32 - 1)
-# Work cap (hidden x batch x epochs): the lecture default is 3.2e6; this allows
+LINK_DATA = ("random", "digits")  # a link can never name a file on the server, nor an upload
+# Log-spaced stops for the page's learning-rate slider: 1, 2, 3 and 5 per decade, 1e-8 to 1.
+LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-8, 0) for m in (1, 2, 3, 5)) + (1.0,)
+HIDDEN_SIZES = (1, 2, 4, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 400, 512, 800, 1024, 2048, 4096)
+# Work cap (hidden x rows per epoch x epochs): the lecture default is 3.2e6; this allows
 # a 100,000-epoch run at lecture size or hidden 1024 x batch 1024 for 100 epochs.
 MAX_WORK = 2_000_000_000
 
@@ -35,6 +47,62 @@ class ConfigError(ValueError):
     def __init__(self, field: str, value: object, allowed: str):
         self.field, self.value, self.allowed = field, value, allowed
         super().__init__(f"{field}={value!r} is not allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class Control:
+    """How the page shows a setting; `high`, `stops` and `choices` narrow the core's range, for the reason `why`."""
+
+    widget: str  # select, stops (a slider over fixed values), number, radio or checkbox
+    label: str
+    stops: tuple = ()  # the values a stops slider offers
+    choices: tuple = ()  # the page's choices, when not the core's
+    high: int | None = None  # the page's upper bound, when lower than the core's
+    step: int = 1  # for number inputs
+    default: object = None  # the page's starting value, when not the core's
+    why: str = ""  # why the page allows less than the core, for whoever changes it
+    stages: tuple[str, ...] = STAGES  # stages whose runs use this setting; the control shows only for them
+    labels: dict = field(default_factory=dict)  # value -> text shown for it
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: a TrainConfig field, the public key shared by CLI, link and widget, and its limits."""
+
+    name: str
+    key: str
+    kind: type  # int, float, str or bool
+    default: object  # None: derived from other settings, as `default_help` says
+    help: str
+    choices: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    default_help: str = ""  # the default in words, when it is derived
+    control: Control | None = None  # None: not on the page
+    in_link: bool = True  # whether a link may carry it
+    link_only: tuple = ()  # the only values a link may carry, when fewer than the page's
+
+    @property
+    def page_default(self) -> object:
+        """The setting's starting value on the page."""
+        return self.default if self.control is None or self.control.default is None else self.control.default
+
+    @property
+    def link_choices(self) -> tuple:
+        """The values a link may carry: a link opens the page, so at most the page's choices."""
+        return self.link_only or (self.control.choices if self.control else ()) or self.choices
+
+    @property
+    def link_range(self) -> tuple[float | None, float | None]:
+        """The range a link may ask for: the page's, since a link opens the page."""
+        if self.control and self.control.stops:
+            return self.control.stops[0], self.control.stops[-1]
+        return self.low, self.control.high if self.control and self.control.high is not None else self.high
+
+
+def setting(default: object, *, key: str, kind: type, help: str, **spec: object):
+    """Declare a TrainConfig field as a setting (see `Setting` for the rest of `spec`)."""
+    return field(default=default, metadata={"setting": dict(key=key, kind=kind, default=default, help=help, **spec)})
 
 
 def default_learning_rate(stage: str, init: str = "lecture") -> float:
@@ -48,46 +116,180 @@ def default_learning_rate(stage: str, init: str = "lecture") -> float:
 class TrainConfig:
     """Everything that decides a run; two equal configs give bit-identical histories."""
 
-    stage: str = "numpy"  # one of STAGES
-    hidden_size: int = 100  # neurons in the hidden layer (the lecture's H)
-    learning_rate: float | None = None  # None: the lecture's value for this stage
-    epochs: int = 500  # full passes over the training data
-    batch_size: int = 64  # the lecture's N; random data has exactly this many rows
-    seed: int = 0  # drives data, initial weights and shuffling, never global RNGs
-    device: str = "auto"  # auto picks cuda, then mps, then cpu
-    dtype: str = "float32"
-    optimizer: str = "adam"  # used by the optim stage only
-    bias: bool | None = None  # None: biases for nn/optim (as nn.Linear), none for manual stages
-    init: str = "lecture"  # lecture: each stage as in the lecture; shared: same start for all
-    data: str = "random"  # random, digits, mnist:DIR, or a .npz/.csv path
-    eval_every: int = 1  # epochs between test-set evaluations (classification data)
-    stats_every: int = 0  # epochs between norm/update records; 0: chosen by the trainer, 10 to 50 per run
+    stage: str = setting(
+        "numpy",
+        key="stage",
+        kind=str,
+        help="lecture stage",
+        choices=STAGES,
+        control=Control("select", "Stage", labels={s: f"{i}. {STAGE_SHORT[s]}" for i, s in enumerate(STAGES, 1)}),
+    )
+    hidden_size: int = setting(
+        100,
+        key="hidden",
+        kind=int,
+        help="neurons in the hidden layer (the lecture's H)",
+        low=1,
+        high=4096,
+        control=Control("stops", "Hidden size", stops=HIDDEN_SIZES, why="a slider over sizes a lecture talks about"),
+    )
+    learning_rate: float | None = setting(
+        None,
+        key="lr",
+        kind=float,
+        help="learning rate",
+        low=0.0,
+        default_help="the lecture's: 1e-6 for lecture-initialised numpy/tensor/autograd, else 1e-4",
+        control=Control(
+            "stops",
+            "Learning rate",
+            stops=LEARNING_RATES,
+            why="a log-scale slider from 1e-8 to 1; any positive rate works from the CLI",
+        ),
+    )
+    epochs: int = setting(
+        500,
+        key="epochs",
+        kind=int,
+        help="full passes over the training data",
+        low=1,
+        high=100_000,
+        control=Control("number", "Epochs", step=100),
+    )
+    batch_size: int = setting(
+        64,
+        key="batch",
+        kind=int,
+        help="the lecture's N: rows of random data, or the mini-batch size of real data",
+        low=1,
+        high=65_536,
+        control=Control(
+            "number",
+            "Batch size",
+            high=4096,
+            step=16,
+            why="random data holds N x 784 numbers per viewer: 4,096 keeps a class's server memory small",
+        ),
+    )
+    seed: int = setting(
+        0,
+        key="seed",
+        kind=int,
+        help="drives data, initial weights and shuffling, never global RNGs",
+        low=0,
+        high=2**32 - 1,
+        control=Control("number", "Seed"),
+    )
+    device: str = setting(
+        "auto",
+        key="device",
+        kind=str,
+        help="compute device; auto picks cuda, then mps, then cpu",
+        choices=DEVICES,
+        control=Control(
+            "select",
+            "Device",
+            choices=DEVICES[1:],
+            default="cpu",
+            why="the page lists only the devices this server has; a class shares them, so a GPU is opted into",
+        ),
+    )
+    dtype: str = setting(
+        "float32",
+        key="dtype",
+        kind=str,
+        help="floating-point type",
+        choices=DTYPES,
+        control=Control("radio", "Precision"),
+    )
+    optimizer: str = setting(
+        "adam",
+        key="optimizer",
+        kind=str,
+        help="optimizer of the optim stage (adam is the lecture's)",
+        choices=OPTIMIZERS,
+        control=Control(
+            "select",
+            "Optimizer",
+            stages=("optim",),
+            labels={"adam": "Adam", "sgd": "SGD", "momentum": "SGD + momentum", "rmsprop": "RMSprop"},
+        ),
+    )
+    bias: bool | None = setting(
+        None,
+        key="bias",
+        kind=bool,
+        help="biases in both layers",
+        default_help="on for nn/optim, as nn.Linear; off for the manual stages, as in the lecture",
+        control=Control("checkbox", "Biases", default=True, stages=("nn", "optim")),
+    )
+    init: str = setting(
+        "lecture",
+        key="init",
+        kind=str,
+        help="lecture: each stage starts as in the lecture; shared: every stage starts from the same weights",
+        choices=INITS,
+        control=Control("radio", "Initialisation"),
+    )
+    data: str = setting(
+        "random",
+        key="data",
+        kind=str,
+        help="random, digits, mnist:DIR, FILE.npz or FILE.csv",
+        link_only=LINK_DATA,
+        control=Control(
+            "select",
+            "Data",
+            choices=(*LINK_DATA, "upload"),
+            why="the page reads files only as uploads, and a link can name no file",
+            labels={"random": "Random (lecture)", "digits": "Handwritten digits 8x8", "upload": "Upload a file"},
+        ),
+    )
+    eval_every: int = setting(
+        1,
+        key="eval_every",
+        kind=int,
+        help="epochs between test-set evaluations (labelled data)",
+        low=1,
+        high=100_000,
+        in_link=False,
+    )
+    stats_every: int = setting(
+        0,
+        key="stats_every",
+        kind=int,
+        help="epochs between norm records",
+        low=0,
+        high=100_000,
+        default_help="0: chosen by the trainer, one per 3,200 rows of training, 10 to 50 a run",
+        in_link=False,
+    )
 
     def __post_init__(self) -> None:
-        _check_choice("stage", self.stage, STAGES)
-        _check_int("hidden_size", self.hidden_size, *HIDDEN_RANGE)
-        _check_int("epochs", self.epochs, *EPOCHS_RANGE)
-        _check_int("batch_size", self.batch_size, *BATCH_RANGE)
-        _check_int("seed", self.seed, *SEED_RANGE)
-        _check_int("eval_every", self.eval_every, 1, EPOCHS_RANGE[1])
-        _check_int("stats_every", self.stats_every, 0, EPOCHS_RANGE[1])
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("dtype", self.dtype, DTYPES)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("init", self.init, INITS)
-        if not isinstance(self.data, str) or not self.data.strip():
-            raise ConfigError("data", self.data, "a data source such as 'random' or 'digits'")
+        for spec in SETTINGS:
+            value = getattr(self, spec.name)
+            if value is not None or spec.default is not None:
+                _check(spec, value)
         if self.learning_rate is None:
             object.__setattr__(self, "learning_rate", default_learning_rate(self.stage, self.init))
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ConfigError("learning_rate", lr, "a finite number greater than 0, e.g. 1e-6")
-        object.__setattr__(self, "learning_rate", float(lr))
+        object.__setattr__(self, "learning_rate", float(self.learning_rate))
         if self.bias is None:
             object.__setattr__(self, "bias", self.stage not in MANUAL_STAGES)
         if self.bias and self.stage in MANUAL_STAGES:
             raise ConfigError("bias", True, "only the nn and optim stages have biases, as in the lecture")
         check_work(self.hidden_size, self.batch_size, self.epochs)
+
+    @classmethod
+    def from_values(cls, values: dict[str, object]) -> TrainConfig:
+        """A config from settings by public key (as a link or the page's widgets give them); unknown keys ignored."""
+        fields = {spec.name: values[spec.key] for spec in SETTINGS if spec.key in values}
+        if fields.get("stage", "numpy") in MANUAL_STAGES:
+            fields.pop("bias", None)  # the page's bias box does not apply to these stages
+        return cls(**fields)
+
+    def values(self) -> dict[str, object]:
+        """The settings by public key: what the page's widgets and a link hold."""
+        return {spec.key: getattr(self, spec.name) for spec in SETTINGS}
 
     def replace(self, **changes: object) -> TrainConfig:
         """A copy with some fields changed; the learning rate follows a new stage unless given."""
@@ -102,6 +304,13 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(name=f.name, **f.metadata["setting"]) for f in dataclasses.fields(TrainConfig)
+)
+BY_KEY: dict[str, Setting] = {spec.key: spec for spec in SETTINGS}
+BY_NAME: dict[str, Setting] = {spec.name: spec for spec in SETTINGS}
+
+
 def check_work(hidden_size: int, rows: int, epochs: int) -> None:
     """Refuse a run whose work (hidden size x rows per epoch x epochs) is over MAX_WORK."""
     work = hidden_size * rows * epochs
@@ -114,11 +323,36 @@ def check_work(hidden_size: int, rows: int, epochs: int) -> None:
         )
 
 
-def _check_int(field: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(field, value, f"a whole number from {low:,} to {high:,}")
+def allowed(spec: Setting, low: float | None = None, high: float | None = None, choices: tuple = ()) -> str:
+    """What a setting allows, in words (within `low`/`high`/`choices` when given, else the core's limits)."""
+    low = spec.low if low is None else low
+    high = spec.high if high is None else high
+    choices = choices or spec.choices
+    if choices:
+        return "one of " + ", ".join(map(str, choices))
+    if spec.kind is int:
+        return f"a whole number from {low:,} to {high:,}"
+    if spec.kind is float and high is not None:
+        return f"a number from {low:g} to {high:g}"
+    if spec.kind is float:
+        return "a finite number greater than 0, e.g. 1e-6"
+    if spec.kind is bool:
+        return "1 or 0"
+    return "a data source such as 'random' or 'digits'"
 
 
-def _check_choice(field: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(field, value, "one of " + ", ".join(allowed))
+def _check(spec: Setting, value: object) -> None:
+    """Raise ConfigError unless `value` fits the setting's core limits."""
+    if spec.kind is int:
+        ok = not isinstance(value, bool) and isinstance(value, int) and spec.low <= value <= spec.high
+    elif spec.kind is float:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        ok = ok and value > spec.low
+    elif spec.kind is bool:
+        ok = isinstance(value, bool)
+    elif spec.choices:
+        ok = value in spec.choices
+    else:
+        ok = isinstance(value, str) and bool(value.strip())
+    if not ok:
+        raise ConfigError(spec.name, value, allowed(spec))

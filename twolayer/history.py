@@ -68,8 +68,8 @@ class Histograms:
         self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (epoch, name -> counts)
         self._layouts: dict[tuple[tuple[str, int], ...], tuple[np.ndarray, ...]] = {}  # see _layout
 
-    def counts(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Counts per array; values beyond the fixed edges (and NaN) fall into the end bins."""
+    def _counts(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Counts per array, fixing its edges when first recorded; values beyond them (and NaN) go to the end bins."""
         samples = {name: sample(values) for name, values in arrays.items()}
         for name, values in samples.items():
             if name not in self.edges:
@@ -103,10 +103,21 @@ class Histograms:
         """Keep one snapshot; when full, the newest replaces the last (callers space them out)."""
         if len(self.snapshots) >= self.max_snapshots:
             self.snapshots.pop()
-        self.snapshots.append((epoch, self.counts(arrays)))
+        self.snapshots.append((epoch, self._counts(arrays)))
 
     def nbytes(self) -> int:
         return sum(c.nbytes for _, snap in self.snapshots for c in snap.values())
+
+
+def current_histogram(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Edges and counts of a sample of `values` on the sample's own finite range (touches no recorded state)."""
+    picked = np.asarray(sample(values), dtype=np.float64)
+    finite = picked[np.isfinite(picked)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
+    return edges, counts
 
 
 def sample(values: np.ndarray) -> np.ndarray:

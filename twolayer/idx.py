@@ -126,7 +126,7 @@ def _identify(where: str, names: list[str], strict: bool) -> dict[str, str]:
     """Standard name -> given name for the four files; with `strict`, any other name is an error."""
     found: dict[str, str] = {}
     for name in names:
-        standard = _standard_name(name)
+        standard = standard_name(name)
         if standard is None:
             if strict:
                 raise DataError(f"{name}: not one of the MNIST files {', '.join(MNIST_FILES)} (raw or .gz)")
@@ -140,7 +140,7 @@ def _identify(where: str, names: list[str], strict: bool) -> dict[str, str]:
     return found
 
 
-def _standard_name(name: str) -> str | None:
+def standard_name(name: str) -> str | None:
     """The standard MNIST name a file name stands for, also written as e.g. train-images.idx3-ubyte, or None."""
     standard = Path(name).name.lower().removesuffix(".gz").replace(".", "-")
     return standard if standard in MNIST_FILES else None

@@ -10,11 +10,13 @@ import numpy as np
 from twolayer.config import TrainConfig, check_work, default_learning_rate
 from twolayer.data import Dataset, load_data
 from twolayer.devices import resolve_device
-from twolayer.history import Histograms, Table
+from twolayer.history import Histograms, Table, current_histogram
 from twolayer.stages import make_stage
 from twolayer.weights import initial_weights
 
-READY, RUNNING, DONE, DIVERGED = "ready", "running", "done", "diverged"
+# A run's state, in the same words in the trainer, the page's session, the CLI's JSON and the page.
+READY, RUNNING, PAUSED, DONE, DIVERGED = "ready", "running", "paused", "done", "diverged"
+STATES = (READY, RUNNING, PAUSED, DONE, DIVERGED)
 MAX_RECORDS = 50  # histogram snapshots and norm records per run, besides those of the first and last epochs
 MIN_RECORDS = 10  # per run, however few the epochs
 # A snapshot and a set of norms together cost about as much as a whole epoch of the lecture's
@@ -99,6 +101,8 @@ class Trainer:
                     ran += 1
                 if time.perf_counter() >= deadline:
                     break
+        if not self.finished and self.epoch > 0:
+            self.status = PAUSED  # nothing advances a run between two calls
         return ran
 
     def _next_recording_epoch(self) -> int:
@@ -230,6 +234,41 @@ class Trainer:
                 arrays[f"grad_{name}"] = self.stage.host(grad)
         return arrays
 
+    # --- the read interface: what the page, the CLI and the exports look at; no read changes a record ---
+
+    def loss_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """Epochs and their losses (each summed over the epoch's rows), as copies."""
+        return np.array(self.history.columns["epoch"]), np.array(self.history.columns["loss"])
+
+    def last_loss(self) -> float | None:
+        """The loss of the last completed epoch, or None before the first."""
+        losses = self.history.columns["loss"]
+        return losses[-1] if losses else None
+
+    def evaluations(self) -> dict[str, np.ndarray]:
+        """Per evaluated epoch: epoch, train/test loss per example and accuracy, as far as the data allows."""
+        return {name: np.array(column) for name, column in self.evals.columns.items()}
+
+    def norm_records(self) -> dict[str, np.ndarray]:
+        """Per recorded epoch: weight and gradient norms and update ratios by layer."""
+        return {name: np.array(column) for name, column in self.stats.columns.items()}
+
+    def layers(self) -> list[str]:
+        """The names of the run's weights: w1, w2 and, with biases, b1, b2."""
+        return list(self.stage.params())
+
+    def histogram_now(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Edges and counts of array `name` (`w1`, `grad_w1`, ...) now, on its own range; None if absent."""
+        array = self.histogram_arrays().get(name)
+        return None if array is None else current_histogram(array, self.histograms.bins)
+
+    def histogram_history(self, name: str) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]] | None:
+        """The fixed bin edges of array `name` and its recorded (epoch, counts) snapshots; None before any."""
+        edges = self.histograms.edges.get(name)
+        if edges is None:
+            return None
+        return edges, [(epoch, snap[name]) for epoch, snap in self.histograms.snapshots if name in snap]
+
     def records(self) -> list[dict[str, float]]:
         """One dict per completed epoch, merging losses, norms and evaluations where measured."""
         rows = {int(row["epoch"]): row for row in self.history.rows()}
@@ -244,7 +283,7 @@ class Trainer:
         """The run as plain values: config, status, device, timing and per-epoch records."""
         return {
             "config": self.config.to_dict(),
-            "status": self.status if self.finished else "incomplete",
+            "status": self.status,
             "device": self.device,
             "epochs_completed": self.epoch,
             "train_seconds": self.train_seconds,

@@ -65,8 +65,3 @@ def load_weights(
             raise WeightsError(f"{path}: {name} must hold finite floating-point numbers")
         weights[name] = array.astype(np.float64)
     return weights
-
-
-def save_weights(path: str | Path, weights: dict[str, np.ndarray]) -> None:
-    """Write weights as an uncompressed .npz in the lecture's layout."""
-    np.savez(path, **weights)

@@ -1,0 +1,40 @@
+"""When the training loop draws: the loss chart a few times a second, the slow panels one per frame in turn."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+SLICE_SECONDS = 0.1  # work between two chances to react to Pause: the page stays responsive
+FRAME_SECONDS = 0.2  # at most five chart updates a second: over four once a draw's own time is added
+HEAVY_SECONDS = 3.0  # histograms, norms and the rest change slowly: each redrawn every third second
+MIN_SLICE_SECONDS = 0.02  # a slice never shorter: the slot pool and the lock have their own costs
+
+
+class Pacer:
+    """Decides how long each training slice runs and what each frame redraws; the clock is injectable for tests."""
+
+    def __init__(self, panels: tuple[str, ...], clock: Callable[[], float] = time.perf_counter) -> None:
+        self.panels = panels
+        self.clock = clock
+        self.frame = 0
+        self._last_draw = self._last_heavy = clock()
+        self._due: list[str] = []  # slow panels still to redraw in this round, one per frame
+
+    def slice_seconds(self) -> float:
+        """The next slice's budget: it ends when the next frame is due, so the charts update at an even pace."""
+        until_frame = self._last_draw + FRAME_SECONDS - self.clock()
+        return min(SLICE_SECONDS, max(MIN_SLICE_SECONDS, until_frame))
+
+    def due(self, finished: bool) -> tuple[str, ...] | None:
+        """None when no frame is due; else the slow panels to redraw with the loss chart in this frame."""
+        now = self.clock()
+        if now - self._last_draw < FRAME_SECONDS and not finished:
+            return None
+        self.frame += 1
+        self._last_draw = now
+        if now - self._last_heavy >= HEAVY_SECONDS:
+            self._due, self._last_heavy = list(self.panels), now
+        # One slow panel a frame: the browser redraws two charts at a time, never eight at once, so the
+        # loss chart keeps its pace. A finished run is redrawn whole by the script run after.
+        return (self._due.pop(0),) if self._due and not finished else ()

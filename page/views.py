@@ -1,0 +1,240 @@
+"""The page's Streamlit panels: each draws one part of a run into the container it is given."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from twolayer import charts
+from twolayer.compare import MAX_EPOCHS, compare_stages
+from twolayer.config import STAGE_TITLES, TrainConfig
+from twolayer.export import file_stem, history_csv, history_json, weights_npz
+from twolayer.history import MAX_SAMPLE
+from twolayer.session import SlotPool, TrainingSession
+from twolayer.stages import stage_source
+from twolayer.trainer import Trainer
+
+PLOTLY_CONFIG = {"displaylogo": False}
+# Code a little smaller than prose, so a stage's lines fit half the page without wrapping.
+PAGE_CSS = "<style>[data-testid='stCode'] code { font-size: 0.8rem; }</style>"
+# Presenter mode: everything larger, for the back of a lecture hall.
+PRESENTER_CSS = "<style>html { font-size: 22px; } [data-testid='stCode'] code { font-size: 0.85rem; }</style>"
+
+
+def plot(container, figure, key: str) -> None:
+    # theme=None: the figures carry their own projection-ready styling.
+    container.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None)
+
+
+def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> None:
+    """Epoch k of E, current loss, time per epoch and the state, in one line."""
+    if trainer is None or trainer.epoch == 0:
+        hint = "starting…" if sess.playing else "press Train to start, or Step for one epoch."
+        container.markdown(f"**{sess.state.capitalize()}**: {hint}")
+        return
+    per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
+    container.markdown(
+        f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
+        f"loss **{trainer.last_loss():.4g}** · {per_epoch:.3g} ms per epoch · device {trainer.device}"
+    )
+
+
+def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> None:
+    """The loss curve; per example with a test curve when the data has a test split."""
+    if trainer is None or trainer.last_loss() is None:
+        plot(container, charts.loss_figure([], [], log_y=log_y, title="Loss (sum of squared errors)"), key)
+        return
+    epochs, losses = trainer.loss_curve()
+    evals = trainer.evaluations()
+    if trainer.data.has_test and len(evals.get("epoch", ())):
+        per_example = losses / len(trainer.data.x_train)
+        test = (evals["epoch"], evals["test_loss_per_example"])
+        figure = charts.loss_figure(epochs, per_example, test=test, log_y=log_y, title="Loss per example")
+    else:
+        figure = charts.loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)")
+    plot(container, figure, key)
+
+
+def diverged_box(container, trainer: Trainer) -> None:
+    container.error("**The loss exploded.** " + trainer.hint, icon="💥")
+
+
+def histogram_panel(container, trainer: Trainer, kind: str, name: str, view: str, key: str) -> None:
+    """One layer's weight (or gradient) histogram: `view` "now", or "over time" for how it moved over the run."""
+    prefix = "" if kind == "weights" else "grad_"
+    label = f"{'∂L/∂' if prefix else ''}{name.upper()}"
+    if view == "now":
+        now = trainer.histogram_now(prefix + name)
+        if now is None:
+            container.caption(f"{label}: no gradient yet; take a step first.")
+        else:
+            plot(container, charts.histogram_figure(*now, title=f"{label} now"), key)
+        return
+    history = trainer.histogram_history(prefix + name)
+    if history is None:
+        container.empty()
+    else:
+        plot(container, charts.histogram_over_time_figure(*history, title=f"{label} over epochs"), key)
+
+
+def norm_panel(container, trainer: Trainer, view: str, key: str) -> None:
+    """Per layer, the `view` "gradient norms" or "update ratios" (each update's size relative to the weights)."""
+    stats = trainer.norm_records()
+    if not len(stats.get("epoch", ())):
+        return
+    layers = [name for name in trainer.layers() if f"grad_norm_{name}" in stats]
+    if view == "gradient norms":
+        grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
+        plot(container, charts.norms_figure(stats["epoch"], grads), key)
+    else:
+        ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
+        plot(container, charts.update_ratio_figure(stats["epoch"], ratios), key)
+
+
+def label_panels(container, trainer: Trainer, key: str) -> None:
+    """Views that need labels: accuracy, confusion matrix, hidden units as images, predictions."""
+    data = trainer.data
+    with container.container():
+        left, right = st.columns(2)
+        evals = trainer.evaluations()
+        if len(evals.get("epoch", ())):
+            figure = charts.accuracy_figure(evals["epoch"], evals["train_accuracy"], evals.get("test_accuracy"))
+            plot(left, figure, f"{key}-acc")
+        x, labels = (data.x_test, data.labels_test) if data.has_test else (data.x_train, data.labels_train)
+        predicted = trainer.predict(x).argmax(axis=1)
+        plot(right, charts.confusion_matrix_figure(labels, predicted, data.output_size), f"{key}-confusion")
+        if data.image_shape:
+            left, right = st.columns(2)
+            plot(left, charts.weight_images_figure(trainer.weights()["w1"], data.image_shape), f"{key}-units")
+            plot(right, charts.predictions_figure(x, data.image_shape, labels, predicted), f"{key}-predictions")
+
+
+def downloads(sess: TrainingSession) -> None:
+    """History as CSV and JSON, weights as .npz; each built only when clicked, from a consistent run."""
+    trainer = sess.trainer
+    name = file_stem(trainer)
+
+    def locked(build):
+        def data():
+            with sess.lock:
+                return build(trainer)
+
+        return data
+
+    files = [
+        ("History (CSV)", history_csv, "csv", "text/csv"),
+        ("History (JSON)", history_json, "json", "application/json"),
+        ("Weights (.npz)", lambda t: weights_npz(t.weights()), "npz", "application/octet-stream"),
+    ]
+    for column, (label, build, ext, mime) in zip(st.columns(3), files, strict=True):
+        column.download_button(label, locked(build), f"{name}.{ext}", mime, key=f"download_{ext}", on_click="ignore")
+
+
+def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
+    """The Compare stages tab."""
+    st.markdown(
+        "Trains all five stages on the same data from the **same starting weights** in float64, without biases and "
+        "with plain SGD for the optim stage, so that every stage does exactly the same arithmetic. "
+        f"The curves should lie on top of each other (up to {MAX_EPOCHS:,} epochs)."
+    )
+    if st.button("Compare the five stages", key="compare", disabled=config is None):
+        with st.spinner("Training five stages..."), pool.slot(timeout=60) as acquired:
+            if acquired:
+                st.session_state.comparison = compare_stages(config, data)
+            else:
+                st.warning("The server is busy training other runs; try again in a moment.")
+    result = st.session_state.get("comparison")
+    if result is None:
+        return
+    c = result.config
+    st.caption(
+        f"Settings: hidden {c.hidden_size}, learning rate {c.learning_rate:g}, {c.epochs} epochs, seed {c.seed}."
+    )
+    plot(st, charts.compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
+    left, right = st.columns(2)
+    left.markdown("**Largest relative gap to the NumPy stage**")
+    left.dataframe(
+        result.gaps,
+        hide_index=True,
+        column_config={"largest relative gap": st.column_config.NumberColumn(format="%.2e")},
+    )
+    right.markdown("**Gradient check** (float64, max relative error)")
+    right.dataframe(
+        result.gradcheck,
+        hide_index=True,
+        column_config={"max_rel_error": st.column_config.NumberColumn("max relative error", format="%.2e")},
+    )
+
+
+# Slow panels by placeholder: one chart each, but for the labelled data's group.
+PANELS = ("w1 now", "w1 over time", "w2 now", "w2 over time", "gradient norms", "update ratios", "labels")
+
+
+def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
+    """The live view: status and loss beside the stage's code, then histograms, norms and label views.
+
+    Returns the placeholders that `draw` fills: single-element containers, so that each redraw replaces
+    their content instead of appending to it, and one per chart, so that each can be redrawn on its own.
+    """
+    placeholders = {}
+    loss_col, code_col = st.columns(2, gap="large")
+    with loss_col:
+        placeholders["status"] = st.empty()
+        placeholders["diverged"] = st.empty()
+        st.toggle("Log-scale loss", value=True, key="log_loss")
+        placeholders["loss"] = st.empty()
+    with code_col:
+        stage = sess.trainer.config.stage if sess.trainer is not None else (config.stage if config else "numpy")
+        st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
+        st.code(stage_source(stage), language="python")
+    if sess.trainer is not None and sess.trainer.epoch > 0:
+        downloads(sess)
+    st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key="hist_kind")
+    st.caption(f"Counts of an evenly spaced sample of at most {MAX_SAMPLE:,} entries per array.")
+    for column, name in zip(st.columns(2), ("w1", "w2"), strict=True):
+        placeholders[f"{name} now"], placeholders[f"{name} over time"] = column.empty(), column.empty()
+    left, right = st.columns(2)
+    placeholders["gradient norms"], placeholders["update ratios"] = left.empty(), right.empty()
+    placeholders["labels"] = st.empty()
+    return placeholders
+
+
+def draw(sess: TrainingSession, placeholders: dict, frame: int, panels: tuple[str, ...] = ()) -> None:
+    """Redraw the status and loss from the current run, and the slower-moving `panels` (some of PANELS)."""
+    with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
+        trainer = sess.trainer
+        status_line(placeholders["status"], sess, trainer)
+        loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
+        if trainer is not None and trainer.status == "diverged":
+            diverged_box(placeholders["diverged"], trainer)
+        if trainer is None:
+            return
+        for panel in panels:
+            key = f"{panel}-{frame}"
+            if panel.startswith(("w1", "w2")):
+                name, view = panel.split(" ", 1)
+                histogram_panel(placeholders[panel], trainer, st.session_state.hist_kind, name, view, key=key)
+            elif panel in ("gradient norms", "update ratios"):
+                norm_panel(placeholders[panel], trainer, panel, key=key)
+            elif trainer.data.is_classification:
+                label_panels(placeholders[panel], trainer, key=key)
+
+
+def history_tab(sess: TrainingSession) -> None:
+    """This browser session's finished and reset runs, in a table and overlaid."""
+    if not sess.runs:
+        st.info("Finished and reset runs of this browser session appear here, to overlay and compare.")
+        return
+    rows = [
+        {
+            "run": r.label,
+            "status": r.status,
+            "epochs": len(r.epochs) and r.epochs[-1] + 1,
+            "final loss": r.losses[-1] if r.losses else None,
+        }
+        for r in sess.runs
+    ]
+    st.dataframe(rows, hide_index=True)
+    chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
+    curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
+    plot(st, charts.compare_figure(curves, log_y=st.session_state.get("log_loss", True)), "history")
+    st.button("Clear run history", key="clear_runs", on_click=sess.clear_runs)

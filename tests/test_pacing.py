@@ -1,0 +1,45 @@
+"""The training loop's frame pacing, on a fake clock."""
+
+from page.pacing import FRAME_SECONDS, HEAVY_SECONDS, MIN_SLICE_SECONDS, SLICE_SECONDS, Pacer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_slices_end_when_the_next_frame_is_due():
+    clock = Clock()
+    pacer = Pacer(("a",), clock)
+    assert pacer.slice_seconds() == SLICE_SECONDS
+    clock.now += FRAME_SECONDS - 0.05
+    assert abs(pacer.slice_seconds() - 0.05) < 1e-9
+    clock.now += 1.0
+    assert pacer.slice_seconds() == MIN_SLICE_SECONDS, "a late frame still leaves a minimum slice"
+
+
+def test_frames_come_at_most_five_a_second_and_slow_panels_one_per_frame():
+    clock = Clock()
+    pacer = Pacer(("w1", "w2", "norms"), clock)
+    drawn = []
+    for _ in range(240):  # 12 s in steps of 50 ms
+        clock.now += 0.05
+        panels = pacer.due(finished=False)
+        if panels is not None:
+            drawn.append((clock.now, panels))
+    # Frames come at the first 50 ms tick at or after FRAME_SECONDS: never more than 5 a second, never late by a tick.
+    assert 12 / (FRAME_SECONDS + 0.05) <= len(drawn) <= 12 / FRAME_SECONDS
+    assert all(len(panels) <= 1 for _, panels in drawn)
+    slow = [panel for _, panels in drawn for panel in panels]
+    assert slow[:9] == ["w1", "w2", "norms"] * 3 and len(slow) <= 12, "each slow panel once per round, in order"
+
+
+def test_a_finished_run_draws_at_once_and_only_the_loss():
+    clock = Clock()
+    pacer = Pacer(("w1",), clock)
+    clock.now += HEAVY_SECONDS
+    assert pacer.due(finished=True) == ()
+    assert pacer.frame == 1

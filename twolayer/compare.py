@@ -1,0 +1,76 @@
+"""Compare the five stages: the same start, data and arithmetic, so their losses should agree to rounding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twolayer.config import STAGES, TrainConfig
+from twolayer.data import Dataset
+from twolayer.gradcheck import gradient_check
+from twolayer.trainer import Trainer, make_dataset
+
+MAX_EPOCHS = 2000  # five runs on one click: keep the wait short
+GRADCHECK_ROWS = 256  # finite differences: a few hundred rows are plenty
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Each stage's loss curve, its largest relative gap to the NumPy stage, and the gradient check."""
+
+    config: TrainConfig  # the NumPy stage's; the others differ only in `stage`
+    curves: dict[str, tuple[list[int], list[float]]]
+    gaps: list[dict[str, object]]
+    gradcheck: list[dict[str, object]]
+
+
+def comparison_configs(config: TrainConfig) -> dict[str, TrainConfig]:
+    """One config per stage that computes exactly the same thing: shared start, float64, no bias, plain SGD."""
+    base = config.replace(init="shared", dtype="float64", optimizer="sgd", epochs=min(config.epochs, MAX_EPOCHS))
+    return {stage: base.replace(stage=stage, bias=False, learning_rate=config.learning_rate) for stage in STAGES}
+
+
+def compare_stages(config: TrainConfig, data: Dataset | None = None) -> Comparison:
+    """Train every stage from the same start on the same data; their curves, gaps and the gradient check."""
+    configs = comparison_configs(config)
+    data = data if data is not None else make_dataset(configs["numpy"])
+    curves, statuses = {}, {}
+    for stage, stage_config in configs.items():
+        trainer = Trainer(stage_config, data=data)
+        trainer.advance(stage_config.epochs)
+        epochs, losses = trainer.loss_curve()
+        curves[stage] = (epochs.astype(int).tolist(), losses.tolist())
+        statuses[stage] = trainer.status
+    reference = np.array(curves["numpy"][1])
+    gaps = []
+    for stage in STAGES[1:]:
+        losses = np.array(curves[stage][1])
+        n = min(len(losses), len(reference))
+        gap = float(np.max(np.abs(losses[:n] - reference[:n]) / np.abs(reference[:n]))) if n else float("nan")
+        gaps.append({"stage": stage, "vs": "numpy", "epochs compared": n, "largest relative gap": gap})
+        gaps[-1]["status"] = statuses[stage]
+    start = Trainer(configs["numpy"], data=data).initial_weights
+    rows = min(len(data.x_train), GRADCHECK_ROWS)
+    check = gradient_check(data.x_train[:rows], data.y_train[:rows], start["w1"], start["w2"])
+    return Comparison(configs["numpy"], curves, gaps, check)
+
+
+def format_table(comparison: Comparison) -> str:
+    """The comparison as the plain-text tables the CLI prints (the page shows the same rows)."""
+    c = comparison.config
+    lines = [
+        f"Same start, float64, no biases, plain SGD: hidden {c.hidden_size}, learning rate {c.learning_rate:g}, "
+        f"{c.epochs} epochs, seed {c.seed}, data {c.data}",
+        "",
+        f"{'stage':<10} {'vs':<6} {'epochs compared':>15} {'largest relative gap':>21}  status",
+    ]
+    for row in comparison.gaps:
+        lines.append(
+            f"{row['stage']:<10} {row['vs']:<6} {row['epochs compared']:>15} "
+            f"{row['largest relative gap']:>21.2e}  {row['status']}"
+        )
+    lines += ["", f"{'weight':<7} {'compared':<52} {'max relative error':>18}"]
+    for row in comparison.gradcheck:
+        lines.append(f"{row['weight']:<7} {row['compared']:<52} {row['max_rel_error']:>18.2e}")
+    return "\n".join(lines)
