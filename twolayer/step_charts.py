@@ -1,0 +1,171 @@
+"""Plotly figures for the "Inside a step" view: one recorded value, the autograd graph, a weight update."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from twolayer.charts import FONT_SIZE, INK, PALETTE, _figure
+
+MAX_SIDE = 64  # cells per side of a drawn matrix: enough to see structure, small enough to resend
+DIVERGING = "RdBu_r"  # red above zero, blue below, white at zero
+BOX_WIDTH, BOX_HEIGHT = 0.8, 0.5  # graph nodes, in the diagram's data units (one unit between columns)
+
+
+def block_means(matrix: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """The matrix shrunk to at most `max_side` x `max_side` cells, each the mean of a block of neighbours."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"block_means needs a 2-D matrix, got shape {matrix.shape}")
+    rows, cols = matrix.shape
+    block_rows, block_cols = -(-rows // max_side), -(-cols // max_side)
+    out_rows, out_cols = -(-rows // block_rows), -(-cols // block_cols)
+    # Padded to whole blocks with zeros that count for nothing: the last blocks may be partial.
+    sums = np.zeros((out_rows * block_rows, out_cols * block_cols))
+    counts = np.zeros_like(sums)
+    sums[:rows, :cols] = matrix
+    counts[:rows, :cols] = 1
+    blocks = (out_rows, block_rows, out_cols, block_cols)
+    return sums.reshape(blocks).sum(axis=(1, 3)) / counts.reshape(blocks).sum(axis=(1, 3))
+
+
+def matrix_figure(name: str, array: np.ndarray, dims_label: str = "") -> go.Figure:
+    """A matrix as a heatmap, colours diverging from white at 0, titled with its true shape."""
+    array = np.asarray(array, dtype=np.float64)
+    shown = block_means(array)
+    title = f"{name}: {_shape_text(array.shape, dims_label)}"
+    if shown.shape != array.shape:
+        title += f" (block means, {shown.shape[0]} x {shown.shape[1]})"
+    fig = _figure(
+        title,
+        "column",
+        "row",
+        xaxis=dict(showgrid=False),
+        yaxis=dict(showgrid=False, autorange="reversed"),  # row 0 on top, as the matrix is written
+    )
+    fig.add_trace(_heatmap(shown, array.shape, colorbar=dict(title=dict(text="value"))))
+    return fig
+
+
+def vector_figure(name: str, array: np.ndarray, dims_label: str = "") -> go.Figure:
+    """A vector as one bar per entry."""
+    array = np.asarray(array, dtype=np.float64).ravel()
+    fig = _figure(f"{name}: {_shape_text(np.shape(array), dims_label)}", "index", "value", showlegend=False)
+    fig.add_trace(go.Bar(x=np.arange(len(array)), y=array, marker=dict(color=PALETTE[0], line=dict(width=0))))
+    return fig
+
+
+def graph_figure(graph: dict, title: str = "The graph autograd built") -> go.Figure:
+    """The backward functions from the loss (left) to the weights' .grad (right), as boxes joined by arrows."""
+    columns: dict[int, list[int]] = {}
+    for i, node in enumerate(graph["nodes"]):
+        columns.setdefault(node["depth"], []).append(i)
+    position = {i: (depth, -row) for depth, members in columns.items() for row, i in enumerate(members)}
+    filled = set(graph.get("filled", []))
+    shapes, annotations = [], []
+    for i, node in enumerate(graph["nodes"]):
+        x, y = position[i]
+        label = node["name"]
+        if node["param"] is not None:
+            label += f"<br>→ {node['param']}.grad"
+        fills_grad = f"{node['param']}.grad" in filled
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x - BOX_WIDTH / 2,
+                x1=x + BOX_WIDTH / 2,
+                y0=y - BOX_HEIGHT / 2,
+                y1=y + BOX_HEIGHT / 2,
+                line=dict(color=INK, width=2),
+                fillcolor=PALETTE[2] if fills_grad else "white",  # the weights backward() gave a gradient
+                opacity=0.9,
+                layer="below",
+            )
+        )
+        annotations.append(dict(x=x, y=y, text=label, showarrow=False, font=dict(size=FONT_SIZE - 4)))
+    for parent, child in graph["edges"]:
+        (x0, y0), (x1, y1) = position[parent], position[child]
+        annotations.append(
+            dict(
+                x=x1 - BOX_WIDTH / 2,
+                y=y1,
+                ax=x0 + BOX_WIDTH / 2,
+                ay=y0,
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                text="",
+                showarrow=True,
+                arrowhead=2,
+                arrowwidth=2,
+                arrowcolor=INK,
+            )
+        )
+    depths = max(columns) + 1
+    rows = max(len(members) for members in columns.values())
+    hidden = dict(visible=False, showgrid=False)
+    return _figure(
+        title,
+        "",
+        "",
+        xaxis={**hidden, "range": [-0.6, depths - 0.4]},
+        yaxis={**hidden, "range": [-rows + 0.4, 0.6]},
+        shapes=shapes,
+        annotations=annotations,
+        showlegend=False,
+    )
+
+
+def update_figure(before: np.ndarray, after: np.ndarray, name: str = "weights") -> go.Figure:
+    """A weight before and after the step, and the change, as three small heatmaps side by side."""
+    before, after = np.atleast_2d(np.asarray(before, dtype=np.float64)), np.atleast_2d(np.asarray(after, np.float64))
+    if before.shape != after.shape:
+        raise ValueError(f"before has shape {before.shape} but after has {after.shape}")
+    change = after - before
+    # Before and after share one colour scale, so they look alike; the change, far smaller, gets its own.
+    largest = float(np.abs(np.concatenate([before.ravel(), after.ravel()])).max())
+    panels = [("before", before, "coloraxis"), ("after", after, "coloraxis"), ("change", change, "coloraxis2")]
+    axes, annotations, traces = {}, [], []
+    for i, (label, values, colour) in enumerate(panels):
+        suffix = str(i + 1) if i else ""  # Plotly names the axes x, x2, x3
+        left = i / 3
+        axes[f"xaxis{suffix}"] = dict(domain=[left + 0.02, left + 0.28], visible=False, anchor=f"y{suffix}")
+        axes[f"yaxis{suffix}"] = dict(autorange="reversed", visible=False, anchor=f"x{suffix}")
+        annotations.append(
+            dict(text=label, x=left + 0.15, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False)
+        )
+        trace = _heatmap(block_means(values), values.shape, coloraxis=colour)
+        traces.append(trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
+    fig = _figure(
+        f"{name}: {_shape_text(before.shape, '')} before and after the step",
+        "",
+        "",
+        xaxis=axes.pop("xaxis"),
+        yaxis=axes.pop("yaxis"),
+        coloraxis=dict(colorscale=DIVERGING, cmin=-largest, cmax=largest, colorbar=dict(x=0.62, len=0.8)),
+        coloraxis2=dict(colorscale=DIVERGING, cmid=0, colorbar=dict(x=0.96, len=0.8)),
+        annotations=annotations,
+        **axes,
+    )
+    fig.add_traces(traces)
+    return fig
+
+
+def _heatmap(shown: np.ndarray, true_shape: tuple[int, ...], **options: object) -> go.Heatmap:
+    """A heatmap of block means centred on 0; hovering names the block mean and the matrix's true shape."""
+    return go.Heatmap(
+        z=shown,
+        colorscale=DIVERGING,
+        zmid=0,
+        xgap=0,
+        ygap=0,
+        hovertemplate=f"block (%{{y}}, %{{x}}) of {true_shape}: %{{z:.4g}}<extra></extra>",
+        **options,
+    )
+
+
+def _shape_text(shape: tuple[int, ...], dims_label: str) -> str:
+    """'N x H = 64 x 100', or the sizes alone when the dimensions have no names."""
+    sizes = " x ".join(str(n) for n in shape)
+    return f"{dims_label} = {sizes}" if dims_label else sizes
