@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twolayer import charts
+from twolayer import charts, export
 from twolayer.compare import MAX_EPOCHS, compare_stages
 from twolayer.config import STAGE_TITLES, TrainConfig
-from twolayer.export import file_stem, history_csv, history_json, weights_npz
 from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession
 from twolayer.stages import stage_source
@@ -110,23 +109,17 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
 
 def downloads(sess: TrainingSession) -> None:
     """History as CSV and JSON, weights as .npz; each built only when clicked, from a consistent run."""
-    trainer = sess.trainer
-    name = file_stem(trainer)
 
     def locked(build):
         def data():
             with sess.lock:
-                return build(trainer)
+                return build()
 
         return data
 
-    files = [
-        ("History (CSV)", history_csv, "csv", "text/csv"),
-        ("History (JSON)", history_json, "json", "application/json"),
-        ("Weights (.npz)", lambda t: weights_npz(t.weights()), "npz", "application/octet-stream"),
-    ]
-    for column, (label, build, ext, mime) in zip(st.columns(3), files, strict=True):
-        column.download_button(label, locked(build), f"{name}.{ext}", mime, key=f"download_{ext}", on_click="ignore")
+    for column, (label, name, mime, build) in zip(st.columns(3), export.downloads(sess.trainer), strict=True):
+        ext = name.rsplit(".", 1)[1]
+        column.download_button(label, locked(build), name, mime, key=f"download_{ext}", on_click="ignore")
 
 
 def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from twolayer import TrainConfig, Trainer
 from twolayer.__main__ import main
 
 
@@ -138,3 +139,58 @@ def test_module_entry_point_runs_in_a_fresh_process():
     ):
         assert flag in help_text
     assert help_text.count("(default:") >= 15
+
+
+def test_cli_files_are_byte_for_byte_the_page_downloads(tmp_path, monkeypatch):
+    import twolayer.__main__ as cli
+    from twolayer.export import downloads
+
+    made = []
+    real = cli._make_trainer
+    monkeypatch.setattr(cli, "_make_trainer", lambda *a: made.append(real(*a)) or made[-1])
+    files = {ext: tmp_path / f"run.{ext}" for ext in ("csv", "json", "npz")}
+    for ext in ("csv", "json"):
+        args = ["--stage", "nn", "--epochs", "40", "--hidden", "16", "--seed", "3", "--out", str(files[ext])]
+        assert main(["train", *args, "--save-weights", str(files["npz"]), "--quiet"]) == 0
+        page = {name.rsplit(".", 1)[1]: build() for _, name, _, build in downloads(made[-1])}
+        assert page[ext] == files[ext].read_text(), f"the page's {ext} download differs from the CLI's file"
+        assert page["npz"] == files["npz"].read_bytes(), "the page's weights differ from the CLI's file"
+    assert np.array_equal(np.load(files["npz"])["w1"], made[-1].weights()["w1"])
+
+
+def test_compare_prints_the_table_the_page_shows(capsys):
+    assert main(["compare", "--epochs", "30", "--hidden", "20"]) == 0
+    out = capsys.readouterr().out
+    for stage in ("tensor", "autograd", "nn", "optim"):
+        row = next(line for line in out.splitlines() if line.startswith(stage))
+        assert row.split()[2] == "30" and float(row.split()[3]) < 1e-12 and row.endswith("done"), row
+    assert "numpy by hand vs finite differences (20 entries)" in out
+
+
+def test_step_writes_each_value_under_its_name_in_the_code(tmp_path, capsys):
+    out, lines = tmp_path / "step.npz", tmp_path / "step.json"
+    args = ["step", "--stage", "numpy", "--epochs", "2", "--hidden", "8", "--dtype", "float64"]
+    assert main([*args, "--out", str(out), "--json", str(lines)]) == 0
+    assert "recorded step 3 of stage numpy" in capsys.readouterr().out
+    values = np.load(out)
+    trainer = Trainer(TrainConfig(stage="numpy", epochs=3, hidden_size=8, dtype="float64"))
+    trainer.advance(2)
+    x, w1 = trainer.data.x_train, trainer.weights()["w1"]
+    assert np.allclose(values["h"], x @ w1, rtol=1e-12) and values["h_relu"].min() == 0
+    assert values["grad_w1"].shape == (784, 8) and values["grad_w2"].shape == (8, 10)
+    phases = [line["phase"] for line in json.loads(lines.read_text())["lines"]]
+    assert phases == sorted(phases, key=["forward", "loss", "backward", "update"].index)
+
+
+def test_step_whose_loss_overflows_exits_3_and_still_writes(tmp_path, capsys):
+    out = tmp_path / "step.npz"
+    assert main(["step", "--epochs", "2", "--lr", "10", "--out", str(out)]) == 3
+    assert "not finite" in capsys.readouterr().err
+    assert {"h", "h_relu", "y_pred"} <= set(np.load(out).files)
+
+
+def test_step_refuses_negative_epochs(capsys):
+    assert main(["step", "--epochs", "-1", "--out", "x.npz"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --epochs -1 is not allowed: a whole number from 0 (record the first step) upwards\n"
+    )

@@ -8,32 +8,11 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
+from tests.datafiles import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, idx_bytes, mnist_files
 from twolayer.config import TrainConfig
 from twolayer.data import DataError, digits, load_data, load_upload
 from twolayer.idx import load_mnist_files, read_idx
 from twolayer.trainer import Trainer
-
-TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
-TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
-
-
-def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
-    """An IDX file's bytes: magic number, one big-endian size per dimension, then the unsigned bytes."""
-    magic = 0x800 | array.ndim if magic is None else magic
-    header = magic.to_bytes(4, "big") + b"".join(size.to_bytes(4, "big") for size in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def mnist_files(n_train=30, n_test=10, shape=(4, 5), seed=0) -> tuple[dict[str, bytes], dict[str, np.ndarray]]:
-    """Four small, valid IDX files by standard name, and the arrays they hold."""
-    rng = np.random.default_rng(seed)
-    arrays = {
-        TRAIN_IMAGES: rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
-        TRAIN_LABELS: rng.integers(0, 10, n_train, dtype=np.uint8),
-        TEST_IMAGES: rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
-        TEST_LABELS: rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    return {name: idx_bytes(array) for name, array in arrays.items()}, arrays
 
 
 def write_files(directory, files: dict[str, bytes], gz=()):

@@ -285,3 +285,12 @@ def test_weights_are_a_copy_not_a_view_of_the_live_tensors(stage):
     trainer.advance(1)
     for name, w in first.items():
         assert np.array_equal(w, kept[name]), f"{stage}: {name} changed under the caller after another epoch"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_training_leaves_the_starting_weights_as_they_were(stage):
+    trainer = Trainer(TrainConfig(stage=stage, dtype="float64", epochs=3))
+    start = {name: w.copy() for name, w in trainer.initial_weights.items()}
+    trainer.advance(3)
+    for name, w in trainer.initial_weights.items():
+        assert np.array_equal(w, start[name]), f"{stage}: training wrote into the starting {name}"

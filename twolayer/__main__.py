@@ -1,4 +1,4 @@
-"""Headless command line: `python -m twolayer train|compare ...` runs the same core as the web app."""
+"""Headless command line: `python -m twolayer train|step|compare|predict ...` runs the same core as the web app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from twolayer.config import BY_NAME, SETTINGS, ConfigError, TrainConfig
 from twolayer.data import DataError
 from twolayer.devices import DeviceError, device_note
 from twolayer.export import HISTORY_FORMATS, weights_npz, write_history
+from twolayer.predict_cli import add_predict_parser, predict_command
 from twolayer.trainer import DIVERGED, Trainer, make_dataset
 from twolayer.weights import WeightsError, load_weights
 
@@ -45,24 +46,42 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser("train", help="train the two-layer network and report its history")
     add_setting_flags(train)
-    train.add_argument(
-        "--init-weights",
-        metavar="FILE.npz",
-        help="start from w1 (D_in, H), w2 (H, D_out) [, b1, b2] (default: drawn from the seed)",
-    )
+    _add_init_weights(train)
     train.add_argument("--out", metavar="FILE", help="write the history as .json or .csv (default: none)")
     train.add_argument("--save-weights", metavar="FILE.npz", help="write the final weights (default: none)")
     train.add_argument("--quiet", action="store_true", help="print no summary line and no progress (default: off)")
+    step = commands.add_parser(
+        "step", help="train --epochs epochs (0 allowed), then record every value of the next step, line by line"
+    )
+    add_setting_flags(step)
+    _add_init_weights(step)
+    step.add_argument(
+        "--out", metavar="FILE.npz", required=True, help="one array per recorded value, keyed by its name in the code"
+    )
+    step.add_argument("--json", metavar="FILE.json", help="the lines as they ran, with shapes and statistics")
     compare = commands.add_parser(
         "compare", help="train all five stages from the same start in float64 and print how closely they agree"
     )
     add_setting_flags(compare)
+    add_predict_parser(commands)
     return parser
+
+
+def _add_init_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--init-weights",
+        metavar="FILE.npz",
+        help="start from w1 (D_in, H), w2 (H, D_out) [, b1, b2] (default: drawn from the seed)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 done, 3 diverged, 2 bad input)."""
     args = build_parser().parse_args(argv)
+    if args.command == "predict":
+        return predict_command(args)
+    if args.command == "step":
+        return _step(args)
     try:
         config = config_from_args(args)
         if args.command == "compare":
@@ -125,6 +144,36 @@ def _make_trainer(config: TrainConfig, init_weights: str | None) -> Trainer:
     if init_weights:
         weights = load_weights(init_weights, data.input_size, config.hidden_size, data.output_size, config.bias)
     return Trainer(config, data=data, weights=weights)
+
+
+def _step(args: argparse.Namespace) -> int:
+    """Train `--epochs` epochs, then record the next step; exit 3 if its loss is not finite."""
+    try:
+        if args.epochs < 0:
+            raise ConfigError("epochs", args.epochs, "a whole number from 0 (record the first step) upwards")
+        if args.json and Path(args.json).suffix != ".json":
+            raise ValueError(f"--json {args.json}: the file name must end in .json")
+        # One epoch more than trained: the recorded step is part of the run, with the run's record cadence.
+        config = config_from_args(argparse.Namespace(**{**vars(args), "epochs": args.epochs + 1}))
+        trainer = _make_trainer(config, args.init_weights)
+    except BAD_INPUT as exc:
+        return bad_input(exc)
+    trainer.advance(args.epochs)
+    if trainer.status == DIVERGED:
+        print(trainer.hint, file=sys.stderr)
+        return EXIT_DIVERGED
+    recording = trainer.record_next_step()
+    recording.save_npz(args.out)
+    if args.json:
+        Path(args.json).write_text(recording.to_json())
+    print(
+        f"recorded step {trainer.epoch + 1} of stage {config.stage}: {len(recording.lines)} lines, "
+        f"{len(recording.values)} values, loss {recording.loss:.6g} -> {args.out}"
+    )
+    if not recording.finite:
+        print("The loss of this step is not finite: the values up to the loss line are written.", file=sys.stderr)
+        return EXIT_DIVERGED
+    return EXIT_DONE
 
 
 def _compare(config: TrainConfig) -> int:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,16 @@ def write_history(trainer: Trainer, path: str | Path) -> None:
     """Write the history to `path`, as JSON or CSV by its suffix."""
     path = Path(path)
     path.write_text(history_file(trainer, path.suffix), newline="")
+
+
+def downloads(trainer: Trainer) -> list[tuple[str, str, str, Callable[[], str | bytes]]]:
+    """The page's downloads: (label, file name, MIME type, a function building the content when asked)."""
+    stem = file_stem(trainer)
+    return [
+        ("History (CSV)", f"{stem}.csv", "text/csv", lambda: history_csv(trainer)),
+        ("History (JSON)", f"{stem}.json", "application/json", lambda: history_json(trainer)),
+        ("Weights (.npz)", f"{stem}.npz", "application/octet-stream", lambda: weights_npz(trainer.weights())),
+    ]
 
 
 def file_stem(trainer: Trainer) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -195,6 +196,21 @@ class Trainer:
             f"overflowed. Try a learning rate of {suggestion:g} or lower (the lecture uses {lecture_lr:g} "
             "for this stage and initialisation). Everything up to the last finite epoch is kept."
         )
+
+    def next_batch(self):
+        """The inputs and targets of the step the run takes next, as backend arrays; draws nothing from the run."""
+        if self._full_batch:
+            return self._x, self._y
+        # A copy of the shuffling generator: the run's own still draws this epoch's order when it gets there.
+        index = copy.deepcopy(self._shuffle_rng).permutation(len(self.data.x_train))[: self.config.batch_size]
+        return self.stage.take(self._x, index), self.stage.take(self._y, index)
+
+    def record_next_step(self):
+        """Every value of the step the run takes next, line by line, computed on a copy (the run is unchanged)."""
+        from twolayer.record import record_step  # the tracer is loaded only when a step is recorded
+
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite loss, not warnings
+            return record_step(self.stage, *self.next_batch())
 
     def evaluate(self) -> dict[str, float]:
         """Loss per example and accuracy on the training and test sets with the current weights."""

@@ -37,8 +37,8 @@ class Stage(Records, TorchArrays):
 
     def __init__(self, weights, config, device):
         super().__init__(config.dtype, device)
-        self.w1 = self.to_backend(weights["w1"]).requires_grad_()
-        self.w2 = self.to_backend(weights["w2"]).requires_grad_()
+        self.w1 = self.own(weights["w1"]).requires_grad_()
+        self.w2 = self.own(weights["w2"]).requires_grad_()
         self.learning_rate = config.learning_rate
 
     def step(self, x, y) -> float:

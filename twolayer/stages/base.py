@@ -110,7 +110,15 @@ class TorchArrays:
             return torch.stack(torch._foreach_norm([t.detach() for t in tensors])).tolist()
 
 
-class Records:
+class Weights:
+    """Weight arrays a stage owns: a copy in the backend, never a view of the caller's array."""
+
+    def own(self, array: np.ndarray) -> Any:
+        # A float64 array would otherwise be shared with the caller, and training would overwrite its start.
+        return self.copy(self.to_backend(array))
+
+
+class Records(Weights):
     """The reads every stage shares, built on its arrays' `copy`, `to_numpy` and `norm_list`."""
 
     gradient_descent = True
@@ -146,7 +154,7 @@ class HandWritten(Records):
 
     def __init__(self, weights: dict[str, np.ndarray], config, device: str) -> None:
         super().__init__(config.dtype, device)
-        self.w1, self.w2 = self.to_backend(weights["w1"]), self.to_backend(weights["w2"])
+        self.w1, self.w2 = self.own(weights["w1"]), self.own(weights["w2"])
         self.learning_rate = config.learning_rate
         self._grads = (None, None)
 
