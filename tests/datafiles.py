@@ -56,7 +56,8 @@ def digit_uploads() -> dict[str, dict[str, bytes]]:
     np.savez(npz, x=x, y=labels, x_test=arrays[TEST_IMAGES] / 255, y_test=arrays[TEST_LABELS])
     small = x[:, ::4, ::4].reshape(len(x), -1)  # 7 x 7 pixels keep the CSV short
     csv = "label," + ",".join(f"p{i}" for i in range(small.shape[1])) + "\n"
-    csv += "".join(f"{label}," + ",".join(f"{v:.3f}" for v in row) + "\n" for label, row in zip(labels, small, strict=True))
+    rows = zip(labels, small, strict=True)
+    csv += "".join(f"{label}," + ",".join(f"{v:.3f}" for v in row) + "\n" for label, row in rows)
     return {
         "idx-gz": {f"{name}.gz": gzip.compress(content, mtime=0) for name, content in raw.items()},
         "idx-raw": raw,
