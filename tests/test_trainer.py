@@ -294,3 +294,24 @@ def test_training_leaves_the_starting_weights_as_they_were(stage):
     trainer.advance(3)
     for name, w in trainer.initial_weights.items():
         assert np.array_equal(w, start[name]), f"{stage}: training wrote into the starting {name}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_unit_made_dead_is_counted_dead_and_never_fires(stage):
+    config = TrainConfig(stage=stage, data="digits", hidden_size=16, epochs=3, bias=False)
+    probe = Trainer(config)
+    weights = {name: w.copy() for name, w in probe.initial_weights.items()}
+    weights["w1"][:, 5] = -np.abs(weights["w1"][:, 5]) - 0.01  # pixels are >= 0, so h of unit 5 is < 0 on every row
+    trainer = Trainer(config, data=probe.data, weights=weights)
+    trainer.advance(3)
+    epochs, rates = trainer.firing_history()
+    assert epochs[0] == 0 and epochs[-1] == 3 and rates.shape == (16, len(epochs))
+    assert (rates[5] == 0).all(), "the dead unit fired"
+    assert trainer.dead_units() == int((rates[:, -1] == 0).sum()) >= 1
+
+
+def test_firing_records_stay_bounded_over_a_long_run():
+    trainer = Trainer(TrainConfig(stage="numpy", epochs=100_000, hidden_size=1, batch_size=1))
+    trainer.advance(100_000)
+    assert len(trainer.firing.rates) <= trainer.firing.max_records
+    assert trainer.firing.nbytes() <= 64 * 4

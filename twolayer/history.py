@@ -109,6 +109,26 @@ class Histograms:
         return sum(c.nbytes for _, snap in self.snapshots for c in snap.values())
 
 
+class Firing:
+    """Each hidden unit's firing rate (share of sampled rows with h > 0) at chosen epochs, at most `max_records`."""
+
+    def __init__(self, max_records: int = 64) -> None:
+        self.max_records = max_records
+        self.epochs: list[int] = []
+        self.rates: list[np.ndarray] = []  # one float32 (H,) array per record
+
+    def record(self, epoch: int, rates: np.ndarray) -> None:
+        """Keep one record; when full, the newest replaces the last (callers space them out)."""
+        if len(self.rates) >= self.max_records:
+            self.epochs.pop()
+            self.rates.pop()
+        self.epochs.append(epoch)
+        self.rates.append(np.asarray(rates, dtype=np.float32))
+
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.rates)
+
+
 def current_histogram(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Edges and counts of a sample of `values` on the sample's own finite range (touches no recorded state)."""
     picked = np.asarray(sample(values), dtype=np.float64)

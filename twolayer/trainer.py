@@ -11,7 +11,7 @@ import numpy as np
 from twolayer.config import TrainConfig, check_work, default_learning_rate
 from twolayer.data import Dataset, load_data
 from twolayer.devices import resolve_device
-from twolayer.history import Histograms, Table, current_histogram
+from twolayer.history import Firing, Histograms, Table, current_histogram
 from twolayer.stages import make_stage
 from twolayer.weights import initial_weights
 
@@ -24,6 +24,7 @@ MIN_RECORDS = 10  # per run, however few the epochs
 # 64 rows (caches are cold after each step): one per 3,200 rows of training keeps them near 2%.
 RECORD_ROWS = 3200
 PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
+FIRING_ROWS = 2048  # rows whose hidden units are watched: the whole lecture batch and digits, a sample of MNIST
 
 
 def _seed_streams(seed: int) -> list[np.random.SeedSequence]:
@@ -81,7 +82,10 @@ class Trainer:
         self._record_every = record_spacing(config.epochs, rows)
         self._stats_every = config.stats_every or self._record_every
         self._evaluates = self.data.is_classification or self.data.has_test
-        self.histograms.record(0, self.histogram_arrays())
+        self.firing = Firing()
+        # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
+        self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
+        self._record_snapshot()
 
     @property
     def finished(self) -> bool:
@@ -166,9 +170,14 @@ class Trainer:
         if self._evaluates and (self.epoch % config.eval_every == 0 or last):
             self.evals.append({"epoch": epoch, **self.evaluate()})
         if self.epoch % self._record_every == 0 or last:
-            self.histograms.record(self.epoch, self.histogram_arrays())
+            self._record_snapshot()
         if last:
             self.status = DONE
+
+    def _record_snapshot(self) -> None:
+        """Histograms of weights and gradients, and the hidden units' firing rates, after `self.epoch` epochs."""
+        self.histograms.record(self.epoch, self.histogram_arrays())
+        self.firing.record(self.epoch, self.stage.to_numpy(self.stage.hidden(self._firing_x) > 0).mean(axis=0))
 
     def _minibatch_epoch(self, copy: bool) -> tuple[float, dict | None]:
         """One pass over the rows in shuffled mini-batches; the summed loss, and the weights before the last step."""
@@ -284,6 +293,18 @@ class Trainer:
         if edges is None:
             return None
         return edges, [(epoch, snap[name]) for epoch, snap in self.histograms.snapshots if name in snap]
+
+    def firing_history(self) -> tuple[list[int], np.ndarray]:
+        """Recorded epochs and each hidden unit's firing rate at each, as a (hidden units, records) array."""
+        return list(self.firing.epochs), np.stack(self.firing.rates, axis=1)
+
+    def dead_units(self) -> int:
+        """Hidden units that fire (h > 0) on no training row with the current weights: dead ReLUs."""
+        fired = None
+        for i in range(0, len(self._x), PREDICT_CHUNK):
+            now = self.stage.to_numpy((self.stage.hidden(self._x[i : i + PREDICT_CHUNK]) > 0).any(0))
+            fired = now if fired is None else np.logical_or(fired, now)
+        return int((~fired.astype(bool)).sum())
 
     def records(self) -> list[dict[str, float]]:
         """One dict per completed epoch, merging losses, norms and evaluations where measured."""

@@ -53,3 +53,7 @@ class Stage(Records, TorchArrays):
     def predict(self, x):
         with torch.no_grad():
             return x.mm(self.w1).clamp(min=0).mm(self.w2)
+
+    def hidden(self, x):
+        with torch.no_grad():
+            return x.mm(self.w1)

@@ -23,6 +23,9 @@ class Stage(Protocol):
     def predict(self, x: Any) -> Any:
         """The network's outputs for `x`, without recording anything for gradients."""
 
+    def hidden(self, x: Any) -> Any:
+        """The hidden layer's input h (before ReLU) for `x`, without recording anything for gradients."""
+
     def params(self) -> dict[str, Any]:
         """The live weights by lecture name (w1, w2, b1, b2), in the backend's own layout."""
 
@@ -171,4 +174,7 @@ class HandWritten(Records):
         return dict(zip(("w1", "w2"), self._grads, strict=True))
 
     def predict(self, x):
-        return self.relu(x @ self.w1) @ self.w2
+        return self.relu(self.hidden(x)) @ self.w2
+
+    def hidden(self, x):
+        return x @ self.w1

@@ -78,3 +78,7 @@ class Stage(Records, TorchArrays):
     def predict(self, x):
         with torch.no_grad():
             return self.model(x)
+
+    def hidden(self, x):
+        with torch.no_grad():
+            return self.model[0](x)
