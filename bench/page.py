@@ -11,19 +11,10 @@ import torch
 from playwright.sync_api import sync_playwright
 from threadpoolctl import threadpool_limits
 
-from bench.load import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    LOSS_JS,
-    ROOT,
-    STATUS_LINE_JS,
-    free_port,
-    start_server,
-    stop_server,
-    wait_healthy,
-)
 from bench.report import Section
 from bench.timing import verdict
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, LOSS_JS, STATUS_LINE_JS
+from harness.server import ROOT, free_port, start_server, stop_server, wait_healthy
 from twolayer import TrainConfig, Trainer
 
 ENGINE_SECONDS = 10.0  # the long run: about this much pure training

@@ -31,9 +31,14 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
         container.markdown(f"**{sess.state.capitalize()}**: {hint}")
         return
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
+    evals = trainer.evaluations()
+    split = "test" if "test_accuracy" in evals else "train"
+    accuracy = (
+        f" · {split} accuracy **{100 * evals[f'{split}_accuracy'][-1]:.1f}%**" if f"{split}_accuracy" in evals else ""
+    )
     container.markdown(
         f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
-        f"loss **{trainer.last_loss():.4g}** · {per_epoch:.3g} ms per epoch · device {trainer.device}"
+        f"loss **{trainer.last_loss():.4g}**{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device}"
     )
 
 

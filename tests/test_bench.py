@@ -45,6 +45,7 @@ def test_flop_count_is_what_torch_counts_for_one_step(stage):
     # FlopCounterMode counts the matrix products torch actually runs, forward and backward.
     config = TrainConfig(stage=stage, batch_size=32, hidden_size=16, epochs=1)
     trainer = Trainer(config)
+    x, y = trainer.next_batch()  # the whole batch: one step is one epoch, without the epoch's records
     with FlopCounterMode(display=False) as counter:
-        trainer.advance(1)
+        trainer.stage.step(x, y)
     assert counter.get_total_flops() == peak.flops_per_epoch(32, 16)

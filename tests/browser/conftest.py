@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from bench.load import free_port, start_server, stop_server, wait_healthy
+from harness.server import free_port, start_server, stop_server, wait_healthy
 
 from .helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from threadpoolctl import threadpool_limits
 
-from bench.load import VALUES_JS
+from harness.browser import VALUES_JS
 from twolayer import TrainConfig, Trainer
 
 from .helpers import ARTIFACTS, REPO, wait_for_app
@@ -356,7 +356,7 @@ def test_history_csv_download_matches_the_chart(app_server, page):
     with page.expect_download() as download_info:
         button(page, "History (CSV)").click()
     download = download_info.value
-    assert download.suggested_filename == "twolayer-numpy-seed0.csv"
+    assert download.suggested_filename == "twolayer-numpy-h100-lr1e-06-seed0-random.csv"
     with open(download.path(), newline="") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 500

@@ -6,7 +6,8 @@ import re
 import statistics
 import time
 
-from bench import load
+from harness.browser import STATUS_LINE_JS
+from harness.server import cpu_seconds, memory_mb, server_pid
 
 from .helpers import APP_IDLE, wait_for_app
 
@@ -34,11 +35,11 @@ PAUSE_WATCH_JS = """() => {
       clearInterval(timer);
     }
   }, 20);
-}""".replace("STATUS", load.STATUS_LINE_JS)
+}""".replace("STATUS", STATUS_LINE_JS)
 
 
 def status(page) -> str:
-    return page.evaluate(load.STATUS_LINE_JS) or ""
+    return page.evaluate(STATUS_LINE_JS) or ""
 
 
 def current_epoch(page) -> int:
@@ -50,7 +51,7 @@ def wait_status(page, prefix: str, timeout_s: float) -> str:
     """Wait until the status line starts with `prefix`; returns it as it was then."""
     # Read in the same call that matched: a rerun redraws the line, so a second read may find it gone.
     handle = page.wait_for_function(
-        f"(prefix) => {{ const text = ({load.STATUS_LINE_JS})(); return text && text.startsWith(prefix) && text; }}",
+        f"(prefix) => {{ const text = ({STATUS_LINE_JS})(); return text && text.startsWith(prefix) && text; }}",
         arg=prefix,
         timeout=timeout_s * 1000,
         polling=50,
@@ -68,7 +69,7 @@ def epoch(text: str) -> int:
 
 
 def rss_mb(pid: int) -> float:
-    return load.memory_mb(pid)["VmRSS"]
+    return memory_mb(pid)["VmRSS"]
 
 
 def no_errors(page) -> None:
@@ -77,7 +78,7 @@ def no_errors(page) -> None:
 
 
 def test_a_hundred_trainings_in_one_session_keep_server_memory_flat(app_server, page):
-    pid = load.server_pid(app_server)
+    pid = server_pid(app_server)
     page.goto(f"{app_server}/?{SHORT_RUN}")
     wait_for_app(page)
 
@@ -105,7 +106,7 @@ def test_a_hundred_trainings_in_one_session_keep_server_memory_flat(app_server, 
 
 
 def test_a_100000_epoch_run_pauses_within_a_second_and_keeps_memory_flat(app_server, page):
-    pid = load.server_pid(app_server)
+    pid = server_pid(app_server)
     page.goto(f"{app_server}/?{LONG_RUN}")
     wait_for_app(page)
     before = rss_mb(pid)
@@ -146,7 +147,7 @@ def test_a_100000_epoch_run_pauses_within_a_second_and_keeps_memory_flat(app_ser
 
 
 def test_closing_a_tab_stops_its_training(app_server, browser):
-    pid = load.server_pid(app_server)
+    pid = server_pid(app_server)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
@@ -165,6 +166,6 @@ def test_closing_a_tab_stops_its_training(app_server, browser):
 
 def cpu_share(pid: int, seconds: float) -> float:
     """The share of one core the process used over the next `seconds`."""
-    start = load.cpu_seconds(pid)
+    start = cpu_seconds(pid)
     time.sleep(seconds)
-    return (load.cpu_seconds(pid) - start) / seconds
+    return (cpu_seconds(pid) - start) / seconds

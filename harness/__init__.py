@@ -1,0 +1,1 @@
+"""What the browser tests and the benchmarks share: serve the app with `streamlit run` and drive it in Chromium."""
