@@ -13,6 +13,10 @@ from twolayer.stages import stage_source
 from twolayer.trainer import Trainer
 
 PLOTLY_CONFIG = {"displaylogo": False}
+EMPTY_LOSS = (
+    "<div style='border:2px dashed #c5cedb;border-radius:8px;padding:3rem 1rem;text-align:center;color:#55606e'>"
+    "The loss curve appears here, epoch by epoch, once you press <b>Train</b> or <b>Step</b>.</div>"
+)
 # Code a little smaller than prose, so a stage's lines fit half the page without wrapping.
 PAGE_CSS = "<style>[data-testid='stCode'] code { font-size: 0.8rem; }</style>"
 # Presenter mode: everything larger, for the back of a lecture hall.
@@ -45,7 +49,8 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
 def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> None:
     """The loss curve; per example with a test curve when the data has a test split."""
     if trainer is None or trainer.last_loss() is None:
-        plot(container, charts.loss_figure([], [], log_y=log_y, title="Loss (sum of squared errors)"), key)
+        # No invented axes before there is a loss, and nothing heavy for the browser to draw on opening.
+        container.markdown(EMPTY_LOSS, unsafe_allow_html=True)
         return
     epochs, losses = trainer.loss_curve()
     evals = trainer.evaluations()

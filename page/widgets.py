@@ -11,6 +11,7 @@ from twolayer.data import DataError, Dataset
 from twolayer.devices import DeviceError, available_devices
 from twolayer.links import VIEW_DEFAULTS, resolve_link, to_query
 from twolayer.session import TrainingSession
+from twolayer.trainer import RUNNING
 from twolayer.uploads import ACCEPTED, read_uploads, upload_source
 
 log = logging.getLogger("twolayer")
@@ -138,7 +139,7 @@ def guarded(action) -> None:
 def buttons_ui(sess: TrainingSession, ready: bool) -> None:
     """Train, Pause, Step and Reset, acting through callbacks before the page redraws."""
     cols = st.columns([1, 1, 1, 1, 4])
-    running = sess.state == "running"
+    running = sess.state == RUNNING
     stretch = {"use_container_width": True}
     cols[0].button(
         "Train",

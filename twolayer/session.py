@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from twolayer.config import TrainConfig
 from twolayer.data import Dataset
-from twolayer.trainer import DIVERGED, DONE, Trainer
+from twolayer.trainer import DIVERGED, DONE, PAUSED, READY, RUNNING, Trainer
 
 MAX_KEPT_RUNS = 8
 KEPT_POINTS = 2000  # loss points kept per past run: enough for a chart, bounded in memory
@@ -40,12 +40,12 @@ class TrainingSession:
 
     @property
     def state(self) -> str:
-        """ready, running, paused, done or diverged."""
+        """One of the trainer's STATES: the run's own, except that playing means running."""
         if self.trainer is None or self.trainer.epoch == 0 and not self.trainer.finished and not self.playing:
-            return "ready"
+            return READY
         if self.trainer.finished:
             return self.trainer.status
-        return "running" if self.playing else "paused"
+        return RUNNING if self.playing else PAUSED
 
     def needs_confirmation(self, config: TrainConfig) -> bool:
         """True when a started, unfinished run would be continued under settings it was not started with."""

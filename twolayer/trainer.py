@@ -327,3 +327,15 @@ class Trainer:
             "hint": self.hint,
             "epochs": self.records(),
         }
+
+
+def warm_up(threads: int) -> None:
+    """Run two tiny epochs of every stage and load the bundled digits, so later first runs start at once."""
+    import torch
+
+    from twolayer.config import STAGES
+
+    torch.set_num_threads(threads)  # this thread's own count (OpenMP keeps one per thread)
+    for stage in STAGES:
+        Trainer(TrainConfig(stage=stage, hidden_size=4, batch_size=4, epochs=2)).advance(2)
+    make_dataset(TrainConfig(data="digits"))
