@@ -68,7 +68,7 @@ def one_thread():
 
 
 def test_optim_stage_learns_digits(one_thread):
-    trainer = Trainer(TrainConfig(stage="optim", data="digits", epochs=20, batch_size=64))
+    trainer = Trainer(TrainConfig(stage="optim", data="digits", epochs=20, batch_size=64, eval_every=1))
     assert trainer.advance(20) == 20
     accuracy = trainer.evals.column("test_accuracy")
     assert len(accuracy) == 20

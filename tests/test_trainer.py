@@ -315,3 +315,44 @@ def test_firing_records_stay_bounded_over_a_long_run():
     trainer.advance(100_000)
     assert len(trainer.firing.rates) <= trainer.firing.max_records
     assert trainer.firing.nbytes() <= 64 * 4
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_epochs_cut_by_the_time_budget_resume_to_the_same_history(stage):
+    config = TrainConfig(stage=stage, data="digits", hidden_size=32, batch_size=16, epochs=3, seed=2)
+    whole = Trainer(config)
+    whole.advance(3)
+    sliced = Trainer(config, data=whole.data)
+    cuts = 0
+    while not sliced.finished:
+        before = sliced.epoch
+        sliced.advance(3, time_budget=0.0)  # at most one step: every epoch is cut after each batch
+        cuts += sliced.epoch == before
+    assert cuts >= 3 * (len(whole.data.x_train) // 16 - 1), "the epochs were not cut between batches"
+    assert sliced.history.column("loss") == whole.history.column("loss")
+    for name, w in whole.weights().items():
+        assert np.array_equal(sliced.weights()[name], w), f"{stage}: {name} differs after resuming mid-epoch"
+
+
+def test_the_recorded_step_is_the_next_batch_even_mid_epoch():
+    config = TrainConfig(stage="tensor", data="digits", hidden_size=8, batch_size=100, epochs=2, dtype="float64")
+    trainer = Trainer(config)
+    for _ in range(5):
+        trainer.advance(2, time_budget=0.0)
+    assert trainer._partial is not None and trainer._partial.start == 500
+    x, _ = trainer.next_batch()
+    expected = trainer.data.x_train[trainer._partial.order[500:600]]
+    assert np.array_equal(x.numpy(), expected)
+    recording = trainer.record_next_step()
+    assert np.array_equal(recording.values["x"], expected)
+
+
+def test_evaluation_is_spaced_to_a_tenth_of_training():
+    from twolayer.trainer import evaluation_spacing
+
+    assert evaluation_spacing(60_000, 10_000) == 2  # 20,000 rows evaluated against 3 x 60,000 trained
+    assert evaluation_spacing(1437, 360) == 5
+    assert evaluation_spacing(100_000, 0) == 1
+    trainer = Trainer(TrainConfig(stage="optim", data="digits", epochs=12))
+    trainer.advance(12)
+    assert trainer.evaluations()["epoch"].tolist() == [4, 9, 11], "every 5th epoch and the last"

@@ -246,12 +246,13 @@ class TrainConfig:
         ),
     )
     eval_every: int = setting(
-        1,
+        0,
         key="eval_every",
         kind=int,
-        help="epochs between test-set evaluations (labelled data)",
-        low=1,
+        help="epochs between evaluations of accuracy and loss per example (labelled data)",
+        low=0,
         high=100_000,
+        default_help="0: as often as keeps it near 10%% of the training time, e.g. every 5 epochs on digits",
         in_link=False,
     )
     stats_every: int = setting(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +25,8 @@ MIN_RECORDS = 10  # per run, however few the epochs
 # 64 rows (caches are cold after each step): one per 3,200 rows of training keeps them near 2%.
 RECORD_ROWS = 3200
 PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
+EVAL_SHARE = 0.1  # evaluation's share of the training time, by default
+EVAL_TRAIN_ROWS = 10_000  # training rows whose accuracy is measured: a fixed sample of bigger sets
 FIRING_ROWS = 2048  # rows whose hidden units are watched: the whole lecture batch and digits, a sample of MNIST
 
 
@@ -41,6 +44,23 @@ def record_spacing(epochs: int, rows: int) -> int:
     """Epochs between two records: one per RECORD_ROWS rows, but from MIN_RECORDS to MAX_RECORDS a run."""
     by_rows = max(math.ceil(epochs / MAX_RECORDS), math.ceil(RECORD_ROWS / rows))
     return max(1, min(by_rows, math.ceil(epochs / MIN_RECORDS)))
+
+
+def evaluation_spacing(train_rows: int, test_rows: int) -> int:
+    """Epochs between evaluations that keep them near EVAL_SHARE of training time (an epoch costs ~3 passes)."""
+    evaluated = min(train_rows, EVAL_TRAIN_ROWS) + test_rows
+    return max(1, math.ceil(evaluated / (EVAL_SHARE * 3 * train_rows)))
+
+
+@dataclass
+class _PartialEpoch:
+    """Where a mini-batch epoch cut short stands: its order, the next row, the summed loss so far."""
+
+    order: np.ndarray
+    start: int = 0
+    loss: float = 0.0
+    seconds: float = 0.0
+    before: dict | None = None
 
 
 def _next_multiple(value: int, period: int) -> int:
@@ -82,6 +102,9 @@ class Trainer:
         self._record_every = record_spacing(config.epochs, rows)
         self._stats_every = config.stats_every or self._record_every
         self._evaluates = self.data.is_classification or self.data.has_test
+        test_rows = 0 if self.data.x_test is None else len(self.data.x_test)
+        self._eval_every = config.eval_every or evaluation_spacing(rows, test_rows)
+        self._partial: _PartialEpoch | None = None  # a mini-batch epoch cut short by a deadline
         self.firing = Firing()
         # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
         self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
@@ -101,8 +124,7 @@ class Trainer:
                 quiet = min(self._next_recording_epoch() - self.epoch, epochs - ran) if self._full_batch else 0
                 if quiet:
                     ran += self._run_quiet(quiet, deadline)
-                else:
-                    self._run_epoch()
+                elif self._run_epoch(deadline):
                     ran += 1
                 if time.perf_counter() >= deadline:
                     break
@@ -116,7 +138,7 @@ class Trainer:
             return 0
         periods = [self._stats_every, self._record_every]
         if self._evaluates:
-            periods.append(self.config.eval_every)
+            periods.append(self._eval_every)
         # Epoch e records when e + 1 completed epochs make a multiple of a period, and the last always does.
         return min([self.config.epochs - 1] + [_next_multiple(self.epoch + 1, p) - 1 for p in periods])
 
@@ -145,8 +167,8 @@ class Trainer:
             return done + 1
         return done
 
-    def _run_epoch(self) -> None:
-        """One epoch, with every record that falls on it: norms, evaluation, histogram snapshot."""
+    def _run_epoch(self, deadline: float = math.inf) -> bool:
+        """One epoch with every record that falls on it (norms, evaluation, snapshot); False if the deadline cut it."""
         config, epoch = self.config, self.epoch
         self.status = RUNNING
         last = epoch == config.epochs - 1
@@ -157,41 +179,54 @@ class Trainer:
             before = self.stage.copy_params() if copy else None
             loss = self.stage.step(self._x, self._y)
         else:
-            loss, before = self._minibatch_epoch(copy)
+            loss, before = self._minibatch_steps(copy, deadline)
         seconds = time.perf_counter() - tick
         self.train_seconds += seconds
+        if loss is None:  # a mini-batch epoch cut by the deadline: it goes on from there next time
+            self._partial.seconds += seconds
+            return False
+        if self._partial is not None:
+            seconds += self._partial.seconds
+            self._partial = None
         if not math.isfinite(loss):
             self._diverge(loss)
-            return
+            return True
         self.history.add(epoch, loss, seconds)
         if measure:
             self.stats.append({"epoch": epoch, **self.stage.norms(before)})
         self.epoch = epoch + 1
-        if self._evaluates and (self.epoch % config.eval_every == 0 or last):
+        if self._evaluates and (self.epoch % self._eval_every == 0 or last):
             self.evals.append({"epoch": epoch, **self.evaluate()})
         if self.epoch % self._record_every == 0 or last:
             self._record_snapshot()
         if last:
             self.status = DONE
+        return True
 
     def _record_snapshot(self) -> None:
         """Histograms of weights and gradients, and the hidden units' firing rates, after `self.epoch` epochs."""
         self.histograms.record(self.epoch, self.histogram_arrays())
         self.firing.record(self.epoch, self.stage.to_numpy(self.stage.hidden(self._firing_x) > 0).mean(axis=0))
 
-    def _minibatch_epoch(self, copy: bool) -> tuple[float, dict | None]:
-        """One pass over the rows in shuffled mini-batches; the summed loss, and the weights before the last step."""
+    def _minibatch_steps(self, copy: bool, deadline: float) -> tuple[float | None, dict | None]:
+        """The epoch's shuffled mini-batches from where it stands; its summed loss and the weights before its
+        last step, or (None, None) when the deadline comes first (the epoch goes on from there next time)."""
         n, size = len(self.data.x_train), self.config.batch_size
-        order = self._shuffle_rng.permutation(n)
-        loss, before = 0.0, None
-        for start in range(0, n, size):
-            index = order[start : start + size]
-            if copy and start + size >= n:
-                before = self.stage.copy_params()
-            loss += self.stage.step(self.stage.take(self._x, index), self.stage.take(self._y, index))
-            if not math.isfinite(loss):
+        if self._partial is None:
+            self._partial = _PartialEpoch(self._shuffle_rng.permutation(n))
+        part = self._partial
+        while part.start < n:
+            index = part.order[part.start : part.start + size]
+            if copy and part.start + size >= n:
+                part.before = self.stage.copy_params()
+            part.loss += self.stage.step(self.stage.take(self._x, index), self.stage.take(self._y, index))
+            part.start += size
+            if not math.isfinite(part.loss):
                 break
-        return loss, before
+            # Checked between two steps: a pause on a 60,000-row epoch lands within a step, not an epoch.
+            if part.start < n and time.perf_counter() >= deadline:
+                return None, None
+        return part.loss, part.before
 
     def _diverge(self, loss: float) -> None:
         self.status = DIVERGED
@@ -210,8 +245,10 @@ class Trainer:
         """The inputs and targets of the step the run takes next, as backend arrays; draws nothing from the run."""
         if self._full_batch:
             return self._x, self._y
-        # A copy of the shuffling generator: the run's own still draws this epoch's order when it gets there.
-        index = copy.deepcopy(self._shuffle_rng).permutation(len(self.data.x_train))[: self.config.batch_size]
+        if self._partial is not None:  # paused inside an epoch: its next batch
+            index = self._partial.order[self._partial.start : self._partial.start + self.config.batch_size]
+        else:  # a copy of the shuffling generator: the run's own still draws this order when it gets there
+            index = copy.deepcopy(self._shuffle_rng).permutation(len(self.data.x_train))[: self.config.batch_size]
         return self.stage.take(self._x, index), self.stage.take(self._y, index)
 
     def record_next_step(self):
@@ -224,7 +261,9 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Loss per example and accuracy on the training and test sets with the current weights."""
         out = {}
-        splits = [("train", self._x, self.data.y_train, self.data.labels_train)]
+        data, every = self.data, math.ceil(len(self._x) / EVAL_TRAIN_ROWS)  # evenly spaced rows of big sets
+        labels = None if data.labels_train is None else data.labels_train[::every]
+        splits = [("train", self._x[::every], data.y_train[::every], labels)]
         if self.data.has_test:
             if self._x_test is None:  # converted once, not at every evaluation
                 self._x_test = self.stage.to_backend(self.data.x_test)
