@@ -41,7 +41,7 @@ class TrainingSession:
     @property
     def state(self) -> str:
         """One of the trainer's STATES: the run's own, except that playing means running."""
-        if self.trainer is None or self.trainer.epoch == 0 and not self.trainer.finished and not self.playing:
+        if self.trainer is None or not self.trainer.started and not self.trainer.finished and not self.playing:
             return READY
         if self.trainer.finished:
             return self.trainer.status
@@ -52,7 +52,7 @@ class TrainingSession:
         return (
             self.trainer is not None
             and not self.trainer.finished
-            and self.trainer.epoch > 0
+            and self.trainer.started
             and self.trainer.config != config
         )
 

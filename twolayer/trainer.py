@@ -111,6 +111,11 @@ class Trainer:
         self._record_snapshot()
 
     @property
+    def started(self) -> bool:
+        """True once any step ran, even if the first epoch is not complete yet."""
+        return self.epoch > 0 or self._partial is not None
+
+    @property
     def finished(self) -> bool:
         return self.status in (DONE, DIVERGED)
 
@@ -128,7 +133,7 @@ class Trainer:
                     ran += 1
                 if time.perf_counter() >= deadline:
                     break
-        if not self.finished and self.epoch > 0:
+        if not self.finished and self.started:
             self.status = PAUSED  # nothing advances a run between two calls
         return ran
 
