@@ -67,22 +67,30 @@ def diverged_box(container, trainer: Trainer) -> None:
     container.error("**The loss exploded.** " + trainer.hint, icon="💥")
 
 
+HISTOGRAM_KINDS = {"weights": "", "change since the start (W − W0)": "", "gradients": "grad_"}
+
+
 def histogram_panel(container, trainer: Trainer, kind: str, name: str, view: str, key: str) -> None:
-    """One layer's weight (or gradient) histogram: `view` "now", or "over time" for how it moved over the run."""
-    prefix = "" if kind == "weights" else "grad_"
-    label = f"{'∂L/∂' if prefix else ''}{name.upper()}"
+    """One layer's weights, their change since the start, or gradients: `view` "now", or "over time"."""
+    prefix, change = HISTOGRAM_KINDS[kind], kind.startswith("change")
+    label = f"∂L/∂{name.upper()}" if prefix else f"{name.upper()} − {name.upper()}0" if change else name.upper()
     if view == "now":
-        now = trainer.histogram_now(prefix + name)
-        if now is None:
+        binned = trainer.histogram_now(prefix + name, change)
+        if binned is None:
             container.caption(f"{label}: no gradient yet; take a step first.")
-        else:
-            plot(container, charts.histogram_figure(*now, title=f"{label} now"), key)
-        return
-    history = trainer.histogram_history(prefix + name)
-    if history is None:
-        container.empty()
+            return
+        [(_, counts)] = binned.counts
+        figure = charts.histogram_figure(binned.edges, counts, title=f"{label} now")
     else:
-        plot(container, charts.histogram_over_time_figure(*history, title=f"{label} over epochs"), key)
+        binned = trainer.histogram_history(prefix + name, change)
+        if binned is None:
+            container.empty()
+            return
+        figure = charts.histogram_over_time_figure(binned.edges, binned.counts, title=f"{label} over epochs")
+    with container.container():
+        plot(st, figure, key)
+        clipped = f" {binned.outside:,} values lie outside and are counted in the end bins." if binned.outside else ""
+        st.caption(f"{label}: counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range.{clipped}")
 
 
 def norm_panel(container, trainer: Trainer, view: str, key: str) -> None:
@@ -191,8 +199,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
         st.code(stage_source(stage), language="python")
     if sess.trainer is not None and sess.trainer.epoch > 0:
         downloads(sess)
-    st.radio("Histograms of", ["weights", "gradients"], horizontal=True, key="hist_kind")
-    st.caption(f"Counts of an evenly spaced sample of at most {MAX_SAMPLE:,} entries per array.")
+    st.radio("Histograms of", list(HISTOGRAM_KINDS), horizontal=True, key="hist_kind")
     for column, name in zip(st.columns(2), ("w1", "w2"), strict=True):
         placeholders[f"{name} now"], placeholders[f"{name} over time"] = column.empty(), column.empty()
     left, right = st.columns(2)

@@ -149,15 +149,6 @@ def test_histogram_over_time_linear_colour_and_empty_and_mismatched():
         charts.histogram_over_time_figure(edges, [(0, [1, 2, 3])])
 
 
-def test_snapshots_for_skips_snapshots_without_the_array():
-    snapshots = [(0, {"w1": np.array([1])}), (5, {"w1": np.array([2]), "grad_w1": np.array([3])})]
-    assert [(e, c.tolist()) for e, c in charts.snapshots_for(snapshots, "grad_w1")] == [(5, [3])]
-    assert [e for e, _ in charts.snapshots_for(snapshots, "w1")] == [0, 5]
-
-
-# --- norms and update ratios ---------------------------------------------------------------------
-
-
 def test_norms_figure_draws_a_log_line_per_layer():
     epochs = [0, 5, 10]
     fig = charts.norms_figure(epochs, {"W1": [3.0, 2.0, 1.0], "W2": [0.3, 0.2, 0.1]})

@@ -104,18 +104,19 @@ def test_history_stays_bounded_over_100k_epochs():
     assert trainer.histograms.snapshots[-1][0] == 100_000, "the final state is always kept"
 
 
-def test_histograms_are_counts_over_fixed_edges():
+def test_histograms_keep_bounded_samples_binned_over_one_range():
     trainer = Trainer(TrainConfig(stage="nn", epochs=20))
     trainer.advance(20)
     hist = trainer.histograms
     epochs = [epoch for epoch, _ in hist.snapshots]
     assert epochs == list(range(0, 21, 2)), "a short run still gets MIN_RECORDS snapshots after the first"
-    for epoch, counts in hist.snapshots:
-        assert counts["w1"].sum() == 2011, "every 39th of the 78,400 entries: at most 2,048 are counted"
-        assert counts["b2"].sum() == 10, "small arrays are counted whole"
-        if epoch > 0:
-            assert counts["grad_w1"].sum() == 2011
-    assert len(hist.edges["w1"]) == hist.bins + 1
+    for epoch, kept in hist.snapshots:
+        assert kept["w1"].size == 2011, "every 39th of the 78,400 entries: at most 2,048 are kept"
+        assert kept["b2"].size == 10, "small arrays are kept whole"
+        assert ("grad_w1" in kept) == (epoch > 0), "gradients exist from the first step on"
+    binned = trainer.histogram_history("w1")
+    assert len(binned.edges) == hist.bins + 1 and [e for e, _ in binned.counts] == epochs
+    assert all(counts.sum() == 2011 for _, counts in binned.counts)
 
 
 @pytest.mark.parametrize(
@@ -227,22 +228,34 @@ def test_config_defaults_follow_the_lecture():
         TrainConfig(hidden_size=4096, batch_size=4096, epochs=1000)
 
 
-def test_histogram_counts_match_numpy_and_clip_outliers_into_the_end_bins():
-    from twolayer.history import Histograms
+def test_histogram_bins_follow_the_values_and_clip_only_far_outliers():
+    from twolayer.history import Histograms, bin_samples
 
     rng = np.random.default_rng(3)
-    arrays = {"w": rng.standard_normal(2_000).astype(np.float32), "v": 100 * rng.standard_normal((40, 50))}
     hist = Histograms(bins=40)
-    hist.record(0, arrays)
-    counts = hist.snapshots[-1][1]
-    for name, values in arrays.items():
-        expected, _ = np.histogram(values, bins=hist.edges[name])
-        assert np.abs(counts[name] - expected).sum() <= 2, f"{name}: only values on a bin edge may land one bin over"
-    hist.record(1, {"w": np.array([-1e30, 0.0, 1e30, np.nan], dtype=np.float32), "v": np.zeros(3)})
-    wide = hist.snapshots[-1][1]
-    expected = [2] + [0] * 19 + [1] + [0] * 18 + [1]
-    assert wide["w"].tolist() == expected, "outliers clip to the end bins, NaN to the first"
-    assert wide["v"].sum() == 3, "each array counts into its own bins"
+    hist.record(0, {"w": rng.standard_normal(2_000).astype(np.float32)})
+    hist.record(5, {"w": 10 * rng.standard_normal(2_000)})  # the weights spread out: the bins must follow
+    binned = hist.over_time("w")
+    assert binned.edges[0] < -25 and binned.edges[-1] > 25 and binned.outside == 0
+    for (epoch, counts), (_, values) in zip(binned.counts, hist.snapshots, strict=True):
+        expected, _ = np.histogram(values["w"], bins=binned.edges)
+        assert counts.tolist() == expected.tolist(), f"epoch {epoch}: the counts are not those of the sample"
+    far = np.concatenate([rng.standard_normal(1000), [1e30, -1e30, np.nan]])
+    clipped = bin_samples([(0, far)], 40)
+    assert clipped.edges[-1] < 10 and clipped.outside == 3 + 10, "1% in the tails, the far values and NaN"
+    assert clipped.counts[0][1].sum() == 1002, "clipped values count in the end bins; NaN in none"
+
+
+def test_change_since_the_start_is_what_moves_in_the_lecture_run():
+    trainer = Trainer(TrainConfig(stage="numpy", epochs=50))
+    trainer.advance(50)
+    weights, change = trainer.histogram_now("w1"), trainer.histogram_now("w1", change=True)
+    assert weights.edges[-1] - weights.edges[0] > 5, "randn weights span several units"
+    span, moved = weights.edges[-1] - weights.edges[0], change.edges[-1] - change.edges[0]
+    assert 0 < moved < span / 10, f"the lecture's steps move them by far less ({moved:.3f} against {span:.1f})"
+    over_time = trainer.histogram_history("w1", change=True)
+    zero_bin = np.searchsorted(over_time.edges, 0.0, side="right") - 1
+    assert over_time.counts[0][1][zero_bin] == over_time.counts[0][1].sum() == 2011, "at the start the change is 0"
 
 
 def test_reading_histograms_changes_no_later_record():
@@ -250,16 +263,16 @@ def test_reading_histograms_changes_no_later_record():
     looked, untouched = Trainer(config), Trainer(config)
     looked.advance(1)
     untouched.advance(1)
-    edges, counts = looked.histogram_now("grad_w1")  # before any snapshot of the gradients
+    now = looked.histogram_now("grad_w1")  # before any snapshot of the gradients
     from twolayer.history import sample
 
-    assert counts.sum() == sample(np.empty(784 * 100)).size == 2011 and edges[0] < edges[-1]
-    assert looked.histogram_history("grad_w1") is None, "a read must not fix the gradients' bins"
+    assert now.counts[0][1].sum() == sample(np.empty(784 * 100)).size == 2011 and now.edges[0] < now.edges[-1]
+    assert looked.histogram_history("grad_w1") is None, "a read records nothing"
     looked.advance(29)
     untouched.advance(29)
-    assert np.array_equal(looked.histograms.edges["grad_w1"], untouched.histograms.edges["grad_w1"])
-    mine, theirs = looked.histogram_history("grad_w1")[1], untouched.histogram_history("grad_w1")[1]
-    assert [(e, c.tolist()) for e, c in mine] == [(e, c.tolist()) for e, c in theirs]
+    mine, theirs = looked.histogram_history("grad_w1"), untouched.histogram_history("grad_w1")
+    assert np.array_equal(mine.edges, theirs.edges)
+    assert [(e, c.tolist()) for e, c in mine.counts] == [(e, c.tolist()) for e, c in theirs.counts]
 
 
 def test_states_read_the_same_everywhere():

@@ -50,12 +50,6 @@ def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POI
     return x[keep], y[keep]
 
 
-def snapshots_for(snapshots: Sequence[tuple[int, Mapping[str, np.ndarray]]], name: str) -> list[tuple[int, np.ndarray]]:
-    """The (epoch, counts) pairs of one array from snapshots of many, skipping those without it."""
-    # Gradients exist only after the first step, so the epoch-0 snapshot lacks them.
-    return [(epoch, counts[name]) for epoch, counts in snapshots if name in counts]
-
-
 def loss_figure(
     epochs: Sequence[float],
     losses: Sequence[float],

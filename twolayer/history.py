@@ -1,10 +1,11 @@
-"""A run's records: compact columns of floats, and weight histograms kept at bounded cost."""
+"""A run's records: compact columns of floats, and samples of the weights kept at bounded cost."""
 
 from __future__ import annotations
 
 import math
 from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,58 +56,70 @@ class Table:
         return sum(column.itemsize * len(column) for column in self.columns.values())
 
 
-MAX_SAMPLE = 2048  # entries counted per array: about 50 a bin, enough for the shape, at a bounded cost
+MAX_SAMPLE = 2048  # entries kept per array and snapshot: about 50 a bin, enough for the shape, at a bounded cost
+WIDE = 20  # a range this many times wider than the middle 99% of the values is mostly empty: clip it
+
+
+@dataclass(frozen=True)
+class Binned:
+    """Bin edges, counts per snapshot (or one set), and how many values fell outside the edges."""
+
+    edges: np.ndarray
+    counts: list[tuple[int, np.ndarray]]  # (epoch, counts)
+    outside: int  # values beyond the edges (counted into the end bins) or not finite
 
 
 class Histograms:
-    """Bin counts of named arrays (a sample of big ones) over edges fixed at each array's first record."""
+    """Samples of named arrays at chosen epochs, binned when drawn: bins always follow the values of the run."""
 
     def __init__(self, bins: int = 40, max_snapshots: int = 64) -> None:
         self.bins = bins
         self.max_snapshots = max_snapshots
-        self.edges: dict[str, np.ndarray] = {}
-        self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (epoch, name -> counts)
-        self._layouts: dict[tuple[tuple[str, int], ...], tuple[np.ndarray, ...]] = {}  # see _layout
-
-    def _counts(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Counts per array, fixing its edges when first recorded; values beyond them (and NaN) go to the end bins."""
-        samples = {name: sample(values) for name, values in arrays.items()}
-        for name, values in samples.items():
-            if name not in self.edges:
-                # Edges wide enough for the weights to spread out, fixed for the
-                # whole run so that snapshots over time are comparable.
-                span = 1.5 * float(np.abs(values).max()) or 1.0
-                self.edges[name] = np.linspace(-span, span, self.bins + 1)
-        # All arrays in one buffer, binned by arithmetic (equal-width bins) with per-entry
-        # constants: seven NumPy calls per snapshot whatever the number of arrays.
-        scale, shift, first, last = self._layout(tuple((name, s.size) for name, s in samples.items()))
-        position = np.concatenate(list(samples.values()), dtype=np.float32, casting="same_kind")
-        position *= scale
-        position += shift
-        np.fmax(position, first, out=position)  # fmax, unlike clip, also sends NaN to the first bin
-        np.fmin(position, last, out=position)
-        flat = np.bincount(position.astype(np.intp), minlength=len(samples) * self.bins)
-        return {name: flat[k * self.bins : (k + 1) * self.bins] for k, name in enumerate(samples)}
-
-    def _layout(self, layout: tuple[tuple[str, int], ...]) -> tuple[np.ndarray, ...]:
-        """Per-entry scale and shift to array k's bin positions (k x bins onwards), and each entry's end bins."""
-        if layout not in self._layouts:
-            sizes = [size for _, size in layout]
-            low = np.array([self.edges[name][0] for name, _ in layout])
-            scale = self.bins / (np.array([self.edges[name][-1] for name, _ in layout]) - low)
-            offset = self.bins * np.arange(len(layout))
-            per_entry = [scale, offset - low * scale, offset, offset + self.bins - 1]
-            self._layouts[layout] = tuple(np.repeat(values, sizes).astype(np.float32) for values in per_entry)
-        return self._layouts[layout]
+        self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (epoch, name -> float32 sample)
 
     def record(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
         """Keep one snapshot; when full, the newest replaces the last (callers space them out)."""
         if len(self.snapshots) >= self.max_snapshots:
             self.snapshots.pop()
-        self.snapshots.append((epoch, self._counts(arrays)))
+        kept = {name: sample(values).astype(np.float32) for name, values in arrays.items()}  # copies
+        self.snapshots.append((epoch, kept))
+
+    def first(self, name: str) -> np.ndarray | None:
+        """The earliest sample of `name` (the starting weights, for weights)."""
+        return next((snap[name] for _, snap in self.snapshots if name in snap), None)
+
+    def over_time(self, name: str, change: bool = False) -> Binned | None:
+        """Every snapshot of `name` (or of its change since the first) binned over one range covering the run."""
+        start = self.first(name)
+        if start is None:
+            return None
+        kept = [(epoch, snap[name]) for epoch, snap in self.snapshots if name in snap]
+        return bin_samples([(epoch, values - start if change else values) for epoch, values in kept], self.bins)
 
     def nbytes(self) -> int:
-        return sum(c.nbytes for _, snap in self.snapshots for c in snap.values())
+        return sum(values.nbytes for _, snap in self.snapshots for values in snap.values())
+
+
+def bin_samples(samples: list[tuple[int, np.ndarray]], bins: int) -> Binned:
+    """Counts of each sample over shared equal-width bins spanning the values (clipped when a few are far out)."""
+    values = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for _, v in samples])
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    if finite.size:
+        inner_low, inner_high = np.percentile(finite, [0.5, 99.5])
+        if high - low > WIDE * (inner_high - inner_low) > 0:
+            # A few far-out values (a diverging run) would squeeze the rest into one bar: clip them.
+            low, high = float(inner_low), float(inner_high)
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, bins + 1)
+    counts, outside = [], 0
+    for epoch, v in samples:
+        v = np.asarray(v, dtype=np.float64).ravel()
+        ok = np.isfinite(v)
+        outside += int((~ok).sum() + ((v[ok] < low) | (v[ok] > high)).sum())
+        counts.append((epoch, np.histogram(np.clip(v[ok], low, high), bins=edges)[0]))
+    return Binned(edges, counts, outside)
 
 
 class Firing:
@@ -127,17 +140,6 @@ class Firing:
 
     def nbytes(self) -> int:
         return sum(r.nbytes for r in self.rates)
-
-
-def current_histogram(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Edges and counts of a sample of `values` on the sample's own finite range (touches no recorded state)."""
-    picked = np.asarray(sample(values), dtype=np.float64)
-    finite = picked[np.isfinite(picked)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
-    return edges, counts
 
 
 def sample(values: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from twolayer.config import TrainConfig, check_work, default_learning_rate
 from twolayer.data import Dataset, load_data
 from twolayer.devices import resolve_device
-from twolayer.history import Firing, Histograms, Table, current_histogram
+from twolayer.history import Binned, Firing, Histograms, Table, bin_samples, sample
 from twolayer.stages import make_stage
 from twolayer.weights import initial_weights
 
@@ -326,17 +326,22 @@ class Trainer:
         """The names of the run's weights: w1, w2 and, with biases, b1, b2."""
         return list(self.stage.params())
 
-    def histogram_now(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Edges and counts of array `name` (`w1`, `grad_w1`, ...) now, on its own range; None if absent."""
+    def histogram_now(self, name: str, change: bool = False) -> Binned | None:
+        """Array `name` (`w1`, `grad_w1`, ...) as it is now, or its change since the start, binned on its own range."""
         array = self.histogram_arrays().get(name)
-        return None if array is None else current_histogram(array, self.histograms.bins)
-
-    def histogram_history(self, name: str) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]] | None:
-        """The fixed bin edges of array `name` and its recorded (epoch, counts) snapshots; None before any."""
-        edges = self.histograms.edges.get(name)
-        if edges is None:
+        if array is None:
             return None
-        return edges, [(epoch, snap[name]) for epoch, snap in self.histograms.snapshots if name in snap]
+        values = sample(array)
+        if change:
+            start = self.histograms.first(name)
+            if start is None:
+                return None
+            values = values - start
+        return bin_samples([(self.epoch, values)], self.histograms.bins)
+
+    def histogram_history(self, name: str, change: bool = False) -> Binned | None:
+        """Every recorded snapshot of `name` (or its change since the start) on one range covering the run."""
+        return self.histograms.over_time(name, change)
 
     def firing_history(self) -> tuple[list[int], np.ndarray]:
         """Recorded epochs and each hidden unit's firing rate at each, as a (hidden units, records) array."""
