@@ -46,13 +46,14 @@ def draw_tab(sess: TrainingSession) -> Callable[[], None] | None:
 def _no_drawing(trainer: Trainer | None) -> None:
     """Why there is nothing to draw on: no image data, or no network yet."""
     if _chosen_data_has_images():
-        st.info(
+        # A hint of an empty tab, not an alert: plain text, so it is never mistaken for a problem.
+        st.markdown(
             "Press **Train** or **Step** first: the network must exist before it can read a drawing. "
             "Then draw a digit here and watch its scores change as the network learns."
         )
         return
     which = "This run's data is" if trainer is not None else "The chosen data is"
-    st.info(
+    st.markdown(
         f"Drawing needs image data. {which} not made of images: choose **Data → Handwritten digits 8x8** "
         "in the sidebar (or upload images), then press Train or Step."
     )

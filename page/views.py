@@ -30,11 +30,20 @@ def plot(container, figure, key: str) -> None:
 
 def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> None:
     """Epoch k of E, current loss, time per epoch and the state, in one line."""
+    if trainer is not None and trainer.status == "diverged" and trainer.last_loss() is None:
+        container.markdown(f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch.")
+        return
     if trainer is None or trainer.epoch == 0:
         hint = "starting…" if sess.playing else "press Train to start, or Step for one epoch."
         container.markdown(f"**{sess.state.capitalize()}**: {hint}")
         return
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
+    scale, unit = loss_unit(trainer)
+    if trainer.status == "diverged":
+        epoch, value = trainer.diverged_at
+        loss = f"loss **became {value}** at epoch {epoch} (last finite {trainer.last_loss() * scale:.4g}, {unit})"
+    else:
+        loss = f"loss **{trainer.last_loss() * scale:.4g}** ({unit})"
     evals = trainer.evaluations()
     split = "test" if "test_accuracy" in evals else "train"
     accuracy = (
@@ -42,7 +51,7 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
     )
     container.markdown(
         f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
-        f"loss **{trainer.last_loss():.4g}**{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device}"
+        f"{loss}{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device}"
     )
 
 
@@ -53,14 +62,24 @@ def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> Non
         container.markdown(EMPTY_LOSS, unsafe_allow_html=True)
         return
     epochs, losses = trainer.loss_curve()
+    scale, unit = loss_unit(trainer)
     evals = trainer.evaluations()
     if trainer.data.has_test and len(evals.get("epoch", ())):
-        per_example = losses / len(trainer.data.x_train)
         test = (evals["epoch"], evals["test_loss_per_example"])
-        figure = charts.loss_figure(epochs, per_example, test=test, log_y=log_y, title="Loss per example")
+        figure = charts.loss_figure(epochs, losses * scale, test=test, log_y=log_y, title="Loss per example", unit=unit)
     else:
-        figure = charts.loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)")
-    plot(container, figure, key)
+        figure = charts.loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit)
+    with container.container():
+        plot(st, figure, key)
+        st.caption(f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.")
+
+
+def loss_unit(trainer: Trainer) -> tuple[float, str]:
+    """What the loss chart and the status line show: per example with a test split, else the epoch's sum."""
+    rows = len(trainer.data.x_train)
+    if trainer.data.has_test:
+        return 1 / rows, "per example"
+    return 1.0, f"sum over {rows:,} rows"
 
 
 def diverged_box(container, trainer: Trainer) -> None:

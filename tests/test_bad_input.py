@@ -144,9 +144,10 @@ def test_cli_refuses_bad_input_with_one_exact_line(case, capsys):
 def test_cli_learning_rate_1e3_diverges_with_exit_3_and_an_explanation(capsys):
     assert main(["train", "--lr", "1e3", "--epochs", "50", "--quiet"]) == 3
     err = capsys.readouterr().err
-    assert err.startswith("The loss became inf at epoch 1, so training stopped there. "), err
+    assert err.startswith("The loss became inf at epoch 1, so training stopped there; everything up to the last "), err
+    assert "set the learning rate to 1e-06" in err, "a trial from the same start finds the lecture's rate"
     assert "A learning rate of 1000 is too high for this initialisation and data scale" in err
-    assert err.endswith("Everything up to the last finite epoch is kept.\n")
+    assert err.endswith("set the learning rate to 1e-06.\n") and err.count("\n") == 1, "one hint"
     assert main(["train", "--epochs", "5", "--quiet"]) == 0
 
 
@@ -338,7 +339,7 @@ def test_widget_learning_rate_1_diverges_with_the_explanation_and_keeps_the_earl
     at.button(key="train").click().run()
     assert at.session_state["session"].trainer.status == "diverged"
     [box] = messages(at)["error"]
-    assert box.startswith("**The loss exploded.** The loss became inf at epoch 2, so training stopped there. ")
+    assert box.startswith("**The loss exploded.** The loss became inf at epoch 2, so training stopped there; ")
     assert "A learning rate of 1 is too high for this initialisation and data scale" in box
     assert [run.status for run in runs(at)] == ["done", "diverged"] and runs(at)[0] is first
     at.select_slider(key="lr").set_value(1e-6).run()

@@ -369,3 +369,16 @@ def test_evaluation_is_spaced_to_a_tenth_of_training():
     trainer = Trainer(TrainConfig(stage="optim", data="digits", epochs=12))
     trainer.advance(12)
     assert trainer.evaluations()["epoch"].tolist() == [4, 9, 11], "every 5th epoch and the last"
+
+
+def test_divergence_names_the_cause_and_a_rate_that_works_from_the_same_start():
+    config = TrainConfig(hidden_size=1024, epochs=200)  # the lecture's rate, too big for this many hidden units
+    trainer = Trainer(config)
+    trainer.advance(200)
+    assert trainer.status == "diverged"
+    assert "grows with the rows per step (64) and the hidden size (1,024)" in trainer.hint
+    found, _ = trainer.working_learning_rate()
+    assert found == 1e-7 and f"set the learning rate to {found:g}" in trainer.hint
+    retried = Trainer(config.replace(learning_rate=found))
+    retried.advance(200)
+    assert retried.status == "done" and retried.history.column("loss")[-1] < 1e-2 * retried.history.column("loss")[0]

@@ -58,11 +58,12 @@ def loss_figure(
     log_y: bool = True,
     mark_current: bool = True,
     title: str = "Loss",
+    unit: str = "loss",
 ) -> go.Figure:
-    """The training loss over epochs, an optional test curve, and the latest point marked."""
+    """The training loss over epochs, an optional test curve, and the latest point marked; `unit` titles the y axis."""
     # One short row of entries fits above the plot, leaving the curve the full width.
     legend = dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom")
-    fig = _figure(title, "epoch", "loss", log_y=log_y, legend=legend)
+    fig = _figure(title, "epoch", unit, log_y=log_y, legend=legend)
     train = _line(epochs, losses, "train", PALETTE[0])
     fig.add_trace(train)
     if test is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twolayer.config import TrainConfig, check_work, default_learning_rate
+from twolayer.config import TrainConfig, check_work
 from twolayer.data import Dataset, load_data
 from twolayer.devices import resolve_device
 from twolayer.history import Binned, Firing, Histograms, Table, bin_samples, sample
@@ -25,6 +25,9 @@ MIN_RECORDS = 10  # per run, however few the epochs
 # 64 rows (caches are cold after each step): one per 3,200 rows of training keeps them near 2%.
 RECORD_ROWS = 3200
 PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
+TRIAL_EPOCHS = 10  # a diverged run's suggestion: epochs of each trial from the same start
+TRIAL_BATCHES = 8  # ... on at most this many batches of its rows
+TRIAL_FLOOR = 1e-12  # ... at a learning rate 10, 100, 1,000, ... times smaller, down to this (overflows end early)
 EVAL_SHARE = 0.1  # evaluation's share of the training time, by default
 EVAL_TRAIN_ROWS = 10_000  # training rows whose accuracy is measured: a fixed sample of bigger sets
 FIRING_ROWS = 2048  # rows whose hidden units are watched: the whole lecture batch and digits, a sample of MNIST
@@ -91,6 +94,7 @@ class Trainer:
         self.epoch = 0  # epochs completed
         self.status = READY
         self.hint: str | None = None  # plain-language explanation when the run diverged
+        self.diverged_at: tuple[int, float] | None = None
         self.train_seconds = 0.0
         self.history = Table(("epoch", "loss", "seconds"))  # every epoch
         self.stats = Table()  # every stats_every epochs: norms and update ratios
@@ -235,16 +239,46 @@ class Trainer:
 
     def _diverge(self, loss: float) -> None:
         self.status = DIVERGED
+        self.diverged_at = (self.epoch, loss)  # the epoch whose loss was not finite, and that loss
         config = self.config
-        lecture_lr = default_learning_rate(config.stage, config.init)
-        suggestion = min(config.learning_rate / 10, lecture_lr)
-        self.hint = (
-            f"The loss became {loss} at epoch {self.epoch}, so training stopped there. "
-            f"A learning rate of {config.learning_rate:g} is too high for this initialisation and data scale: "
-            "each step overshot the minimum, the errors grew instead of shrinking, and the numbers "
-            f"overflowed. Try a learning rate of {suggestion:g} or lower (the lecture uses {lecture_lr:g} "
-            "for this stage and initialisation). Everything up to the last finite epoch is kept."
+        rows = min(config.batch_size, len(self.data.x_train))
+        found, tried = self.working_learning_rate()
+        advice = (
+            f"A trial from the same start at a learning rate of {found:g} lowered the loss over {TRIAL_EPOCHS} "
+            f"epochs: set the learning rate to {found:g}."
+            if found
+            else f"Short trials from the same start still overflowed down to a learning rate of {tried:g}: "
+            "use the shared initialisation (smaller starting weights) or fewer hidden units."
         )
+        self.hint = (
+            f"The loss became {loss} at epoch {self.epoch}, so training stopped there; everything up to the last "
+            f"finite epoch is kept. A learning rate of {config.learning_rate:g} is too high for this "
+            "initialisation and data scale: each step moves the weights by the learning rate times the gradient, "
+            f"and the gradient of a summed loss grows with the rows per step ({rows:,}) and the hidden size "
+            f"({config.hidden_size:,}), so the steps overshot, the errors grew instead of shrinking, and the "
+            f"numbers overflowed. {advice}"
+        )
+
+    def working_learning_rate(self) -> tuple[float | None, float]:
+        """The largest of lr/10, lr/100, ... (down to TRIAL_FLOOR) that lowers the loss in a short trial from the start.
+
+        Returns it (None if none did) and the smallest rate tried. The trials run on copies, on at most
+        TRIAL_BATCHES batches of rows, and leave this run as it is.
+        """
+        config, data = self.config, self.data
+        rows = min(len(data.x_train), TRIAL_BATCHES * config.batch_size)
+        subset = Dataset(data.name, data.x_train[:rows], data.y_train[:rows])
+        rate = config.learning_rate
+        while rate / 10 >= TRIAL_FLOOR:
+            rate /= 10
+            trial = Trainer(
+                config.replace(learning_rate=rate, epochs=TRIAL_EPOCHS, eval_every=0), subset, self.initial_weights
+            )
+            trial.advance(TRIAL_EPOCHS)
+            losses = trial.history.column("loss")
+            if trial.status == DONE and losses[-1] < losses[0]:
+                return rate, rate
+        return None, rate
 
     def next_batch(self):
         """The inputs and targets of the step the run takes next, as backend arrays; draws nothing from the run."""

@@ -14,7 +14,7 @@ from .helpers import wait_for_app
 RUN_TIMEOUT_MS = 120_000
 # Adam on 300 small digit images: a few epochs reach well above chance.
 SETTINGS = "?stage=optim&hidden=64&lr=0.001&epochs=5&batch=32"
-DONE = re.compile(r"^Done · epoch 5 of 5 · loss [^ ]+ · (test|train) accuracy (\d+\.\d)%")
+DONE = re.compile(r"^Done · epoch 5 of 5 · loss [^ ]+ \([^)]+\) · (test|train) accuracy (\d+\.\d)%")
 
 
 def status(page: Page):
