@@ -9,7 +9,7 @@ from twolayer.compare import MAX_EPOCHS, compare_stages
 from twolayer.config import STAGE_TITLES, TrainConfig
 from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession
-from twolayer.stages import stage_source
+from twolayer.stages import lecture_differences, stage_source
 from twolayer.trainer import Trainer
 
 PLOTLY_CONFIG = {"displaylogo": False}
@@ -213,9 +213,13 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
         st.toggle("Log-scale loss", value=True, key="log_loss")
         placeholders["loss"] = st.empty()
     with code_col:
-        stage = sess.trainer.config.stage if sess.trainer is not None else (config.stage if config else "numpy")
+        # The stage chosen in the sidebar, at once: the code a learner is about to run.
+        stage = st.session_state.stage
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
-        st.code(stage_source(stage), language="python")
+        st.code(stage_source(stage), language="python", wrap_lines=True)
+        st.caption(lecture_differences(stage))
+        if sess.trainer is not None and sess.trainer.config.stage != stage:
+            st.caption(f"The run shown used stage {sess.trainer.config.stage}: press Train to run this one.")
     if sess.trainer is not None and sess.trainer.epoch > 0:
         downloads(sess)
     st.radio("Histograms of", list(HISTOGRAM_KINDS), horizontal=True, key="hist_kind")

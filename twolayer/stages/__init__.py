@@ -30,3 +30,8 @@ def stage_source(name: str) -> str:
     if name == "optim":
         parts.insert(0, optim_stage.make_optimizer)
     return "\n\n".join(inspect.getsource(fn) for fn in parts)
+
+
+def lecture_differences(name: str) -> str:
+    """A short note on where stage `name`'s lines differ from the lecture's, and why."""
+    return MODULES[name].LECTURE_DIFFERENCES

@@ -8,6 +8,13 @@ import torch
 
 from twolayer.stages.base import Records, TorchArrays
 
+# Shown under the code: where these lines differ from the lecture's, and why.
+LECTURE_DIFFERENCES = (
+    "The lecture zeroes `.grad` after the update; here `w.grad = None` clears it before `backward()`, "
+    "which adds into `.grad` — the same gradients, and no stale ones after a pause. `loss.item()` keeps a"
+    " float, not the graph."
+)
+
 
 def train_step(w1, w2, x, y, learning_rate):
     """One gradient-descent step with gradients from loss.backward(); returns the loss."""

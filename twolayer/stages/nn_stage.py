@@ -8,6 +8,12 @@ import torch
 
 from twolayer.stages.base import Records, TorchArrays
 
+# Shown under the code: where these lines differ from the lecture's, and why.
+LECTURE_DIFFERENCES = (
+    "`reduction=\"sum\"` as in the lecture (its `'elementwise_mean'` is today's `'mean'`). The update loop "
+    "subtracts in place under `no_grad` instead of assigning to `param.data`."
+)
+
 
 def build_model(input_size, hidden_size, output_size, bias=True):
     """The two-layer network as layers: Linear -> ReLU -> Linear."""

@@ -8,6 +8,13 @@ import numpy as np
 
 from twolayer.stages.base import HandWritten, NumpyArrays
 
+# Shown under the code: where these lines differ from the lecture's, and why.
+LECTURE_DIFFERENCES = (
+    "The lecture writes the ReLU's backward pass as `grad_h[h < 0] = 0` on a copy; `grad_h_relu * (h > "
+    "0)` is the same gradient in one line. The loss comes back as a Python float, and a non-finite loss "
+    "stops the run before an update."
+)
+
 
 def train_step(w1, w2, x, y, learning_rate):
     """One gradient-descent step; returns the loss before the update and the gradients."""

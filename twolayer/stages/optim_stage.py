@@ -8,6 +8,13 @@ import torch
 
 from twolayer.stages import nn_stage
 
+# Shown under the code: where these lines differ from the lecture's, and why.
+LECTURE_DIFFERENCES = (
+    "The lecture builds Adam before it sets `learning_rate`; here the optimizer gets the run's rate. The "
+    "optimizer is one of Adam (the lecture's), SGD, SGD with momentum or RMSprop, picked by the Optimizer"
+    " setting."
+)
+
 
 def make_optimizer(name, parameters, learning_rate):
     """The optimizer a config names: adam (the lecture's), sgd, momentum or rmsprop."""

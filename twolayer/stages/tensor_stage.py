@@ -6,6 +6,13 @@ import math
 
 from twolayer.stages.base import HandWritten, TorchArrays
 
+# Shown under the code: where these lines differ from the lecture's, and why.
+LECTURE_DIFFERENCES = (
+    "As the NumPy stage, in torch's API: `grad_h_relu * (h > 0)` stands for the lecture's `grad_h[h < 0] "
+    "= 0`, and `.item()` turns the loss into a float (appending the tensor, as the lecture does, would "
+    "keep it on the device)."
+)
+
 
 def train_step(w1, w2, x, y, learning_rate):
     """One gradient-descent step; returns the loss before the update and the gradients."""
