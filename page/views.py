@@ -253,7 +253,7 @@ def draw(sess: TrainingSession, placeholders: dict, frame: int, panels: tuple[st
 
 
 def history_tab(sess: TrainingSession) -> None:
-    """This browser session's finished and reset runs, in a table and overlaid."""
+    """This browser session's finished and reset runs: a table, an overlay, and each run's curve to download."""
     if not sess.runs:
         st.info("Finished and reset runs of this browser session appear here, to overlay and compare.")
         return
@@ -261,13 +261,21 @@ def history_tab(sess: TrainingSession) -> None:
         {
             "run": r.label,
             "status": r.status,
-            "epochs": len(r.epochs) and r.epochs[-1] + 1,
+            "epochs": r.epochs_completed,
             "final loss": r.losses[-1] if r.losses else None,
         }
         for r in sess.runs
     ]
-    st.dataframe(rows, hide_index=True)
+    loss = st.column_config.NumberColumn("final loss", format="%.3e")
+    st.dataframe(rows, hide_index=True, column_config={"final loss": loss})
     chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
     curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
     plot(st, charts.compare_figure(curves, log_y=st.session_state.get("log_loss", True)), "history")
+    st.caption("Run history chart: the loss curves of the chosen runs, one colour each.")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    pick = left.selectbox("A past run's loss curve", range(len(sess.runs)), format_func=lambda i: sess.runs[i].label)
+    run = sess.runs[pick]
+    right.download_button(
+        "Download (CSV)", export.past_run_csv(run), f"{export.file_stem(run)}-run{pick + 1}.csv", "text/csv"
+    )
     st.button("Clear run history", key="clear_runs", on_click=sess.clear_runs)

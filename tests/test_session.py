@@ -103,3 +103,20 @@ def test_slot_pool_refuses_when_full_and_frees_after():
     thread.join()
     with pool.slot(timeout=0.05) as acquired:
         assert acquired is True
+
+
+def test_a_kept_run_ends_where_the_run_ended_and_names_its_settings():
+    from twolayer.export import past_run_csv
+
+    sess = TrainingSession()
+    config = TrainConfig(stage="numpy", epochs=5003, hidden_size=1, batch_size=1, seed=4)
+    sess.train(config)
+    sess.trainer.advance(5003)
+    sess.after_slice()
+    [run] = sess.runs
+    assert run.epochs_completed == 5003 and run.epochs[-1] == 5002 and len(run.epochs) <= 2001
+    assert run.losses[-1] == sess.trainer.history.column("loss")[-1]
+    assert run.label == "#1 numpy, H=1, lr=1e-06, batch 1, seed 4, random"
+    text = past_run_csv(run)
+    assert text.startswith("# #1 numpy, H=1, lr=1e-06, batch 1, seed 4, random: done; stage=numpy hidden=1 ")
+    assert text.splitlines()[1] == "epoch,loss" and len(text.splitlines()) == 2 + len(run.epochs)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twolayer.session import PastRun
 from twolayer.trainer import Trainer
 
 HISTORY_FORMATS = (".json", ".csv")
@@ -66,7 +67,14 @@ def downloads(trainer: Trainer) -> list[tuple[str, str, str, Callable[[], str | 
     ]
 
 
-def file_stem(trainer: Trainer) -> str:
+def past_run_csv(run: PastRun) -> str:
+    """A past run's kept loss curve as CSV, its settings in a leading comment line."""
+    settings = " ".join(f"{key}={value}" for key, value in run.config.values().items())
+    rows = "".join(f"{epoch},{loss!r}\n" for epoch, loss in zip(run.epochs, run.losses, strict=True))
+    return f"# {run.label}: {run.status}; {settings}\nepoch,loss\n{rows}"
+
+
+def file_stem(trainer: Trainer | PastRun) -> str:
     """A download name that tells runs apart: stage, hidden size, learning rate, seed and data."""
     c = trainer.config
     data = "upload" if c.data.startswith("upload") else Path(c.data.removeprefix("mnist:")).stem or c.data

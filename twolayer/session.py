@@ -21,8 +21,9 @@ class PastRun:
     label: str
     config: TrainConfig
     status: str
-    epochs: list[int]
+    epochs: list[int]  # a thinned curve, its last point always kept
     losses: list[float]
+    epochs_completed: int
 
 
 class TrainingSession:
@@ -105,11 +106,19 @@ class TrainingSession:
         epochs = trainer.history.column("epoch")
         losses = trainer.history.column("loss")
         stride = max(1, len(epochs) // KEPT_POINTS + (len(epochs) % KEPT_POINTS > 0))
+        kept = list(range(0, len(epochs), stride))
+        if kept and kept[-1] != len(epochs) - 1:
+            kept.append(len(epochs) - 1)  # the curve ends where the run ended
         self._counter += 1
-        config = trainer.config
-        label = f"#{self._counter} {config.stage}, H={config.hidden_size}, lr={config.learning_rate:g}"
+        c = trainer.config
+        data = "upload" if c.data.startswith("upload") else c.data
+        label = (
+            f"#{self._counter} {c.stage}, H={c.hidden_size}, lr={c.learning_rate:g}, "
+            f"batch {c.batch_size}, seed {c.seed}, {data}"
+        )
         status = trainer.status if trainer.status in (DONE, DIVERGED) else f"stopped at {trainer.epoch}"
-        self.runs.append(PastRun(label, config, status, [int(e) for e in epochs[::stride]], losses[::stride]))
+        curve = [int(epochs[i]) for i in kept], [losses[i] for i in kept]
+        self.runs.append(PastRun(label, c, status, *curve, epochs_completed=trainer.epoch))
         del self.runs[:-MAX_KEPT_RUNS]
 
 
