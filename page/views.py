@@ -34,7 +34,13 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
         container.markdown(f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch.")
         return
     if trainer is None or trainer.epoch == 0:
-        hint = "starting…" if sess.playing else "press Train to start, or Step for one epoch."
+        blocked = st.session_state.get("train_blocked_by")
+        if sess.playing:
+            hint = "starting…"
+        elif blocked:
+            hint = "Train is off until the settings or data are fixed (see the message above)."
+        else:
+            hint = "press Train to start, or Step for one epoch."
         container.markdown(f"**{sess.state.capitalize()}**: {hint}")
         return
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)

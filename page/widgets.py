@@ -16,6 +16,7 @@ from twolayer.uploads import ACCEPTED, read_uploads, upload_source
 
 log = logging.getLogger("twolayer")
 CONTROLS = tuple(spec for spec in SETTINGS if spec.control is not None)
+LINK_PROBLEMS = "**Some of the link's settings could not be used; the page shows what it uses instead:**"
 
 
 def load_link() -> None:
@@ -30,6 +31,23 @@ def load_link() -> None:
         hidden_controls=link.hidden_controls,
         link_warnings=link.warnings,
         settings_loaded=True,
+    )
+
+
+def link_warnings_box() -> None:
+    """What the link asked for that could not be used: one box, dismissible, however many problems."""
+    warnings = st.session_state.link_warnings
+    if not warnings:
+        return
+    text = warnings[0] if len(warnings) == 1 else "\n".join([LINK_PROBLEMS, *(f"- {w}" for w in warnings)])
+    box, close = st.columns([20, 1], vertical_alignment="center")
+    box.warning(text)
+    close.button(
+        "✕",
+        key="dismiss_link_warnings",
+        help="Dismiss",
+        on_click=st.session_state.update,
+        args=({"link_warnings": []},),
     )
 
 

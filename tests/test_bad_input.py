@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from page.widgets import LINK_PROBLEMS
 from twolayer.__main__ import main
 from twolayer.data import MAX_UPLOAD_BYTES, DataError, load_upload
 from twolayer.devices import available_devices
@@ -178,11 +179,15 @@ def runs(at) -> list:
 
 
 def messages(at) -> dict[str, list[str]]:
-    """Every message box on the page by kind, leaving out the run history tab's standing hint."""
-    return {
-        kind: [box.value for box in getattr(at, kind) if not box.value.startswith("Finished and reset runs")]
-        for kind in ("warning", "error", "info")
-    }
+    """Every message on the page by kind (a summary box's items one by one), but the run history tab's hint."""
+    shown = {kind: [] for kind in ("warning", "error", "info")}
+    for kind, texts in shown.items():
+        for box in getattr(at, kind):
+            if box.value.startswith(LINK_PROBLEMS):  # one box for several link problems, an item each
+                texts += [line.removeprefix("- ") for line in box.value.splitlines()[1:]]
+            elif not box.value.startswith("Finished and reset runs"):
+                texts.append(box.value)
+    return shown
 
 
 def train_succeeds(at, epochs: int | None = None) -> None:
@@ -412,3 +417,19 @@ def test_a_picture_named_npz_is_not_called_pickled_data():
         load_upload("image.npz", PNG)
     # A visitor should hear that the file is not a .npz archive, not how to unpickle it "if you trust the file".
     assert PICKLE_ADVICE not in str(refused.value) and "allow_pickle" not in str(refused.value)
+
+
+def test_several_link_problems_share_one_box_that_can_be_dismissed():
+    at = open_app({"hidden": "0", "epochs": "0", "zoom": "2"})
+    assert len(at.warning) == 1 and at.warning[0].value.startswith(LINK_PROBLEMS)
+    assert messages(at)["warning"][2] == "Unknown link setting 'zoom' was ignored."
+    at.button(key="dismiss_link_warnings").click().run()
+    assert not at.warning and not at.exception
+    train_succeeds(at, epochs=500)
+
+
+def test_the_status_line_says_why_train_is_off():
+    at = open_app({"hidden": "4096", "batch": "4096", "epochs": "1000"})
+    assert at.button(key="train").disabled
+    status = next(m.value for m in at.markdown if m.value.startswith("**Ready**"))
+    assert status == "**Ready**: Train is off until the settings or data are fixed (see the message above)."
