@@ -57,7 +57,8 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
     )
     container.markdown(
         f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
-        f"{loss}{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device}"
+        f"{loss}{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device} · "
+        f"hidden {trainer.config.hidden_size}, lr {trainer.config.learning_rate:g}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import streamlit as st
 
@@ -16,6 +17,7 @@ from twolayer.uploads import ACCEPTED, read_uploads, upload_source
 
 log = logging.getLogger("twolayer")
 CONTROLS = tuple(spec for spec in SETTINGS if spec.control is not None)
+LATE_SECONDS = 2.0  # settings that arrive this soon after Train was pressed are the ones it meant
 LINK_PROBLEMS = "**Some of the link's settings could not be used; the page shows what it uses instead:**"
 
 
@@ -135,6 +137,26 @@ def _uploaded(files) -> tuple[Dataset | None, str | None]:
         dataset, error = None, str(exc)
     st.session_state.upload_cache = (ids, dataset, error)
     return dataset, error
+
+
+def train(sess: TrainingSession, config: TrainConfig, data: Dataset | None) -> None:
+    """Train's action: start or continue, noting when, so that a setting arriving just after still counts."""
+    st.session_state.train_pressed_at = time.monotonic()
+    sess.train(config, data)
+
+
+def late_settings(sess: TrainingSession, config: TrainConfig | None) -> bool:
+    """True when settings changed within LATE_SECONDS of pressing Train: the press meant these settings."""
+    # A slider sends its new value a moment after the key or drag that moved it; a click on Train in
+    # that moment reaches the server first, and would start a run with the value the slider just left.
+    pressed = st.session_state.get("train_pressed_at")
+    return (
+        config is not None
+        and pressed is not None
+        and time.monotonic() - pressed < LATE_SECONDS
+        and sess.trainer is not None
+        and sess.trainer.config != config
+    )
 
 
 def guarded(action) -> None:

@@ -120,3 +120,16 @@ def test_a_kept_run_ends_where_the_run_ended_and_names_its_settings():
     text = past_run_csv(run)
     assert text.startswith("# #1 numpy, H=1, lr=1e-06, batch 1, seed 4, random: done; stage=numpy hidden=1 ")
     assert text.splitlines()[1] == "epoch,loss" and len(text.splitlines()) == 2 + len(run.epochs)
+
+
+def test_retrain_replaces_the_run_just_started_without_keeping_it():
+    sess = TrainingSession()
+    sess.train(TrainConfig(epochs=3))
+    sess.trainer.advance(3)
+    sess.after_slice()
+    assert len(sess.runs) == 1
+    sess.retrain(TrainConfig(epochs=3, hidden_size=128))
+    assert sess.runs == [] and sess.playing and sess.trainer.config.hidden_size == 128
+    sess.trainer.advance(3)
+    sess.after_slice()
+    assert [run.config.hidden_size for run in sess.runs] == [128]

@@ -64,6 +64,15 @@ class TrainingSession:
                 self._start(config, data)
             self.playing = True
 
+    def retrain(self, config: TrainConfig, data: Dataset | None = None) -> None:
+        """Replace the run just started (and drop it from the history) by one with `config`, and play it."""
+        with self.lock:
+            if self._archived is self.trainer and self.runs:
+                self.runs.pop()
+            self.trainer = Trainer(config, data=data)
+            self._archived = None
+            self.playing = True
+
     def step(self, config: TrainConfig, data: Dataset | None = None) -> None:
         """Advance exactly one epoch and stay paused."""
         with self.lock:
