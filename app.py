@@ -17,9 +17,10 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import views, widgets
+from page import draw_view, step_view, views, widgets
 from page.pacing import Pacer
 from twolayer.session import SlotPool, TrainingSession, run_slice
+from twolayer.trainer import warm_up
 
 log = logging.getLogger("twolayer")
 THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads for every training
@@ -32,6 +33,16 @@ def server_resources() -> SlotPool:
     # One BLAS thread per training slot: spinning BLAS threads of several runs on few cores slow all of them.
     threadpool_limits(THREADS)
     return SlotPool(slots)
+
+
+@st.cache_resource
+def warmed_up() -> bool:
+    """Run every stage once in this process, after the first page is drawn (once per server)."""
+    # The first run of each stage pays for torch's lazy imports (about a second for Adam): pay it while
+    # the first viewer reads the page, not on a student's first click. In the script's own thread, with
+    # its pinned thread count: a thread of its own would race the sessions' torch set-up.
+    warm_up(THREADS)
+    return True
 
 
 def pin_torch_threads() -> None:
@@ -53,17 +64,19 @@ def main() -> None:
     if st.session_state.presenter:
         st.html(views.PRESENTER_CSS)
     st.markdown("## twolayer · watch a two-layer network learn")
-    for warning in st.session_state.link_warnings:
-        st.warning(warning)
+    widgets.link_warnings_box()
 
     # Widgets -> config: the core checks the settings and reads any upload.
     values = widgets.settings_ui()
     widgets.save_link(values)
     config, data, problem = widgets.current_run()
+    st.session_state.train_blocked_by = problem  # the status line says why Train is off
     if problem:
         # Nothing uploaded yet is a hint; a refused file or setting is an error.
         waiting = values["data"] == "upload" and not st.session_state.get("upload")
         (st.info if waiting else st.error)(problem)
+    if widgets.late_settings(sess, config):
+        sess.retrain(config, data)
     blocked = config is not None and sess.needs_confirmation(config)
     if blocked:
         sess.pause()
@@ -73,9 +86,14 @@ def main() -> None:
         st.error(error)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
-    train_tab, compare_tab, runs_tab = st.tabs(["Training", "Compare stages", "Run history"])
+    names = ["Training", "Inside a step", "Draw", "Compare stages", "Run history"]
+    train_tab, inside_tab, draw_tab, compare_tab, runs_tab = st.tabs(names)
     with train_tab:
         placeholders = views.training_tab(sess, config)
+    with inside_tab:
+        step_view.step_tab(sess)
+    with draw_tab:
+        refresh_drawing = draw_view.draw_tab(sess)
     with compare_tab:
         views.compare_tab(config, data, pool)
     with runs_tab:
@@ -84,7 +102,7 @@ def main() -> None:
 
     # Run: train in short slices between draws until done or paused.
     try:
-        trained = training_loop(sess, pool, placeholders)
+        trained = training_loop(sess, pool, placeholders, refresh_drawing)
     except Exception:
         # A bug must not leave the page spinning on "Running": stop, keep what was computed, say so.
         log.exception("training failed; config: %s", sess.trainer.config if sess.trainer else None)
@@ -96,10 +114,11 @@ def main() -> None:
         return
     if trained:
         st.rerun()  # draw the finished run once more with every view and the buttons' new state
+    warmed_up()
 
 
-def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict) -> bool:
-    """Advance the run slice by slice, redrawing as the pacer says; True if any slice ran."""
+def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict, refresh_drawing=None) -> bool:
+    """Advance the run slice by slice, redrawing as the pacer says (the drawing's scores too); True if any ran."""
     # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
     pacer = Pacer(views.PANELS)
     trained = False
@@ -114,6 +133,8 @@ def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict) -> 
         panels = pacer.due(finished=sess.trainer is None or sess.trainer.finished)
         if panels is not None:
             views.draw(sess, placeholders, pacer.frame, panels)
+            if refresh_drawing is not None:
+                refresh_drawing()
     return trained
 
 

@@ -1,4 +1,8 @@
-"""Command line: `python -m bench [--quick] [--only engine,peak,growth] [--output BENCHMARKS.md]`."""
+"""Command line: `python -m bench [--quick] [--only engine,peak,growth] [--output BENCHMARKS.md]`.
+
+A `--quick` run writes its report to test-artifacts/BENCHMARKS-quick.md unless `--output` is given, so a smoke
+test never replaces the full figures in BENCHMARKS.md.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,22 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import engine, growth, peak
+from bench import engine, first_paint, growth, mnist, peak
 from bench import page as page_cost
 from bench.report import load, page, usable_cores, write
 
-SECTIONS = {"engine": engine.run, "peak": peak.run, "page": page_cost.run, "growth": growth.run}
+SECTIONS = {
+    "engine": engine.run,
+    "peak": peak.run,
+    "page": page_cost.run,
+    "growth": growth.run,
+    "tti": first_paint.run_tti,
+    "first-click": first_paint.run_first_click,
+    "mnist": mnist.run,
+}
 ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "BENCHMARKS.md"
+QUICK_REPORT = ROOT / "test-artifacts" / "BENCHMARKS-quick.md"  # a smoke test's figures are not the record
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -31,8 +45,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=ROOT / "BENCHMARKS.md",
-        help="where to write the report (default: BENCHMARKS.md at the repository root)",
+        default=None,
+        help="where to write the report (default: BENCHMARKS.md at the repository root; with --quick, "
+        "test-artifacts/BENCHMARKS-quick.md)",
     )
     parser.add_argument(
         "--threads",
@@ -41,6 +56,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="torch and NumPy BLAS threads, set once at start (default: the usable cores, %(default)s)",
     )
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = QUICK_REPORT if args.quick else REPORT
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in args.only if name not in SECTIONS]
     if unknown or not args.only:
@@ -63,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             print(section.markdown(), flush=True)
             sections.append(section)
         print(f"({name}: {time.perf_counter() - start:.0f} s, load {load()})\n", file=sys.stderr, flush=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     write(args.output, page(shlex.join(["python", "-m", "bench", *argv]), sections, load_at_start))
     print(f"wrote {args.output}")
 

@@ -99,3 +99,18 @@ def optim_loop(x, y, weights, learning_rate, epochs):
 
 
 LOOPS = {"numpy": numpy_loop, "tensor": tensor_loop, "autograd": autograd_loop, "nn": nn_loop, "optim": optim_loop}
+
+
+def minibatch_loop(step, take, x, y, batch_size, rng, epochs):
+    """The lecture's loop over mini-batches: each epoch a fresh shuffle from `rng`, then `step(x_batch, y_batch)` on
+    each slice of it in turn, nothing recorded; returns each epoch's loss, summed over its steps."""
+    rows = len(x)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(rows)
+        total = 0.0
+        for start in range(0, rows, batch_size):
+            index = order[start : start + batch_size]
+            total += step(take(x, index), take(y, index))
+        losses.append(total)
+    return losses

@@ -10,6 +10,9 @@ from twolayer.charts import FONT_SIZE, INK, PALETTE, _figure
 MAX_SIDE = 64  # cells per side of a drawn matrix: enough to see structure, small enough to resend
 DIVERGING = "RdBu_r"  # red above zero, blue below, white at zero
 BOX_WIDTH, BOX_HEIGHT = 0.8, 0.5  # graph nodes, in the diagram's data units (one unit between columns)
+MAX_UNITS = 256  # rows of the firing heatmap: more would be thinner than a pixel on a laptop screen
+# Blocked (0) is white, passing (1) green; block means in between are shades of the two.
+MASK_SCALE = [[0.0, "#ffffff"], [1.0, PALETTE[2]]]
 
 
 def block_means(matrix: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -52,6 +55,59 @@ def vector_figure(name: str, array: np.ndarray, dims_label: str = "") -> go.Figu
     array = np.asarray(array, dtype=np.float64).ravel()
     fig = _figure(f"{name}: {_shape_text(np.shape(array), dims_label)}", "index", "value", showlegend=False)
     fig.add_trace(go.Bar(x=np.arange(len(array)), y=array, marker=dict(color=PALETTE[0], line=dict(width=0))))
+    return fig
+
+
+def mask_figure(name: str, mask: np.ndarray, dims_label: str = "") -> go.Figure:
+    """Where a ReLU lets the gradient through (1) or blocks it (0), as a two-colour heatmap."""
+    mask = np.asarray(mask, dtype=np.float64)
+    shown = block_means(mask)
+    title = f"{name}: {_shape_text(mask.shape, dims_label)}"
+    if shown.shape != mask.shape:
+        title += " (share passing per block)"
+    fig = _figure(title, "column", "row", xaxis=dict(showgrid=False), yaxis=dict(showgrid=False, autorange="reversed"))
+    fig.add_trace(
+        go.Heatmap(
+            z=shown,
+            colorscale=MASK_SCALE,
+            zmin=0,
+            zmax=1,
+            colorbar=dict(title=dict(text="passes"), tickvals=[0, 1], ticktext=["no", "yes"]),
+            hovertemplate=f"block (%{{y}}, %{{x}}) of {mask.shape}: %{{z:.2f}} passing<extra></extra>",
+        )
+    )
+    return fig
+
+
+def units_shown(hidden: int, max_units: int = MAX_UNITS) -> np.ndarray:
+    """The hidden units a firing heatmap draws: all of them, or every k-th when there are more than `max_units`."""
+    return np.arange(0, hidden, -(-hidden // max_units))
+
+
+def firing_figure(epochs: list[int], rates: np.ndarray, title: str = "Hidden units firing over the run") -> go.Figure:
+    """Each hidden unit's firing rate (share of rows with h > 0) at each recorded epoch, as a units x epochs heatmap."""
+    rates = np.asarray(rates, dtype=np.float64)
+    units = units_shown(rates.shape[0])
+    fig = _figure(
+        title,
+        "epochs completed",
+        "hidden unit",
+        # One column per record, evenly spaced; the labels say which epoch each is.
+        xaxis=dict(showgrid=False, type="category"),
+        yaxis=dict(showgrid=False, autorange="reversed"),  # unit 0 on top
+    )
+    fig.add_trace(
+        go.Heatmap(
+            x=[str(epoch) for epoch in epochs],
+            y=units,
+            z=rates[units].astype(np.float32),  # float32 halves what is sent
+            colorscale="Viridis",  # dark at 0: a dead unit is a dark row
+            zmin=0,
+            zmax=1,
+            colorbar=dict(title=dict(text="fires on")),
+            hovertemplate="unit %{y}, epoch %{x}: fires on %{z:.0%} of rows<extra></extra>",
+        )
+    )
     return fig
 
 
@@ -114,6 +170,73 @@ def graph_figure(graph: dict, title: str = "The graph autograd built") -> go.Fig
         shapes=shapes,
         annotations=annotations,
         showlegend=False,
+    )
+
+
+def graph_column_figure(graph: dict, title: str = "The graph autograd built") -> go.Figure:
+    """The autograd graph top to bottom, loss first, each depth a row: `graph_figure` laid out for a narrow column."""
+    rows: dict[int, list[int]] = {}
+    for i, node in enumerate(graph["nodes"]):
+        rows.setdefault(node["depth"], []).append(i)
+    width = max(len(members) for members in rows.values())
+    # Each row centred; a node's slot is one unit wide, rows one unit apart, depth 0 on top.
+    position = {
+        i: ((width - len(members)) / 2 + slot, -depth)
+        for depth, members in rows.items()
+        for slot, i in enumerate(members)
+    }
+    filled = set(graph.get("filled", []))
+    box_width, box_height = 0.92, 0.62
+    shapes, annotations = [], []
+    for i, node in enumerate(graph["nodes"]):
+        x, y = position[i]
+        param = node["param"]
+        label = node["name"] if param is None else f"{node['name']}<br>→ {param}"
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x - box_width / 2,
+                x1=x + box_width / 2,
+                y0=y - box_height / 2,
+                y1=y + box_height / 2,
+                line=dict(color=INK, width=1.5),
+                fillcolor=PALETTE[2] if f"{param}.grad" in filled else "white",  # the .grad backward() filled
+                layer="below",
+            )
+        )
+        annotations.append(dict(x=x, y=y, text=label, showarrow=False, font=dict(size=FONT_SIZE - 6)))
+    for parent, child in graph["edges"]:
+        (x0, y0), (x1, y1) = position[parent], position[child]
+        annotations.append(
+            dict(
+                x=x1,
+                y=y1 + box_height / 2,
+                ax=x0,
+                ay=y0 - box_height / 2,
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                text="",
+                showarrow=True,
+                arrowhead=2,
+                arrowwidth=1.5,
+                arrowcolor=INK,
+            )
+        )
+    depths = max(rows) + 1
+    hidden = dict(visible=False, showgrid=False, fixedrange=True)
+    return _figure(
+        title,
+        "",
+        "",
+        xaxis={**hidden, "range": [-0.5, width - 0.5]},
+        yaxis={**hidden, "range": [-depths + 0.5, 0.5]},
+        shapes=shapes,
+        annotations=annotations,
+        showlegend=False,
+        height=80 + 58 * depths,
+        margin=dict(l=5, r=5, t=50, b=5),
     )
 
 
