@@ -55,11 +55,12 @@ def pin_torch_threads() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide")
+    widgets.load_link()  # first: presenter mode decides the page's layout
+    sidebar = "collapsed" if st.session_state.presenter else "auto"
+    st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide", initial_sidebar_state=sidebar)
     pool = server_resources()
     pin_torch_threads()
     sess: TrainingSession = st.session_state.setdefault("session", TrainingSession())
-    widgets.load_link()
     st.html(views.PAGE_CSS)
     if st.session_state.presenter:
         st.html(views.PRESENTER_CSS)

@@ -6,7 +6,6 @@ the highlighted code, the values of the highlighted line, then the hidden units 
 
 from __future__ import annotations
 
-import html
 import inspect
 import logging
 import weakref
@@ -16,6 +15,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from page.code import code_html
 from twolayer import step_charts
 from twolayer.record import BEFORE, PHASES, RecordedLine, StepRecording
 from twolayer.session import TrainingSession
@@ -41,15 +41,7 @@ NO_VALUE_NOTES = (
     ("no_grad(", "Opens a block autograd does not record: the update must not become part of the next graph."),
     ("for ", "Loops over the model's parameters: the line below runs once for each."),
 )
-CODE_CSS = """<style>
-.tl-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.74rem;
-  line-height: 1.5; background: #fafafa; border: 1px solid #d0d0d0; border-radius: 6px; padding: 0.4rem 0; }
-.tl-line { display: flex; border-left: 6px solid transparent; padding-right: 0.5rem; }
-.tl-num { flex: none; width: 2.5ch; padding-right: 1ch; text-align: right; color: #444; user-select: none; }
-/* Long lines wrap with a hanging indent, so a comment never runs off the column. */
-.tl-src { white-space: pre-wrap; overflow-wrap: anywhere; padding-left: 8ch; text-indent: -8ch; color: #111; }
-.tl-quiet .tl-src { color: #6b6b6b; }
-.tl-current { background: #ffe9a8; outline: 2px solid #111; outline-offset: -2px; font-weight: 700; }
+LEGEND_CSS = """<style>
 .tl-legend { font-size: 0.85rem; margin: 0.2rem 0 0.4rem; white-space: nowrap; }
 .tl-chip { display: inline-block; width: 0.9rem; height: 0.9rem; vertical-align: -0.12rem; margin: 0 0.25rem 0 0.6rem; }
 </style>"""
@@ -214,25 +206,16 @@ def _move(delta: int, count: int) -> None:
 def _code_html(recorded: Recorded, current: RecordedLine) -> str:
     """The train_step source as HTML: recorded lines numbered in run order with their phase, the current highlighted."""
     order = {line.lineno: (i + 1, line.phase) for i, line in enumerate(recorded.recording.lines)}
-    rows = []
-    for offset, text in enumerate(recorded.source):
-        lineno = recorded.first_lineno + offset
-        number, phase = order.get(lineno, ("", None))
-        here = lineno == current.lineno
-        classes = "tl-line" + (" tl-current" if here else "") + ("" if phase else " tl-quiet")
-        attributes = f' style="border-left-color: {PHASE_COLOURS[phase]}" title="{phase}"' if phase else ""
-        attributes += ' aria-current="true"' if here else ""
-        rows.append(
-            f'<div class="{classes}"{attributes}><span class="tl-num">{number}</span>'
-            f'<span class="tl-src">{html.escape(text) or " "}</span></div>'
-        )
+    marks = {
+        lineno - recorded.first_lineno: (str(number), PHASE_COLOURS[phase]) for lineno, (number, phase) in order.items()
+    }
     legend = "".join(
         f'<span class="tl-chip" style="background: {colour}"></span>{phase}' for phase, colour in PHASE_COLOURS.items()
     )
     label = f"Source of train_step; line {order[current.lineno][0]} of the step highlighted ({current.phase})"
-    return (
-        f'{CODE_CSS}<div class="tl-legend">Phase:{legend}</div>'
-        f'<div class="tl-code" role="figure" aria-label="{html.escape(label)}">{"".join(rows)}</div>'
+    source = "\n".join(recorded.source)
+    return f'{LEGEND_CSS}<div class="tl-legend">Phase:{legend}</div>' + code_html(
+        source, label, marks, current.lineno - recorded.first_lineno
     )
 
 
@@ -262,7 +245,7 @@ def _line_values(recorded: Recorded, line: RecordedLine, index: int) -> None:
     """Every value the line produced, under its name, with the ReLU mask, autograd graph or update it involves."""
     recording = recorded.recording
     st.markdown(f"**Line {index + 1} of {len(recording.lines)}** · *{line.phase}*")
-    st.code(line.source, language="python", wrap_lines=True)
+    st.html(code_html(line.source, f"The line: {line.source}"))
     if not line.names:
         note = next((text for mark, text in NO_VALUE_NOTES if mark in line.source), "")
         st.markdown(f"{note} *It makes no new value.*".strip())

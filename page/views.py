@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from page.code import code_html
 from twolayer import charts, export
 from twolayer.compare import MAX_EPOCHS, compare_stages
 from twolayer.config import STAGE_TITLES, TrainConfig
@@ -18,12 +19,21 @@ EMPTY_LOSS = (
     "The loss curve appears here, epoch by epoch, once you press <b>Train</b> or <b>Step</b>.</div>"
 )
 # Code a little smaller than prose, so a stage's lines fit half the page without wrapping.
-PAGE_CSS = "<style>[data-testid='stCode'] code { font-size: 0.8rem; }</style>"
-# Presenter mode: everything larger, for the back of a lecture hall.
-PRESENTER_CSS = "<style>html { font-size: 22px; } [data-testid='stCode'] code { font-size: 0.85rem; }</style>"
+# Less side padding than Streamlit's wide layout: at 1280 px the code and charts need the width.
+PAGE_CSS = "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2rem; }</style>"
+# Presenter mode, a layout for a projector: larger text and code, the band above the title gone (and, set in
+# app.py, the sidebar collapsed and chart fonts scaled), so charts and code fill the screen.
+PRESENTER_CSS = (
+    "<style>html { font-size: 22px; } .tl-code { font-size: 0.8rem; }"
+    " [data-testid='stMainBlockContainer'] { padding: 1rem 1rem 1rem; max-width: 100%; }</style>"
+)
+PRESENTER_FONT = 26  # chart text in presenter mode, against charts.FONT_SIZE otherwise
 
 
 def plot(container, figure, key: str) -> None:
+    """Draw a figure; in presenter mode with its text scaled up for the back of the room."""
+    if st.session_state.get("presenter"):
+        figure.update_layout(font_size=PRESENTER_FONT, title_font_size=PRESENTER_FONT + 2)
     # theme=None: the figures carry their own projection-ready styling.
     container.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None)
 
@@ -223,7 +233,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
         stage = st.session_state.stage
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
-        st.code(stage_source(stage), language="python", wrap_lines=True)
+        st.html(code_html(stage_source(stage), f"Source of the {STAGE_TITLES[stage]} stage's functions"))
         st.caption(lecture_differences(stage))
         if sess.trainer is not None and sess.trainer.config.stage != stage:
             st.caption(f"The run shown used stage {sess.trainer.config.stage}: press Train to run this one.")

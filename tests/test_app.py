@@ -1,7 +1,9 @@
 """The Streamlit page, driven headless with AppTest: controls, runs, URL settings and bad input."""
 
 import base64
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,12 @@ def widget_labels(at) -> set[str]:
     return {w.label for w in widgets}
 
 
+def shown_code(at) -> str:
+    """The text of the code panel, as a reader sees it (tags and entities undone)."""
+    body = next(e.proto.body for e in at.get("html") if "tl-code" in e.proto.body)
+    return html.unescape(re.sub(r"<[^>]+>", "", body.split("</style>", 1)[1]))
+
+
 def status_text(at) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**"))
 
@@ -53,7 +61,7 @@ def test_default_page_renders_every_control():
     assert [b.label for b in at.button][:4] == ["Train", "Pause", "Step", "Reset"]
     assert at.selectbox(key="device").options == ["cpu"] or "cpu" in at.selectbox(key="device").options
     assert at.select_slider(key="lr").value == 1e-6
-    assert "def train_step(w1, w2, x, y, learning_rate):" in at.code[0].value
+    assert "def train_step(w1, w2, x, y, learning_rate):" in shown_code(at)
     assert status_text(at).startswith("**Ready**")
 
 
@@ -185,3 +193,13 @@ def test_presenter_mode_hides_chosen_controls():
     at = open_app({"present": "1", "hide": "seed,batch"})
     labels = widget_labels(at)
     assert "Seed" not in labels and "Batch size" not in labels and "Stage" in labels
+
+
+def test_choosing_a_stage_shows_its_code_at_once_and_says_how_it_differs():
+    at = open_app({"epochs": "5"})
+    at.button(key="train").click().run()
+    at.selectbox(key="stage").set_value("nn").run()
+    assert "def build_model(input_size, hidden_size, output_size, bias=True):" in shown_code(at)
+    captions = [c.value for c in at.caption]
+    assert any(c == "The run shown used stage numpy: press Train to run this one." for c in captions)
+    assert any('`reduction="sum"` as in the lecture' in c for c in captions)

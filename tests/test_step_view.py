@@ -1,5 +1,7 @@
 """The "Inside a step" tab, driven headless with AppTest: lines, values, scrubbing, caching, and an unchanged run."""
 
+import html
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +26,13 @@ def step(at: AppTest) -> AppTest:
 
 
 def code_html(at: AppTest) -> str:
-    """The tab's rendering of train_step."""
-    return next(h.proto.body for h in at.html if "tl-code" in h.proto.body)
+    """The tab's rendering of train_step (the code with a phase legend, not the training tab's panel)."""
+    return next(h.proto.body for h in at.html if "tl-legend" in h.proto.body)
+
+
+def text(fragment: str) -> str:
+    """HTML as a reader sees it: tags dropped, entities undone."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
 
 
 def highlighted(at: AppTest) -> str:
@@ -33,7 +40,7 @@ def highlighted(at: AppTest) -> str:
     body = code_html(at)
     start = body.index('class="tl-line tl-current')
     source = body[body.index('class="tl-src">', start) + len('class="tl-src">') :]
-    return source[: source.index("</span>")].strip()
+    return text(source[: source.index("</div>")]).strip()
 
 
 def line_header(at: AppTest) -> str:
@@ -48,7 +55,7 @@ def no_errors(at: AppTest) -> None:
 def test_before_any_run_the_tab_only_hints():
     at = open_app()
     assert any("Press **Train** or **Step** first" in m.value for m in at.markdown)
-    assert not any("tl-code" in h.proto.body for h in at.html), "no code view before a run"
+    assert not any("tl-legend" in h.proto.body for h in at.html), "no code view before a run"
     assert step_view.SLIDER not in [s.key for s in at.slider]
 
 
@@ -57,7 +64,7 @@ def test_step_shows_each_recorded_line_with_its_values():
     no_errors(at)
     recording = at.session_state[step_view.CACHE].recording
     assert [line.names for line in recording.lines][:3] == [["h"], ["h_relu"], ["y_pred"]]
-    assert "h_relu = np.maximum(h, 0)" in code_html(at)
+    assert "h_relu = np.maximum(h, 0)" in text(code_html(at))
     assert line_header(at).startswith("**Line 1 of 11**")
     assert highlighted(at).startswith("h = x @ w1"), highlighted(at)
     assert any(m.value.startswith("**`h`** · N x H = 64 x 100") for m in at.markdown)

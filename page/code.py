@@ -1,0 +1,86 @@
+"""Python source as light HTML: highlighted by the standard tokenizer, wrapped to its column, lines markable.
+
+The page draws code this way rather than with `st.code`, whose highlighter is a large script the browser
+must load before the page is usable.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import keyword
+import tokenize
+
+# Okabe-Ito colours, readable on a projector.
+TOKEN_COLOURS = {"keyword": "#0b4fb3", "string": "#00754a", "comment": "#6b6b6b", "number": "#a3410b"}
+CSS = """<style>
+.tl-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.74rem;
+  line-height: 1.5; background: #fafafa; border: 1px solid #d0d0d0; border-radius: 6px; padding: 0.4rem 0; }
+.tl-line { display: flex; border-left: 6px solid transparent; padding-right: 0.5rem; }
+.tl-num { flex: none; width: 2.5ch; padding-right: 1ch; text-align: right; color: #444; user-select: none; }
+/* Long lines wrap with a hanging indent, so a comment never runs off the column. */
+.tl-src { white-space: pre-wrap; overflow-wrap: anywhere; padding-left: 8ch; text-indent: -8ch; color: #111; }
+.tl-quiet .tl-src, .tl-quiet .tl-src span { color: #6b6b6b; }
+.tl-current { background: #ffe9a8; outline: 2px solid #111; outline-offset: -2px; font-weight: 700; }
+</style>"""
+
+
+def code_html(
+    source: str,
+    label: str,
+    marks: dict[int, tuple[str, str]] | None = None,
+    current: int | None = None,
+) -> str:
+    """`source` as HTML; `marks` maps a line index (from 0) to (number shown, colour of its margin), and lines
+    without a mark are greyed when there are marks; `current` is the index of the highlighted line."""
+    rows = []
+    for index, line in enumerate(highlighted_lines(source)):
+        number, colour = (marks or {}).get(index, ("", None))
+        classes = (
+            "tl-line" + (" tl-current" if index == current else "") + (" tl-quiet" if marks and not colour else "")
+        )
+        style = f' style="border-left-color: {colour}"' if colour else ""
+        here = ' aria-current="true"' if index == current else ""
+        rows.append(f'<div class="{classes}"{style}{here}><span class="tl-num">{number}</span>'
+                    f'<span class="tl-src">{line or " "}</span></div>')  # fmt: skip
+    return f'{CSS}<div class="tl-code" role="figure" aria-label="{html.escape(label)}">{"".join(rows)}</div>'
+
+
+def highlighted_lines(source: str) -> list[str]:
+    """Each line of `source` as escaped HTML, keywords, strings, comments and numbers coloured."""
+    lines = source.splitlines()
+    spans: dict[int, list[tuple[int, int, str]]] = {}  # line index -> (start column, end column, kind)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            kind = _kind(token)
+            if kind is None:
+                continue
+            (row, col), (end_row, end_col) = token.start, token.end
+            for r in range(row, end_row + 1):  # a string may span lines
+                start = col if r == row else 0
+                end = end_col if r == end_row else len(lines[r - 1])
+                spans.setdefault(r - 1, []).append((start, end, kind))
+    except (tokenize.TokenError, IndentationError):
+        spans = {}  # not whole Python: show it plain
+    out = []
+    for index, line in enumerate(lines):
+        pieces, at = [], 0
+        for start, end, kind in sorted(spans.get(index, [])):
+            pieces.append(html.escape(line[at:start]))
+            pieces.append(f'<span style="color: {TOKEN_COLOURS[kind]}">{html.escape(line[start:end])}</span>')
+            at = end
+        pieces.append(html.escape(line[at:]))
+        out.append("".join(pieces))
+    return out
+
+
+def _kind(token: tokenize.TokenInfo) -> str | None:
+    if token.type == tokenize.COMMENT:
+        return "comment"
+    if token.type == tokenize.STRING:
+        return "string"
+    if token.type == tokenize.NUMBER:
+        return "number"
+    if token.type == tokenize.NAME and keyword.iskeyword(token.string):
+        return "keyword"
+    return None
