@@ -6,7 +6,7 @@ import streamlit as st
 
 from page.code import code_html
 from twolayer import charts, export
-from twolayer.compare import MAX_EPOCHS, compare_stages
+from twolayer.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.config import STAGE_TITLES, TrainConfig
 from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession
@@ -194,21 +194,30 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
         return
     c = result.config
     st.caption(
-        f"Settings: hidden {c.hidden_size}, learning rate {c.learning_rate:g}, {c.epochs} epochs, seed {c.seed}."
+        f"Settings: hidden {c.hidden_size}, learning rate {c.learning_rate:g}, {c.epochs} epochs, seed {c.seed}. "
+        "These curves start lower than the lecture's NumPy run: the shared start is nn.Linear's small uniform "
+        "weights (±1/√fan-in), not the lecture's standard normal ones, so the same learning rate takes other steps."
     )
-    plot(st, charts.compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
     left, right = st.columns(2)
-    left.markdown("**Largest relative gap to the NumPy stage**")
-    left.dataframe(
-        result.gaps,
-        hide_index=True,
-        column_config={"largest relative gap": st.column_config.NumberColumn(format="%.2e")},
-    )
-    right.markdown("**Gradient check** (float64, max relative error)")
-    right.dataframe(
-        result.gradcheck,
-        hide_index=True,
-        column_config={"max_rel_error": st.column_config.NumberColumn("max relative error", format="%.2e")},
+    with left:
+        plot(st, charts.compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
+        st.caption("Loss by stage: the five curves lie on top of each other, so one colour hides the rest.")
+    with right:
+        gaps = charts.compare_figure(result.gap_curves, log_y=True, title="Relative gap to the NumPy stage")
+        plot(st, gaps, "compare-gaps")
+        st.caption(
+            f"Each stage's |loss − numpy loss| / numpy loss per epoch; {EXACTLY_EQUAL:g} stands for exactly equal. "
+            f"Below {SAME_ARITHMETIC:g} counts as the same arithmetic: float64 rounds each sum at ~1e-16."
+        )
+    st.markdown("**Stages against the NumPy stage**")
+    gap_format = st.column_config.NumberColumn(format="%.2e")
+    st.dataframe(result.gaps, hide_index=True, column_config={"largest relative gap to numpy": gap_format})
+    st.markdown("**Gradient check** (float64)")
+    error = st.column_config.NumberColumn("max relative error", format="%.2e")
+    st.dataframe(result.gradcheck, hide_index=True, column_config={"max_rel_error": error})
+    st.caption(
+        f"✓ when the hand-written gradients are within {SAME_ARITHMETIC:g} of autograd, and within "
+        f"{FINITE_DIFFERENCES:g} of central finite differences, which carry an error of ~1e-7 from their step."
     )
 
 

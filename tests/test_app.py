@@ -185,7 +185,7 @@ def test_compare_stages_overlays_identical_curves_and_checks_gradients():
     result = at.session_state["comparison"]
     assert set(result.curves) == {"numpy", "tensor", "autograd", "nn", "optim"}
     for row in result.gaps:
-        assert row["largest relative gap"] < 1e-9, row
+        assert row["largest relative gap to numpy"] < 1e-9, row
     assert all(row["max_rel_error"] < 1e-5 for row in result.gradcheck)
 
 

@@ -163,7 +163,8 @@ def test_compare_prints_the_table_the_page_shows(capsys):
     out = capsys.readouterr().out
     for stage in ("tensor", "autograd", "nn", "optim"):
         row = next(line for line in out.splitlines() if line.startswith(stage))
-        assert row.split()[2] == "30" and float(row.split()[3]) < 1e-12 and row.endswith("done"), row
+        assert row.split()[1] == "30" and float(row.split()[2]) < 1e-12 and row.split()[3] == "✓", row
+        assert row.endswith("done"), row
     assert "numpy by hand vs finite differences (20 entries)" in out
 
 

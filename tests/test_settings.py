@@ -74,7 +74,10 @@ def test_compare_gives_each_stage_its_own_run_from_the_same_start():
         own = Trainer(stage_config)
         own.advance(stage_config.epochs)
         assert result.curves[stage][1] == own.loss_curve()[1].tolist(), f"{stage}: not the stage's own run"
-    assert all(row["largest relative gap"] < 1e-12 for row in result.gaps)
+    assert all(row["largest relative gap to numpy"] < 1e-12 and row["agrees"] == "✓" for row in result.gaps)
+    assert all(row["agrees"] == "✓" for row in result.gradcheck)
+    epochs, gaps = result.gap_curves["nn"]
+    assert len(epochs) == len(gaps) == 40 and min(gaps) >= 1e-17, "a gap of 0 is drawn at 1e-17 on the log scale"
     assert np.isfinite([row["max_rel_error"] for row in result.gradcheck]).all()
 
 
