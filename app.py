@@ -85,6 +85,7 @@ def main() -> None:
     widgets.buttons_ui(sess, ready=config is not None and not blocked)
     if error := st.session_state.pop("action_error", None):
         st.error(error)
+    views.advice_box(config, data)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
     names = ["Training", "Inside a step", "Draw", "Compare stages", "Run history"]

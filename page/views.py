@@ -6,12 +6,13 @@ import streamlit as st
 
 from page.code import code_html
 from twolayer import charts, export
+from twolayer.advice import TRIAL_EPOCHS, advise
 from twolayer.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
-from twolayer.config import STAGE_TITLES, TrainConfig
+from twolayer.config import MANUAL_STAGES, STAGE_TITLES, TrainConfig
 from twolayer.history import MAX_SAMPLE
 from twolayer.session import SlotPool, TrainingSession
 from twolayer.stages import lecture_differences, stage_source
-from twolayer.trainer import Trainer
+from twolayer.trainer import Trainer, make_dataset
 
 PLOTLY_CONFIG = {"displaylogo": False}
 EMPTY_LOSS = (
@@ -174,6 +175,30 @@ def downloads(sess: TrainingSession) -> None:
     for column, (label, name, mime, build) in zip(st.columns(3), export.downloads(sess.trainer), strict=True):
         ext = name.rsplit(".", 1)[1]
         column.download_button(label, locked(build), name, mime, key=f"download_{ext}", on_click="ignore")
+
+
+def advice_box(config: TrainConfig | None, data) -> None:
+    """When the settings are known to train this data poorly: say why, and offer settings that work, measured."""
+    if config is None or config.data == "random" or config.stage not in MANUAL_STAGES or config.init != "lecture":
+        return  # the cheap checks first: only labelled data on a lecture-started manual stage can be advised
+    cache = st.session_state.setdefault("advice", {})
+    if config not in cache:
+        cache.clear()  # one entry: the settings on screen
+        cache[config] = advise(config, data if data is not None else make_dataset(config))
+    advice = cache[config]
+    if advice is None:
+        return
+    split = "test" if (data is not None and data.has_test) or config.data == "digits" else "training"
+    st.info(f"**These settings train this data poorly.** {advice.reason}")
+    label = (
+        f"Use the shared start and learning rate {advice.changes['lr']:g} "
+        f"({advice.accuracy:.0%} {split} accuracy in a {TRIAL_EPOCHS}-epoch trial)"
+    )
+    st.button(label, key="take_advice", on_click=_take, args=(advice.changes,))
+
+
+def _take(changes: dict[str, object]) -> None:
+    st.session_state.update(changes, lr_touched=True)
 
 
 def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:

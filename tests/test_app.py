@@ -203,3 +203,13 @@ def test_choosing_a_stage_shows_its_code_at_once_and_says_how_it_differs():
     captions = [c.value for c in at.caption]
     assert any(c == "The run shown used stage numpy: press Train to run this one." for c in captions)
     assert any('`reduction="sum"` as in the lecture' in c for c in captions)
+
+
+def test_poor_defaults_for_digits_are_named_and_one_click_fixes_them():
+    at = open_app({"data": "digits", "epochs": "100"})
+    assert any(box.value.startswith("**These settings train this data poorly.**") for box in at.info)
+    at.button(key="take_advice").click().run()
+    assert (at.radio(key="init").value, at.select_slider(key="lr").value) == ("shared", 1e-3)
+    assert not any(box.value.startswith("**These settings") for box in at.info), "the advice is taken"
+    at.button(key="train").click().run()
+    assert session(at).trainer.evaluations()["test_accuracy"][-1] > 0.95
