@@ -100,7 +100,11 @@ def main() -> None:
         views.compare_tab(config, data, pool)
     with runs_tab:
         views.history_tab(sess)
-    views.draw(sess, placeholders, frame=0, panels=views.PANELS)
+    # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
+    # must not wait behind seven other charts.
+    views.draw(sess, placeholders, frame=0, panels=() if sess.playing else views.PANELS)
+    if sess.trainer is None:
+        views.preload_charts()
 
     # Run: train in short slices between draws until done or paused.
     try:
@@ -122,7 +126,7 @@ def main() -> None:
 def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict, refresh_drawing=None) -> bool:
     """Advance the run slice by slice, redrawing as the pacer says (the drawing's scores too); True if any ran."""
     # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
-    pacer = Pacer(views.PANELS)
+    pacer = Pacer(views.PANELS, heavy_first=True)
     trained = False
     while sess.playing and sess.trainer is not None and not sess.trainer.finished:
         trained = True

@@ -14,12 +14,15 @@ MIN_SLICE_SECONDS = 0.02  # a slice never shorter: the slot pool and the lock ha
 class Pacer:
     """Decides how long each training slice runs and what each frame redraws; the clock is injectable for tests."""
 
-    def __init__(self, panels: tuple[str, ...], clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, panels: tuple[str, ...], clock: Callable[[], float] = time.perf_counter, heavy_first: bool = False
+    ) -> None:
+        """`heavy_first`: the first round of slow panels starts with the first frame, not HEAVY_SECONDS later."""
         self.panels = panels
         self.clock = clock
         self.frame = 0
         self._last_draw = self._last_heavy = clock()
-        self._due: list[str] = []  # slow panels still to redraw in this round, one per frame
+        self._due: list[str] = list(panels) if heavy_first else []  # slow panels still to redraw this round
 
     def slice_seconds(self) -> float:
         """The next slice's budget: it ends when the next frame is due, so the charts update at an even pace."""

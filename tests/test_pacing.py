@@ -43,3 +43,14 @@ def test_a_finished_run_draws_at_once_and_only_the_loss():
     clock.now += HEAVY_SECONDS
     assert pacer.due(finished=True) == ()
     assert pacer.frame == 1
+
+
+def test_a_run_just_started_draws_its_slow_panels_from_the_first_frame():
+    clock = Clock()
+    pacer = Pacer(("w1", "w2"), clock, heavy_first=True)
+    clock.now += FRAME_SECONDS
+    assert pacer.due(finished=False) == ("w1",)
+    clock.now += FRAME_SECONDS
+    assert pacer.due(finished=False) == ("w2",)
+    clock.now += FRAME_SECONDS
+    assert pacer.due(finished=False) == ()

@@ -1,4 +1,4 @@
-"""The order in which the opened page appears: controls and an enabled Train first, no Plotly chart before a run.
+"""The order in which the opened page appears: controls and an enabled Train first, no chart shown before a run.
 
 Only the order is checked, never a time: how fast the page paints is measured by `python -m bench --only tti`.
 """
@@ -29,14 +29,13 @@ def test_controls_and_train_appear_and_no_chart_is_drawn_before_a_run(app_server
     missing = [label for label in CONTROL_LABELS if label not in seen["labels"]]
     assert not missing, f"the probe never saw these sidebar controls: {missing}; order seen: {seen['order']}"
     assert seen["ready"] is not None, f"the probe never saw every control and an enabled Train: {seen['order']}"
-    assert seen["plotsAtReady"] == 0 and seen["firstPlot"] is None, (
-        f"a Plotly chart was drawn on opening, before any run exists; order seen: {seen['order']}"
-    )
+    assert seen["plotsAtReady"] == 0, f"a Plotly chart came before the controls; order seen: {seen['order']}"
 
     training = page.get_by_role("tabpanel").first  # the Training tab, shown on opening
     expect(page.get_by_role("tab", name="Training")).to_have_attribute("aria-selected", "true")
     expect(training.locator(".js-plotly-plot")).to_have_count(0)
-    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    # One hidden, empty chart loads the chart code early; none is shown before there is something to show.
+    expect(page.locator(".js-plotly-plot:visible")).to_have_count(0)
     expect(training).to_contain_text("The loss curve appears here")
 
     train.click()
