@@ -150,16 +150,29 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
     with container.container():
         left, right = st.columns(2)
         evals = trainer.evaluations()
+        split = "test" if data.has_test else "training"
         if len(evals.get("epoch", ())):
             figure = charts.accuracy_figure(evals["epoch"], evals["train_accuracy"], evals.get("test_accuracy"))
             plot(left, figure, f"{key}-acc")
+            left.caption("Accuracy chart: the share of examples classified right at each evaluated epoch.")
         x, labels = (data.x_test, data.labels_test) if data.has_test else (data.x_train, data.labels_train)
         predicted = trainer.predict(x).argmax(axis=1)
         plot(right, charts.confusion_matrix_figure(labels, predicted, data.output_size), f"{key}-confusion")
+        right.caption(f"Confusion matrix: {split} examples counted by true class (row) and predicted class (column).")
         if data.image_shape:
-            left, right = st.columns(2)
-            plot(left, charts.weight_images_figure(trainer.weights()["w1"], data.image_shape), f"{key}-units")
-            plot(right, charts.predictions_figure(x, data.image_shape, labels, predicted), f"{key}-predictions")
+            # Each grid the full width, so that a unit's pattern and a digit's caption read from the back row.
+            w1 = trainer.weights()["w1"]
+            plot(st, charts.weight_images_figure(w1, data.image_shape), f"{key}-units")
+            shown = min(w1.shape[1], charts.MAX_UNITS)
+            st.caption(
+                f"Hidden units as images: the incoming weights of {shown} of the {w1.shape[1]} hidden units, one "
+                "image per unit, red for positive and blue for negative weights, each scaled to its largest."
+            )
+            plot(st, charts.predictions_figure(x, data.image_shape, labels, predicted), f"{key}-predictions")
+            st.caption(
+                f"Test images with predictions: {split} images captioned true → predicted, ✓ when right and ✗ when "
+                "wrong; the wrongly predicted ones first."
+            )
 
 
 def downloads(sess: TrainingSession) -> None:
@@ -268,7 +281,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
     placeholders = {}
     loss_col, code_col = st.columns(2, gap="large")
     with loss_col:
-        placeholders["status"] = st.empty()
+        placeholders["status"] = st.container(key="run-status").empty()  # a stable place for tests to read
         placeholders["diverged"] = st.empty()
         st.toggle("Log-scale loss", value=True, key="log_loss")
         placeholders["loss"] = st.empty()

@@ -68,14 +68,3 @@ def test_every_table_has_one_row_per_stage_with_finite_positive_figures(sections
 def test_a_sliced_epoch_resumes_bit_identically(sections):
     (row,) = sections[4].rows
     assert row[2:5] == ["identical"] * 3 and row[-1] == "PASS", f"slices should not change the run: {row}"
-
-
-def test_markdown_block_replaces_only_its_own_text(tmp_path, sections):
-    path = tmp_path / "BENCHMARKS.md"
-    path.write_text("<!-- python -m bench: start -->\nother sections\n<!-- python -m bench: end -->\n")
-    mnist.write_block(path, mnist.report("python -m bench.mnist", sections, "1.0 / 1.0 / 1.0"))
-    mnist.write_block(path, mnist.report("python -m bench.mnist", sections, "2.0 / 2.0 / 2.0"))
-    text = path.read_text()
-    assert text.count(mnist.START) == 1 and text.count(mnist.END) == 1, "one block, replaced in place"
-    assert "other sections" in text and "2.0 / 2.0 / 2.0" in text and "1.0 / 1.0 / 1.0" not in text
-    assert "| engine/bare |" in text and "7e. Resuming" in text, "the tables should be written"

@@ -225,11 +225,42 @@ def test_predictions_put_wrong_ones_first_in_their_given_order():
     pred = [0, 7, 2, 8, 4, 9]
     fig = charts.predictions_figure(images, (2, 2), true, pred, max_images=4)
     texts = [a.text for a in fig.layout.annotations]
-    assert texts == ["✗ 1 → 7", "✗ 3 → 8", "✗ 5 → 9", "✓ 0"]
-    assert [a.font.color for a in fig.layout.annotations] == [charts.WRONG] * 3 + [charts.RIGHT]
+    wrong, right = f"<b style='color:{charts.WRONG}'>✗</b>", f"<b style='color:{charts.RIGHT}'>✓</b>"
+    assert texts == [f"1 → 7 {wrong}", f"3 → 8 {wrong}", f"5 → 9 {wrong}", f"0 → 0 {right}"]
     z = np.asarray(fig.data[0].z)
     assert np.array_equal(z[0:2, 0:2], images[1].reshape(2, 2)), "first tile is not the first wrong image"
     assert np.array_equal(z[0:2, 9:11], images[0].reshape(2, 2)), "fourth tile is not the first right image"
+
+
+def test_prediction_captions_are_ink_at_the_chart_font_on_white():
+    """Read from the back row: the labels in ink at the figure's font (scaled up in presenter mode), not small
+    coloured text; only the mark is coloured, on a white box rather than the grey between tiles."""
+    images = np.random.default_rng(0).random((12, 64))
+    fig = charts.predictions_figure(images, (8, 8), list(range(10)) + [1, 2], list(range(10)) + [3, 2])
+    for caption in fig.layout.annotations:
+        assert caption.font.color in (None, charts.INK), f"{caption.text}: coloured caption text"
+        assert caption.font.size is None, f"{caption.text}: a fixed size would not follow presenter mode"
+        assert caption.bgcolor == "white"
+    assert fig.layout.font.size >= 16 and fig.layout.font.color == charts.INK
+    # A caption's band above each row is at least 0.45 of an image: about 45 px for 100 px images.
+    rows = len(fig.data[0].z)
+    assert fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0] <= -(rows + 0.45 * 8)
+
+
+def test_image_grids_fill_the_width_with_a_small_colour_bar_below():
+    """32 hidden units in rows of 8, the figure tall enough for them at the page's width, the colour bar short,
+    thin and horizontal under the grid rather than a tall bar beside it."""
+    fig = charts.weight_images_figure(np.random.default_rng(0).normal(size=(64, 64)), (8, 8))
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (4 * 9 - 1, 8 * 9 - 1)
+    bar = fig.data[0].colorbar
+    assert bar.orientation == "h" and bar.len <= 0.4 and bar.thickness <= 16
+    assert (bar.yref, bar.y, bar.yanchor) == ("container", 0, "bottom"), "the colour bar belongs below the grid"
+    grid_px = charts.GRID_WIDTH_PX * z.shape[0] / z.shape[1]
+    assert fig.layout.height >= grid_px + fig.layout.margin.t, "the figure is too short for its grid at full width"
+    assert fig.layout.height <= charts.GRID_HEIGHT_PX[1]
+    strip = charts.weight_images_figure(np.ones((4, 8)), (2, 2))  # one row of eight 2x2 units
+    assert strip.layout.height == charts.GRID_HEIGHT_PX[0], "a flat grid still gets a usable figure"
 
 
 def test_predictions_with_no_images_and_with_mismatched_labels():
@@ -252,6 +283,34 @@ EVERY_FIGURE = {
     "weight_images": lambda: charts.weight_images_figure(np.ones((4, 3)), (2, 2)),
     "predictions": lambda: charts.predictions_figure(np.ones((2, 4)), (2, 2), [0, 1], [0, 0]),
 }
+
+
+LEGEND_FIGURES = ("loss", "compare", "norms", "update_ratio", "accuracy")
+
+
+@pytest.mark.parametrize("name", LEGEND_FIGURES)
+def test_legends_lie_below_the_plot_in_a_margin_of_their_own(name):
+    """A legend anchored to the figure's bottom edge: Plotly reserves a margin for it, so that it can cover
+    neither the title above the plot nor the curves, however many rows it wraps to at a narrow width."""
+    layout = EVERY_FIGURE[name]().layout
+    legend = layout.legend
+    assert legend.orientation == "h", f"{name}: a vertical legend beside the plot squeezes it at 1280 px"
+    assert (legend.yref, legend.y, legend.yanchor) == ("container", 0, "bottom"), f"{name}: legend not at the bottom"
+    assert (legend.x, legend.xanchor) == (0, "left")
+    assert layout.title.y is None or layout.title.y > 0.5, f"{name}: title moved down to the legend"
+    assert layout.showlegend is not False
+
+
+def test_images_and_histograms_have_no_legend_to_place():
+    for name in ("histogram", "weight_images", "predictions"):
+        assert EVERY_FIGURE[name]().layout.showlegend is False, name
+
+
+def test_many_long_legend_entries_grow_the_figure_not_shrink_the_plot():
+    curves = {f"#{i} numpy, H=100, lr=1e-06, batch 0, seed 0, random": ([0, 1], [2.0, 1.0]) for i in range(8)}
+    fig = charts.compare_figure(curves)
+    assert fig.layout.height == charts.FIGURE_HEIGHT_PX + 7 * charts.LEGEND_ROW_PX
+    assert charts.compare_figure({"numpy": ([0, 1], [2.0, 1.0]), "nn": ([0, 1], [2.0, 1.0])}).layout.height is None
 
 
 @pytest.mark.parametrize("name", EVERY_FIGURE)

@@ -17,6 +17,19 @@ INK = "#111111"
 GRID = "#d0d0d0"
 TILE_GAP_COLOR = "#9a9a9a"  # shows between image tiles, where the heatmap holds NaN
 WRONG, RIGHT = PALETTE[1], PALETTE[2]
+# Image grids are sized for this plot width, about the page's main column at 1280 px: a wider column centres
+# the grid, a narrower one shrinks it. Their height follows, within these bounds.
+FIGURE_HEIGHT_PX = 450  # Plotly's and Streamlit's default
+GRID_WIDTH_PX = 860
+GRID_HEIGHT_PX = (320, 760)
+MAX_UNITS = 32  # hidden units drawn as images
+UNIT_COLUMNS = 8  # hidden units per row: 32 units of 8x8 digits come out about 100 px each
+PREDICTION_COLUMNS = 6
+# Legends go below the plot, anchored to the figure's bottom edge: Plotly then reserves a margin for them,
+# so that however many rows they wrap to, they cover neither the curves, the axis titles nor the title.
+LEGEND = dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container")
+LONG_LABEL = 24  # legend entries longer than this (a past run's settings) take a row each at presenter sizes
+LEGEND_ROW_PX = 40  # a row of legend entries at the presenter's chart font
 
 Curve = tuple[Sequence[float], Sequence[float]]  # (epochs, values)
 
@@ -66,9 +79,7 @@ def loss_figure(
     unit: str = "loss",
 ) -> go.Figure:
     """The training loss over epochs, an optional test curve, and the latest point marked; `unit` titles the y axis."""
-    # One short row of entries fits above the plot, leaving the curve the full width.
-    legend = dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom")
-    fig = _figure(title, "epoch", unit, log_y=log_y, legend=legend)
+    fig = _figure(title, "epoch", unit, log_y=log_y)
     train = _line(epochs, losses, "train", PALETTE[0])
     fig.add_trace(train)
     if test is not None:
@@ -244,7 +255,7 @@ def confusion_matrix_figure(
 def weight_images_figure(
     w1: np.ndarray,
     image_shape: tuple[int, int],
-    max_units: int = 32,
+    max_units: int = MAX_UNITS,
     *,
     title: str = "Incoming weights of hidden units",
 ) -> go.Figure:
@@ -257,11 +268,23 @@ def weight_images_figure(
     # Each unit scaled to its own largest |weight|: the pattern shows, whatever the unit's size.
     scale = np.abs(units).max(axis=(1, 2), keepdims=True)
     units = units / np.where(scale > 0, scale, 1.0)
-    tiled, _ = _tile(units, columns=math.ceil(math.sqrt(2 * len(units))), gap=1)
-    fig = _image_figure(title)
-    fig.add_trace(
-        go.Heatmap(z=tiled, zmin=-1, zmax=1, colorscale="RdBu_r", colorbar=dict(title=dict(text="w / max|w|")))
+    tiled, _ = _tile(units, columns=min(len(units), UNIT_COLUMNS), gap=max(1, height // 8))
+    # The colour bar short and thin below the grid, at its right: the grid keeps the width.
+    colorbar = dict(
+        orientation="h",
+        len=0.3,
+        lenmode="fraction",
+        thickness=14,
+        x=1,
+        xanchor="right",
+        y=0,
+        yref="container",
+        yanchor="bottom",
+        tickvals=[-1, 0, 1],
+        title=dict(text="w / max|w|", side="right"),
     )
+    fig = _image_figure(title, height=_grid_height(tiled.shape, bottom=70), margin=dict(l=10, r=10, t=90, b=70))
+    fig.add_trace(go.Heatmap(z=tiled, zmin=-1, zmax=1, colorscale="RdBu_r", colorbar=colorbar))
     return fig
 
 
@@ -287,20 +310,28 @@ def predictions_figure(
     if not len(order):
         return _image_figure(title)
     # The wide gap, also above the first row, leaves room for each caption above its image.
-    gap = max(1, height // 3)
-    tiled, origins = _tile(images[order].reshape(-1, height, width), columns=min(len(order), 6), gap=gap)
+    gap = max(1, math.ceil(0.45 * height))
+    columns = min(len(order), PREDICTION_COLUMNS)
+    tiled, origins = _tile(images[order].reshape(-1, height, width), columns=columns, gap=gap)
+    # Ink-coloured labels, legible on a projector; only the mark after them is coloured.
     captions = [
         dict(
             x=col + (width - 1) / 2,
             y=row - 0.5,
             yanchor="bottom",
-            text=f"✗ {t} → {p}" if t != p else f"✓ {t}",
-            font=dict(color=WRONG if t != p else RIGHT, size=FONT_SIZE - 4),
+            bgcolor="white",  # the marks' colours are legible on white, not on the grey between tiles
+            text=f"{t} → {p} <b style='color:{RIGHT if t == p else WRONG}'>{'✓' if t == p else '✗'}</b>",
             showarrow=False,
         )
         for (row, col), t, p in zip(origins, true[order], pred[order], strict=True)
     ]
-    fig = _image_figure(title, yaxis=dict(autorange=False, range=[len(tiled) - 0.5, -0.5 - gap]), annotations=captions)
+    rows = len(tiled)
+    fig = _image_figure(
+        title,
+        height=_grid_height((rows + gap, tiled.shape[1])),
+        yaxis=dict(autorange=False, range=[rows - 0.5, -0.5 - gap]),
+        annotations=captions,
+    )
     fig.add_trace(go.Heatmap(z=tiled, colorscale="Greys", showscale=False, hoverinfo="skip"))
     return fig
 
@@ -336,8 +367,7 @@ def _figure(
         plot_bgcolor="white",
         colorway=PALETTE,
         margin=dict(l=10, r=10, t=90, b=10),  # axes grow their own margin to fit their labels
-        # Beside the plot, not above it: a legend above collides with the title on narrow charts.
-        legend=dict(x=1.02, xanchor="left", y=1, yanchor="top"),
+        legend=LEGEND,
         hoverlabel=dict(font=dict(size=FONT_SIZE - 2)),
         xaxis={**axis, "title": dict(text=x_title), **(xaxis or {})},
         yaxis={**axis, "title": dict(text=y_title), "type": y_type, **(yaxis or {})},
@@ -364,6 +394,13 @@ def _image_figure(title: str, *, yaxis: dict | None = None, **layout: object) ->
     )
 
 
+def _grid_height(shape: tuple[int, int], *, top: int = 90, bottom: int = 10) -> int:
+    """A figure height that gives a grid of `shape` (rows, columns) cells GRID_WIDTH_PX across, within bounds."""
+    rows, columns = shape
+    low, high = GRID_HEIGHT_PX
+    return int(min(max(top + bottom + GRID_WIDTH_PX * rows / columns, low), high))
+
+
 def _line(x: Sequence[float], y: Sequence[float], name: str, color: str) -> go.Scatter:
     """A downsampled line trace."""
     # Arrays, not lists: Plotly checks them in one step and sends them as compact typed arrays.
@@ -373,7 +410,10 @@ def _line(x: Sequence[float], y: Sequence[float], name: str, color: str) -> go.S
 
 def _lines_figure(title: str, y_title: str, curves: Mapping[str, Curve], *, log_y: bool) -> go.Figure:
     """One downsampled line per labelled (epochs, values) curve, colours in palette order."""
-    fig = _figure(title, "epoch", y_title, log_y=log_y)
+    # Long labels (a past run's settings) wrap to a row each: the figure grows by those rows, not the plot shrinks.
+    rows = sum(len(label) > LONG_LABEL for label in curves)
+    layout = {"height": FIGURE_HEIGHT_PX + LEGEND_ROW_PX * (rows - 1)} if rows > 1 else {}
+    fig = _figure(title, "epoch", y_title, log_y=log_y, **layout)
     for i, (label, (x, y)) in enumerate(curves.items()):
         fig.add_trace(_line(x, y, label, PALETTE[i % len(PALETTE)]))
     return fig

@@ -18,7 +18,8 @@ DONE = re.compile(r"^Done · epoch 5 of 5 · loss [^ ]+ \([^)]+\) · (test|train
 
 
 def status(page: Page):
-    return page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b"))
+    """The status line, in its own keyed container (the newest, while a rerun still shows the one before)."""
+    return page.locator(".st-key-run-status").get_by_test_id("stMarkdown").last
 
 
 def choose_upload(page: Page, url: str) -> None:
