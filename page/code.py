@@ -14,7 +14,7 @@ import tokenize
 # Okabe-Ito colours, readable on a projector.
 TOKEN_COLOURS = {"keyword": "#0b4fb3", "string": "#00754a", "comment": "#6b6b6b", "number": "#a3410b"}
 CSS = """<style>
-.tl-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.74rem;
+.tl-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.8rem;
   line-height: 1.5; background: #fafafa; border: 1px solid #d0d0d0; border-radius: 6px; padding: 0.4rem 0; }
 .tl-line { display: flex; border-left: 6px solid transparent; padding-right: 0.5rem; }
 .tl-num { flex: none; width: 2.5ch; padding-right: 1ch; text-align: right; color: #444; user-select: none; }

@@ -26,7 +26,7 @@ PAGE_CSS = "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2re
 # app.py, the sidebar collapsed and chart fonts scaled), so charts and code fill the screen.
 PRESENTER_CSS = (
     "<style>html { font-size: 22px; } .tl-code { font-size: 0.8rem; }"
-    " [data-testid='stMainBlockContainer'] { padding: 1rem 1rem 1rem; max-width: 100%; }</style>"
+    " [data-testid='stMainBlockContainer'] { padding: 4rem 1rem 1rem; max-width: 100%; }</style>"
 )
 PRESENTER_FONT = 26  # chart text in presenter mode, against charts.FONT_SIZE otherwise
 
@@ -136,12 +136,15 @@ def norm_panel(container, trainer: Trainer, view: str, key: str) -> None:
     if not len(stats.get("epoch", ())):
         return
     layers = [name for name in trainer.layers() if f"grad_norm_{name}" in stats]
-    if view == "gradient norms":
-        grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
-        plot(container, charts.norms_figure(stats["epoch"], grads), key)
-    else:
-        ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
-        plot(container, charts.update_ratio_figure(stats["epoch"], ratios), key)
+    with container.container():
+        if view == "gradient norms":
+            grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
+            plot(st, charts.norms_figure(stats["epoch"], grads), key)
+            st.caption("Gradient norms: the size of each layer's gradient at the recorded epochs.")
+        else:
+            ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
+            plot(st, charts.update_ratio_figure(stats["epoch"], ratios), key)
+            st.caption("Update ratios: each step's size relative to the layer's weights; about 1e-3 is healthy.")
 
 
 def label_panels(container, trainer: Trainer, key: str) -> None:
@@ -153,6 +156,7 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
         split = "test" if data.has_test else "training"
         if len(evals.get("epoch", ())):
             figure = charts.accuracy_figure(evals["epoch"], evals["train_accuracy"], evals.get("test_accuracy"))
+            figure.update_layout(height=charts.MATRIX_HEIGHT_PX)  # level with the confusion matrix beside it
             plot(left, figure, f"{key}-acc")
             left.caption("Accuracy chart: the share of examples classified right at each evaluated epoch.")
         x, labels = (data.x_test, data.labels_test) if data.has_test else (data.x_train, data.labels_train)
@@ -250,7 +254,9 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
         plot(st, charts.compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
         st.caption("Loss by stage: the five curves lie on top of each other, so one colour hides the rest.")
     with right:
-        gaps = charts.compare_figure(result.gap_curves, log_y=True, title="Relative gap to the NumPy stage")
+        gaps = charts.compare_figure(
+            result.gap_curves, log_y=True, title="Relative gap to the NumPy stage", y_title="relative gap"
+        )
         plot(st, gaps, "compare-gaps")
         st.caption(
             f"Each stage's |loss − numpy loss| / numpy loss per epoch; {EXACTLY_EQUAL:g} stands for exactly equal. "

@@ -101,6 +101,9 @@ def test_compare_figure_overlays_one_bounded_trace_per_label():
     assert fig.data[7].line.color == fig.data[0].line.color == charts.PALETTE[0], "colours do not cycle"
     assert fig.data[1].line.color != fig.data[0].line.color
     assert fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "loss"
+    gaps = charts.compare_figure({"nn": ([0, 1], [1e-16, 1e-17])}, y_title="relative gap")
+    assert gaps.layout.yaxis.title.text == "relative gap"
 
 
 # --- histograms ----------------------------------------------------------------------------------
@@ -187,6 +190,7 @@ def test_confusion_matrix_counts_each_true_predicted_pair():
     assert np.array_equal(heat.z, [[1, 1, 0], [0, 2, 1], [1, 0, 3]]), "rows must be true classes, columns predicted"
     assert fig.layout.title.text == "Confusion matrix: accuracy 66.7%"
     assert fig.layout.yaxis.autorange == "reversed", "class 0 should be the top row"
+    assert fig.layout.height == charts.MATRIX_HEIGHT_PX, "cells too small for their counts in presenter mode"
     assert np.array(charts.confusion_matrix_figure([], [], 10).data[0].z).shape == (10, 10)
 
 

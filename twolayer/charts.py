@@ -17,9 +17,11 @@ INK = "#111111"
 GRID = "#d0d0d0"
 TILE_GAP_COLOR = "#9a9a9a"  # shows between image tiles, where the heatmap holds NaN
 WRONG, RIGHT = PALETTE[1], PALETTE[2]
+FIGURE_HEIGHT_PX = 450  # Plotly's and Streamlit's default
+# The confusion matrix's height: cells large enough for a count at the presenter's chart font.
+MATRIX_HEIGHT_PX = 560
 # Image grids are sized for this plot width, about the page's main column at 1280 px: a wider column centres
 # the grid, a narrower one shrinks it. Their height follows, within these bounds.
-FIGURE_HEIGHT_PX = 450  # Plotly's and Streamlit's default
 GRID_WIDTH_PX = 860
 GRID_HEIGHT_PX = (320, 760)
 MAX_UNITS = 32  # hidden units drawn as images
@@ -98,9 +100,11 @@ def loss_figure(
     return fig
 
 
-def compare_figure(curves: Mapping[str, Curve], *, log_y: bool = True, title: str = "Loss by run") -> go.Figure:
-    """Several loss curves overlaid, one per label (runs or stages)."""
-    return _lines_figure(title, "loss", curves, log_y=log_y)
+def compare_figure(
+    curves: Mapping[str, Curve], *, log_y: bool = True, title: str = "Loss by run", y_title: str = "loss"
+) -> go.Figure:
+    """Several curves overlaid, one per label (runs or stages): losses, or what `y_title` names."""
+    return _lines_figure(title, y_title, curves, log_y=log_y)
 
 
 def norms_figure(
@@ -234,6 +238,7 @@ def confusion_matrix_figure(
         "predicted",
         "true",
         revision="confusion",
+        height=MATRIX_HEIGHT_PX,
         xaxis=dict(showgrid=False, dtick=1, constrain="domain"),
         yaxis=dict(showgrid=False, dtick=1, autorange="reversed", scaleanchor="x", constrain="domain"),
     )

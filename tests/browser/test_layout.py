@@ -34,7 +34,6 @@ DOCS_PICTURES = {"lecture": "screenshot.png", "digits": "digits.png", "lecture-p
 MIN_CAPTION_PX = 16  # the prediction captions, read from the back row
 SETTLE_S = 10  # for Plotly to redraw every chart at a new width: well under a second when the machine is idle
 # Charts drawn by panels whose captions are someone else's to write: they are reported, not failed.
-CAPTIONS_PENDING = {"Gradient norm per layer", "Update size / weight size"}
 
 CODE_OVERFLOW_JS = """() => [...document.querySelectorAll('.tl-code')].filter((el) => el.offsetParent !== null)
   .map((el) => ({
@@ -77,6 +76,21 @@ CHART_TEXT_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyCh
       text: caption ? caption.textContent : labelled ? labelled.getAttribute('aria-label') : '',
     };
   })"""
+SIDEBAR_JS = """(el) => {
+  const aria = el.getAttribute('aria-expanded'), collapsed = el.getAttribute('data-collapsed');
+  const box = el.getBoundingClientRect();
+  return {expanded: aria !== null ? aria === 'true' : collapsed !== 'true', right: box.right, width: box.width,
+          aria, collapsed};
+}"""
+TITLE_JS = """() => {
+  // The page title's text itself (a heading's box includes its padding), and the header band over the page.
+  const heading = [...document.querySelectorAll('[data-testid="stMain"] h2')]
+    .find((h) => h.textContent.startsWith('twolayer'));
+  const range = document.createRange();
+  range.selectNodeContents(heading);
+  const text = range.getBoundingClientRect(), header = document.querySelector('[data-testid="stHeader"]');
+  return {title: {top: text.top, bottom: text.bottom}, header: {bottom: header.getBoundingClientRect().bottom}};
+}"""
 # The label views' images and captions: the grids' and colour bars' sizes, each caption's size and colours.
 LABEL_VIEWS_JS = """() => {
   const charts = [...document.querySelectorAll('.js-plotly-plot')].filter((el) => el.offsetParent !== null);
@@ -205,9 +219,13 @@ def finished(request: pytest.FixtureRequest, browser: Browser, app_server: str) 
 def test_code_panel_never_scrolls_sideways(app_server, page, stage, presenter):
     """Every line of each stage's code wraps inside its column at 1280, 1400 and 1920 px, in both modes."""
     open_app(page, f"{app_server}/?stage={stage}" + ("&present=1" if presenter else ""))
+    code = page.locator(".tl-code:visible")
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": HEIGHT})
         wait_for_app(page)
+        # The page may still be drawing a second script run (its elements stand as grey placeholders meanwhile).
+        expect(code).to_have_count(1, timeout=RUN_TIMEOUT_MS)
+        expect(code).to_contain_text("def train_step")
         page.wait_for_timeout(200)  # a frame or two for the new layout
         panels = page.evaluate(CODE_OVERFLOW_JS)
         assert len(panels) == 1, f"{width} px: expected the Training tab's one code panel, found {len(panels)}"
@@ -239,14 +257,21 @@ def test_presenter_mode_collapses_the_sidebar_and_enlarges_the_code(app_server, 
         code = page.locator(".tl-code").first
         expect(code).to_be_visible()
         sizes[mode] = code.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
-        sidebar = page.get_by_test_id("stSidebar")
-        box = sidebar.bounding_box()
-        sidebars[mode] = (sidebar.get_attribute("aria-expanded"), box["x"] + box["width"] if box else 0)
-    assert sidebars["normal"][0] == "true", f"the normal page should show its sidebar: {sidebars['normal']}"
-    expanded, right_edge = sidebars["presenter"]
-    assert expanded == "false" and right_edge <= 1, f"presenter mode leaves the sidebar open: {sidebars['presenter']}"
+        # Streamlit marks its sidebar with data-collapsed (aria-expanded in some versions) and slides it out.
+        sidebars[mode] = page.get_by_test_id("stSidebar").evaluate(SIDEBAR_JS)
+    assert sidebars["normal"]["expanded"], f"the normal page should show its sidebar: {sidebars['normal']}"
+    presenter = sidebars["presenter"]
+    assert not presenter["expanded"] and presenter["right"] <= 1, f"presenter mode leaves the sidebar open: {presenter}"
     assert sizes["presenter"] > sizes["normal"], f"code type in px, presenter against normal: {sizes}"
     assert page.errors == [], f"the browser reported errors: {page.errors}"
+
+
+def test_presenter_mode_shows_the_page_title_below_the_header(app_server, page):
+    """Presenter mode drops the band above the title, but the title itself stays in view, not under the header."""
+    open_app(page, f"{app_server}/?present=1")
+    expect(page.locator(".tl-code").first).to_be_visible()
+    boxes = page.evaluate(TITLE_JS)
+    assert boxes["title"]["top"] >= boxes["header"]["bottom"] - 1, f"the header covers the page title: {boxes}"
 
 
 # --- charts after a finished run -----------------------------------------------------------------
@@ -274,8 +299,6 @@ def test_every_chart_has_a_text_for_those_who_cannot_see_it(finished):
     charts = page.evaluate(CHART_TEXT_JS)
     assert charts, f"{name}: no chart on the Training tab"
     missing = sorted({chart["title"] for chart in charts if not chart["text"].strip()})
-    if missing and set(missing) <= CAPTIONS_PENDING:
-        pytest.xfail(f"{name}: still without a caption (drawn outside label_panels): {missing}")
     assert not missing, f"{name}: charts with neither a caption after them nor an aria-label: {missing}"
 
 
@@ -283,12 +306,13 @@ def test_label_views_read_from_the_back_row(finished):
     """Digits: the hidden units a grid across the page with a small colour bar, and each test image captioned in
     ink at 16 px or more with a coloured ✓ or ✗."""
     name, page = finished
-    if not name.startswith("digits"):
-        pytest.skip("the lecture's random data has no labels")
     page.set_viewport_size({"width": 1280, "height": HEIGHT})
     settle_charts(page)
     views = page.evaluate(LABEL_VIEWS_JS)
     page.set_viewport_size({"width": 1400, "height": HEIGHT})
+    if not name.startswith("digits"):
+        assert not views["units"], f"{name}: the lecture's random data has no labels, yet label views are drawn"
+        return
     assert views["units"], f"{name}: no hidden-unit images"
     (grid_w, grid_h), bar = views["units"]["grid"], views["units"]["bar"]
     assert grid_w >= 0.6 * views["main"], f"{name}: the unit grid is {grid_w:.0f} px of a {views['main']:.0f} px page"
