@@ -320,7 +320,8 @@ def test_a_unit_made_dead_is_counted_dead_and_never_fires(stage):
     epochs, rates = trainer.firing_history()
     assert epochs[0] == 0 and epochs[-1] == 3 and rates.shape == (16, len(epochs))
     assert (rates[5] == 0).all(), "the dead unit fired"
-    assert trainer.dead_units() == int((rates[:, -1] == 0).sum()) >= 1
+    never = set(np.flatnonzero(rates[:, -1] == 0))  # on the watched rows, a sample of the training data
+    assert 5 in never and 1 <= trainer.dead_units() <= len(never), "dead on all rows is dead on the sample too"
 
 
 def test_firing_records_stay_bounded_over_a_long_run():
