@@ -1,10 +1,12 @@
 """What Intel MKL's strict reproducibility mode (`MKL_CBWR=AUTO,STRICT`) costs, and what it changes.
 
-`python -m bench.mkl_mode [--repeats 7] [--large-epochs 10] [--only tensor,nn]` starts one worker process per mode
-(the variable unset, `AUTO`, `AUTO,STRICT`: MKL reads it once, so a mode needs a process of its own) and has them
-time the same cases in turn, round after round: float32 matrix products at the lecture's and the large run's
-shapes, and each stage's bare loop and engine run of `bench.engine`, all at one torch thread. A ratio is the median
-of the per-round ratios, so a busy spell of the shared machine slows both sides of it.
+`python -m bench.mkl_mode [--repeats 7] [--large-epochs 10] [--only tensor,nn] [--sizes lecture]` starts one worker
+process per mode (the variable unset, `AUTO`, `AUTO,STRICT`: MKL reads it once, so a mode needs a process of its
+own) and has them time the same cases in turn, round after round: float32 matrix products at the lecture's and the
+large run's shapes, and each stage's bare loop and engine run of `bench.engine`, all at one torch thread and in CPU
+seconds (which other programs on a shared machine move less than wall time). A ratio is the median of the per-round
+ratios, so a busy spell of the machine slows both sides of it. A large run shorter than the engine section's 50
+epochs records more often, so its engine/bare is higher than there; the mode's cost is the STRICT/unset column.
 """
 
 from __future__ import annotations
@@ -44,13 +46,23 @@ def _products_case(shapes, count):
     pairs = [(torch.randn(m, k, generator=generator), torch.randn(k, n, generator=generator)) for m, k, n in shapes]
 
     def case() -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(count):
             for a, b in pairs:
                 a.mm(b)
-        return time.perf_counter() - start
+        return time.process_time() - start
 
     return case
+
+
+def _cpu_seconds(case, cpu: list[float]):
+    """`case`, returning the CPU seconds it recorded instead of its wall seconds."""
+
+    def timed() -> float:
+        case()
+        return cpu[-1]
+
+    return timed
 
 
 def _thread_independent() -> bool:
@@ -65,7 +77,7 @@ def _thread_independent() -> bool:
     return bool(torch.equal(a.mm(b), two))
 
 
-def worker(mode: str, stages: list[str], large_epochs: int) -> None:
+def worker(mode: str, stages: list[str], sizes: list[str], large_epochs: int) -> None:
     """Serve timed cases on stdin/stdout: a line with a case name in, a line of JSON with its seconds out."""
     _apply_mode(MODES[mode])
     import torch
@@ -78,13 +90,14 @@ def worker(mode: str, stages: list[str], large_epochs: int) -> None:
     cases = {}
     for name, (shape, count) in PRODUCTS.items():
         cases[name] = _products_case(LECTURE_PRODUCTS if shape is None else [shape], count)
-    for size in engine.SIZES:
+    for size in sizes:
         for stage in stages:
             cfg = engine.config(stage, size)
             if size == "large":
                 cfg = cfg.replace(epochs=large_epochs)
-            for kind, case in engine.pair(cfg).cases.items():
-                cases[f"{size} {stage} {kind}"] = case
+            measured = engine.pair(cfg)
+            for kind, case in measured.cases.items():
+                cases[f"{size} {stage} {kind}"] = _cpu_seconds(case, measured.cpu[kind])
     cases["thread_independent"] = _thread_independent  # asked last: it starts a second thread
     print(json.dumps(list(cases)), flush=True)
     for line in sys.stdin:
@@ -96,12 +109,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7, help="counted rounds, after one warm-up (%(default)s)")
     parser.add_argument("--large-epochs", type=int, default=10, help="epochs of each large run (%(default)s)")
     parser.add_argument("--only", default="numpy,tensor,autograd,nn,optim", help="stages (%(default)s)")
+    parser.add_argument("--sizes", default="lecture,large", help="run sizes of bench.engine (%(default)s)")
     args = parser.parse_args(argv)
     stages = [s for s in args.only.split(",") if s]
     workers = {
         mode: subprocess.Popen(
             [sys.executable, "-m", "bench.mkl_mode", "--worker", mode, "--only", ",".join(stages)]
-            + ["--large-epochs", str(args.large_epochs)],
+            + ["--sizes", args.sizes, "--large-epochs", str(args.large_epochs)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -134,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"load average at start {start_load[0]:.1f}, at end {os.getloadavg()[0]:.1f}; {args.repeats} rounds")
     print("gemm the same at 1 and 2 threads: " + ", ".join(f"{m} {same}" for m, same in strict.items()))
-    print("\n| case | unset ms | AUTO ms | AUTO,STRICT ms | STRICT/unset | AUTO/unset |")
+    print("\n| case (CPU) | unset ms | AUTO ms | AUTO,STRICT ms | STRICT/unset | AUTO/unset |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name in names:
         t = {mode: times[mode][name] for mode in MODES}
@@ -156,8 +170,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
         options = argparse.ArgumentParser()
         options.add_argument("--only")
+        options.add_argument("--sizes")
         options.add_argument("--large-epochs", type=int)
         known = options.parse_args(sys.argv[3:])
-        worker(sys.argv[2], known.only.split(","), known.large_epochs)
+        worker(sys.argv[2], known.only.split(","), known.sizes.split(","), known.large_epochs)
     else:
         main()
