@@ -89,7 +89,13 @@ def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> Non
         figure = charts.loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit)
     with container.container():
         plot(st, figure, key)
-        st.caption(f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.")
+        every = trainer.eval_every
+        tested = (
+            f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."
+            if trainer.data.has_test and every > 1
+            else ""
+        )
+        st.caption(f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}")
 
 
 def loss_unit(trainer: Trainer) -> tuple[float, str]:

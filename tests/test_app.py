@@ -213,3 +213,11 @@ def test_poor_defaults_for_digits_are_named_and_one_click_fixes_them():
     assert not any(box.value.startswith("**These settings") for box in at.info), "the advice is taken"
     at.button(key="train").click().run()
     assert session(at).trainer.evaluations()["test_accuracy"][-1] > 0.95
+
+
+def test_digits_say_what_the_loss_is_and_how_often_the_test_curve_is_measured():
+    at = open_app({"data": "digits", "stage": "optim", "epochs": "10"})
+    at.button(key="train").click().run()
+    assert "loss **" in status_text(at) and "(per example)" in status_text(at)
+    captions = [c.value for c in at.caption]
+    assert any("(per example)" in c and "measured every 5 epochs" in c for c in captions), captions

@@ -326,3 +326,8 @@ def test_every_figure_shares_the_lecture_hall_layout(name):
     assert layout.template.layout.to_plotly_json() == {}, f"{name}: a styling template adds weight to every draw"
     assert layout.margin.l <= 20 and layout.margin.r <= 20
     assert len(fig.to_json()) < 10_000, f"{name}: a tiny figure should stay tiny"
+
+
+def test_a_line_of_few_points_is_drawn_with_markers():
+    few, many = charts.norms_figure([0], {"W1": [1.0]}), charts.norms_figure(list(range(50)), {"W1": [1.0] * 50})
+    assert few.data[0].mode == "lines+markers" and many.data[0].mode == "lines"

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+FEW_POINTS = 20  # at most this many points in a line: drawn with markers too
 MAX_POINTS = 2000  # per line trace and draw: a full-width curve, yet light enough to resend a few times a second
 FONT_SIZE = 18  # readable from the back of a lecture hall
 UPDATE_RATIO_REFERENCE = 1e-3  # the usual healthy size of one step relative to the weights
@@ -410,7 +411,9 @@ def _line(x: Sequence[float], y: Sequence[float], name: str, color: str) -> go.S
     """A downsampled line trace."""
     # Arrays, not lists: Plotly checks them in one step and sends them as compact typed arrays.
     xs, ys = downsample(x, y)
-    return go.Scatter(x=xs, y=ys, name=name, mode="lines", line=dict(color=color, width=3))
+    # A few points (the records of a run that diverged early) need markers: one point draws no line.
+    mode = "lines+markers" if len(xs) <= FEW_POINTS else "lines"
+    return go.Scatter(x=xs, y=ys, name=name, mode=mode, line=dict(color=color, width=3))
 
 
 def _lines_figure(title: str, y_title: str, curves: Mapping[str, Curve], *, log_y: bool) -> go.Figure:

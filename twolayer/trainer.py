@@ -115,6 +115,11 @@ class Trainer:
         self._record_snapshot()
 
     @property
+    def eval_every(self) -> int:
+        """Epochs between evaluations: the config's, or the spacing chosen for the data when it says 0."""
+        return self._eval_every
+
+    @property
     def started(self) -> bool:
         """True once any step ran, even if the first epoch is not complete yet."""
         return self.epoch > 0 or self._partial is not None
