@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from twolayer.drawing import ImageError, input_shape_for, layers, load_image, prepare_with_caption, scores
-from twolayer.weights import WeightsError
+from twolayer.weights import WeightsError, read_npz
 
 EXIT_DONE, EXIT_BAD_INPUT = 0, 2
 
@@ -66,13 +66,7 @@ def predict_command(args: argparse.Namespace) -> int:
 def read_weights(path: str | Path) -> dict[str, np.ndarray]:
     """Every array of a weights .npz as float64, read without unpickling anything."""
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            found = {key: npz[key] for key in npz.files}
-    except Exception as exc:  # not a zip, pickled object arrays, truncation: all unreadable
-        raise WeightsError(f"{path}: not a readable .npz file ({exc})") from None
+    found = read_npz(path)
     if "w1" not in found or "w2" not in found:
         raise WeightsError(f"{path}: needs arrays 'w1' and 'w2' (found: {', '.join(found) or 'none'})")
     for name, array in found.items():

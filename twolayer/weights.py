@@ -39,18 +39,23 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: tuple[int, ...]) -> n
     return rng.uniform(-bound, bound, size=shape)
 
 
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, read without unpickling anything; WeightsError names the file."""
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except Exception as exc:  # bad zip, pickled object arrays, truncation: all unreadable
+        raise WeightsError(f"{path}: not a readable .npz file ({exc})") from None
+
+
 def load_weights(
     path: str | Path, input_size: int, hidden_size: int, output_size: int, bias: bool
 ) -> dict[str, np.ndarray]:
     """Weights from an .npz file, checked against the network's shape."""
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            found = {key: npz[key] for key in npz.files}
-    except Exception as exc:  # bad zip, pickled object arrays, truncation: all unreadable
-        raise WeightsError(f"{path}: not a readable .npz file ({exc})") from None
+    found = read_npz(path)
     expected = {"w1": (input_size, hidden_size), "w2": (hidden_size, output_size)}
     if bias:
         expected |= {"b1": (hidden_size,), "b2": (output_size,)}

@@ -7,13 +7,9 @@ import re
 import shutil
 
 import numpy as np
-import torch
 from playwright.sync_api import Page, expect
-from threadpoolctl import threadpool_limits
 
-from twolayer import TrainConfig, Trainer
-
-from .helpers import REPO, wait_for_app
+from .helpers import REPO, headless_run, wait_for_app
 
 RUN_TIMEOUT_MS = 90_000  # seconds on an idle machine; a loaded CI runner can be many times slower
 SETTINGS = dict(stage="optim", data="digits", hidden_size=64, learning_rate=1e-3, epochs=60)
@@ -72,22 +68,6 @@ def shown_scores(page: Page) -> list[float] | None:
     return page.evaluate(SCORES_JS)
 
 
-def headless_trainer() -> Trainer:
-    """The page's run trained by the core alone, with the thread count the server uses."""
-    # Float sums depend on how work is split over threads; the server trains on TWOLAYER_THREADS (default 1).
-    threads = int(os.environ.get("TWOLAYER_THREADS", 1))
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            trainer = Trainer(TrainConfig(device="cpu", **SETTINGS))
-            trainer.advance(trainer.config.epochs)
-    finally:
-        torch.set_num_threads(before)
-    assert trainer.status == "done", f"the headless run ended {trainer.status}"
-    return trainer
-
-
 def test_drawing_moves_the_scores_and_a_test_image_reads_as_evaluated(app_server, page, screenshot_dir):
     page.goto(app_server + QUERY)
     wait_for_app(page)
@@ -133,7 +113,7 @@ def test_drawing_moves_the_scores_and_a_test_image_reads_as_evaluated(app_server
     line = page.get_by_text(TEST_LINE)
     expect(line).to_be_visible()
     number, count, label, predicted = (int(g) for g in TEST_LINE.search(line.inner_text()).groups())
-    trainer = headless_trainer()
+    trainer = headless_run(**SETTINGS)
     data = trainer.data
     assert count == len(data.x_test)
     index = number - 1

@@ -9,15 +9,12 @@ import shutil
 import time
 from collections.abc import Callable
 
-import torch
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from threadpoolctl import threadpool_limits
 
 from harness.browser import VALUES_JS
-from twolayer import TrainConfig, Trainer
 
-from .helpers import ARTIFACTS, REPO, wait_for_app
+from .helpers import ARTIFACTS, REPO, headless_run, wait_for_app
 
 RUN_TIMEOUT_MS = 90_000  # runs here take seconds on an idle machine; a loaded CI runner can be many times slower
 STATUS = re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b")
@@ -155,18 +152,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = RUN_
 
 def headless_losses(**settings) -> list[float]:
     """The loss history of the same run trained by the core alone, with the thread count the server uses."""
-    # Float sums depend on how work is split over threads; the server trains on TWOLAYER_THREADS (default 1).
-    threads = int(os.environ.get("TWOLAYER_THREADS", 1))
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            trainer = Trainer(TrainConfig(device="cpu", **settings))
-            trainer.advance(trainer.config.epochs)
-    finally:
-        torch.set_num_threads(before)
-    assert trainer.status == "done", f"the headless run ended {trainer.status}"
-    return trainer.history.column("loss")
+    return headless_run(**settings).history.column("loss")
 
 
 def test_page_shows_every_control_by_its_label(app_server, page):
