@@ -193,7 +193,8 @@ def test_train_with_defaults_finishes_with_the_full_loss_history(app_server, pag
 
 def test_pause_stops_the_counter_and_train_resumes(app_server, page):
     """Pause during a long run stops the epoch counter at once; Train continues from there."""
-    open_app(page, f"{app_server}/?epochs=50000&hidden=16")
+    # The lecture's hidden size: 50,000 epochs last about 20 s, so a busy machine still has time to pause.
+    open_app(page, f"{app_server}/?epochs=50000")
     button(page, "Train").click()
     # Four digits: the run is well under way and the page redraws it steadily.
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{4,} of 50000"), timeout=RUN_TIMEOUT_MS)
