@@ -17,7 +17,7 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import draw_view, step_view, views, widgets
+from page import draw_view, persist, step_view, views, widgets
 from page.pacing import Pacer
 from twolayer.session import SlotPool, TrainingSession, run_slice
 from twolayer.trainer import warm_up
@@ -60,12 +60,14 @@ def main() -> None:
     st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide", initial_sidebar_state=sidebar)
     pool = server_resources()
     pin_torch_threads()
-    sess: TrainingSession = st.session_state.setdefault("session", TrainingSession())
+    sess = persist.training_session()  # with this browser's past runs, kept across reloads
+    persist.recover_interrupted(sess)
     st.html(views.PAGE_CSS)
     if st.session_state.presenter:
         st.html(views.PRESENTER_CSS)
     st.markdown("## twolayer · watch a two-layer network learn")
     widgets.link_warnings_box()
+    persist.interrupted_note(sess)
 
     # Widgets -> config: the core checks the settings and reads any upload.
     values = widgets.settings_ui()
@@ -136,6 +138,7 @@ def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict, ref
                 "server right now. Yours continues as soon as one finishes."
             )
             continue
+        persist.report_live(sess)
         panels = pacer.due(finished=sess.trainer is None or sess.trainer.finished)
         if panels is not None:
             views.draw(sess, placeholders, pacer.frame, panels)

@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, log: Path, env: dict[str, str] | None = None, app: Path = ROOT / "app.py"
+    port: int, log: Path, env: dict[str, str] | None = None, app: Path = ROOT / "app.py", append: bool = False
 ) -> subprocess.Popen:
     """`streamlit run app.py` on 127.0.0.1:port in its own process group, output to `log`."""
     # Run from the repository root whatever the app's path: that is where .streamlit/config.toml is read.
@@ -39,7 +39,7 @@ def start_server(
         "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
     ]  # fmt: skip
-    with log.open("wb") as out:
+    with log.open("ab" if append else "wb") as out:
         return subprocess.Popen(
             command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
@@ -50,17 +50,17 @@ def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def wait_healthy(server: subprocess.Popen, url: str, timeout_s: float = 60) -> None:
+def wait_healthy(server: subprocess.Popen, url: str, timeout_s: float = 60, name: str = "streamlit") -> None:
     opener = _opener()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode} before serving")
+            raise RuntimeError(f"{name} exited with {server.returncode} before serving {url}")
         with contextlib.suppress(OSError), opener.open(f"{url}/_stcore/health", timeout=2) as response:
             if response.read().decode().strip() == "ok":
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout_s:.0f} s")
+    raise RuntimeError(f"{name} did not answer {url}/_stcore/health within {timeout_s:.0f} s")
 
 
 def stop_server(server: subprocess.Popen) -> None:

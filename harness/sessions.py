@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from twolayer.config import TrainConfig
 
 STAGES = ("numpy", "tensor", "autograd", "nn", "optim")
+SERVER_COOKIE = "TWOLAYER_SERVER"  # set by the proxy (deploy/haproxy.cfg): which app process a browser is kept on
 HIDDEN = (32, 50, 64, 100)  # lecture-sized runs that all converge at each stage's lecture learning rate
 
 
@@ -62,6 +63,7 @@ class SessionResult:
     errors: list[str] = field(default_factory=list)
     checked: bool = False  # whether the page's loss trace is compared with the core's
     losses: list[float] | None = None  # that trace; None when the page had none
+    served_by: str | None = None  # the app process behind a proxy that served the session (None: no proxy)
 
     @property
     def finished(self) -> bool:
@@ -122,6 +124,7 @@ def run_sessions(
                     pending.discard(i)
         for i, (page, result) in enumerate(zip(pages, results, strict=True)):
             result.checked = i < check
+            result.served_by = served_by(page.context)
             if i in pending:
                 result.errors.append(f"not finished after {timeout_s:.0f} s; last status: {result.status}")
                 continue
@@ -135,6 +138,11 @@ def run_sessions(
             with contextlib.suppress(Exception):
                 context.close()
     return results
+
+
+def served_by(context) -> str | None:
+    """The app process the proxy keeps this browser context on, from its sticky cookie; None without a proxy."""
+    return next((c["value"] for c in context.cookies() if c["name"] == SERVER_COOKIE), None)
 
 
 def compare_histories(results: list[SessionResult]) -> list[tuple[Settings, bool, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from twolayer.config import TrainConfig
 from twolayer.data import Dataset
 from twolayer.trainer import DIVERGED, DONE, PAUSED, READY, RUNNING, Trainer
 
+log = logging.getLogger("twolayer")
 MAX_KEPT_RUNS = 8
 KEPT_POINTS = 2000  # loss points kept per past run: enough for a chart, bounded in memory
 
@@ -24,20 +27,26 @@ class PastRun:
     epochs: list[int]  # a thinned curve, its last point always kept
     losses: list[float]
     epochs_completed: int
+    number: int = 0  # the run's number in its browser's history, shown in its label
 
 
 class TrainingSession:
-    """The run one browser session is looking at, whether it is playing, and its recent runs."""
+    """The run one browser session is looking at, whether it is playing, and its recent runs.
 
-    def __init__(self) -> None:
+    Given a `store` (twolayer.store.RunStore), the browser's past runs come from it and go to it, and the run
+    in progress is reported to it by `report_live`, so a reload or another server process finds them.
+    """
+
+    def __init__(self, store=None, browser: str = "", session_id: str = "") -> None:
         # A page can have two script runs at once (a click starts a new one while the old one
         # finishes its slice): every change to the run, and every read of it for drawing, holds this.
         self.lock = threading.RLock()
         self.trainer: Trainer | None = None
         self.playing = False
-        self.runs: list[PastRun] = []
-        self._counter = 0
+        self.runs: list[PastRun] = store.runs(browser) if store is not None else []
+        self._counter = max((run.number for run in self.runs), default=0)
         self._archived: Trainer | None = None  # the run already in `runs`, so it is kept once
+        self.store, self.browser, self.session_id = store, browser, session_id
 
     @property
     def state(self) -> str:
@@ -85,6 +94,7 @@ class TrainingSession:
         """Stop playing; returns once no slice is running, so what is drawn next is final."""
         with self.lock:
             self.playing = False
+            self._end_live()
 
     def reset(self) -> None:
         """Put the current run aside (kept in the run history if it ran) and start from nothing."""
@@ -92,16 +102,32 @@ class TrainingSession:
             self._archive()
             self.trainer = None
             self.playing = False
+            self._end_live()
 
     def clear_runs(self) -> None:
         with self.lock:
             self.runs.clear()
+            self._tell_store("clear")
+
+    def keep_runs(self, runs: list[PastRun]) -> None:
+        """Add runs recovered from elsewhere (a session that ended mid-run) to the history, numbered as this one's."""
+        with self.lock:
+            for run in runs:
+                self._counter += 1
+                self._keep(dataclasses.replace(run, number=self._counter, label=_label(self._counter, run.config)))
+
+    def report_live(self) -> None:
+        """Tell the store how far the playing run got, so that it is not lost if this session ends mid-run."""
+        if self.store is not None and self.playing and self.trainer is not None and self.trainer.epoch:
+            run = _past_run(self.trainer, 0, f"interrupted at {self.trainer.epoch}")
+            self._tell_store("save_live", self.session_id, run)
 
     def after_slice(self) -> None:
         """Stop playing and keep the run once it has finished."""
         if self.trainer is not None and self.trainer.finished and self.playing:
             self.playing = False
             self._archive()
+            self._end_live()
 
     def _start(self, config: TrainConfig, data: Dataset | None) -> None:
         self._archive()
@@ -112,23 +138,44 @@ class TrainingSession:
         if trainer is None or trainer.epoch == 0 or trainer is self._archived:
             return
         self._archived = trainer
-        epochs = trainer.history.column("epoch")
-        losses = trainer.history.column("loss")
-        stride = max(1, len(epochs) // KEPT_POINTS + (len(epochs) % KEPT_POINTS > 0))
-        kept = list(range(0, len(epochs), stride))
-        if kept and kept[-1] != len(epochs) - 1:
-            kept.append(len(epochs) - 1)  # the curve ends where the run ended
         self._counter += 1
-        c = trainer.config
-        data = "upload" if c.data.startswith("upload") else c.data
-        label = (
-            f"#{self._counter} {c.stage}, H={c.hidden_size}, lr={c.learning_rate:g}, "
-            f"batch {c.batch_size}, seed {c.seed}, {data}"
-        )
         status = trainer.status if trainer.status in (DONE, DIVERGED) else f"stopped at {trainer.epoch}"
-        curve = [int(epochs[i]) for i in kept], [losses[i] for i in kept]
-        self.runs.append(PastRun(label, c, status, *curve, epochs_completed=trainer.epoch))
+        self._keep(_past_run(trainer, self._counter, status))
+
+    def _keep(self, run: PastRun) -> None:
+        self.runs.append(run)
         del self.runs[:-MAX_KEPT_RUNS]
+        self._tell_store("add", run)
+
+    def _end_live(self) -> None:
+        self._tell_store("end_live", self.session_id)
+
+    def _tell_store(self, action: str, *args) -> None:
+        """Call the store for this browser; a failing store (locked, broken) costs the kept runs, never the run."""
+        if self.store is None:
+            return
+        try:
+            getattr(self.store, action)(self.browser, *args)
+        except Exception:
+            log.warning("the run store could not %s", action.replace("_", " "), exc_info=True)
+
+
+def _label(number: int, c: TrainConfig) -> str:
+    data = "upload" if c.data.startswith("upload") else c.data
+    settings = f"H={c.hidden_size}, lr={c.learning_rate:g}, batch {c.batch_size}, seed {c.seed}"
+    return f"#{number} {c.stage}, {settings}, {data}"
+
+
+def _past_run(trainer: Trainer, number: int, status: str) -> PastRun:
+    """The run as a past run: its settings, status and loss curve thinned to at most about KEPT_POINTS points."""
+    epochs = trainer.history.column("epoch")
+    losses = trainer.history.column("loss")
+    stride = max(1, len(epochs) // KEPT_POINTS + (len(epochs) % KEPT_POINTS > 0))
+    kept = list(range(0, len(epochs), stride))
+    if kept and kept[-1] != len(epochs) - 1:
+        kept.append(len(epochs) - 1)  # the curve ends where the run ended
+    curve = [int(epochs[i]) for i in kept], [losses[i] for i in kept]
+    return PastRun(_label(number, trainer.config), trainer.config, status, *curve, trainer.epoch, number)
 
 
 class SlotPool:

@@ -47,7 +47,9 @@ def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     request.config.stash[_SERVER_LOG] = log
-    server = start_server(port, log, app=app)
+    # A run store of the test session's own: the tests' browsers leave nothing in the user's cache.
+    store = tmp_path_factory.mktemp("store")
+    server = start_server(port, log, env=dict(os.environ, TWOLAYER_STORE=str(store)), app=app)
     url = f"http://127.0.0.1:{port}"
     try:
         try:

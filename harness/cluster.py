@@ -1,0 +1,184 @@
+"""N app processes behind HAProxy on one port, for a class larger than one process serves.
+
+`bash scripts/serve-class N [--port P]` runs this module; the load benchmark and the tests use `Cluster` too.
+Each process is a plain `streamlit run app.py` on a loopback port; HAProxy (deploy/haproxy.cfg) keeps each
+browser on one process, checks their health, and passes WebSockets through. Every process gets the same
+cookie secret and the same run store, so a browser sent to another process keeps its run history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.server import ROOT, free_port, start_server, stop_server, wait_healthy
+
+CONFIG = ROOT / "deploy" / "haproxy.cfg"
+INSTALL_HINT = "HAProxy is needed: sudo apt-get install haproxy"
+
+
+def haproxy_binary() -> str:
+    """The haproxy executable (Debian installs it in /usr/sbin, often not on a user's PATH)."""
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise RuntimeError(f"no haproxy found; {INSTALL_HINT}")
+    return found
+
+
+def backend_config(ports: list[int]) -> str:
+    """The backend section for app processes on these loopback ports, named app1, app2, ..."""
+    lines = ["backend twolayer from backend_settings"]
+    lines += [f"    server app{i} 127.0.0.1:{port} check cookie app{i}" for i, port in enumerate(ports, 1)]
+    return "\n".join(lines) + "\n"
+
+
+class Cluster:
+    """`replicas` app processes and HAProxy in front of them on `address:port`; logs and config in `workdir`."""
+
+    def __init__(
+        self,
+        replicas: int,
+        port: int,
+        workdir: Path,
+        store: Path,
+        address: str = "127.0.0.1",
+        app: Path = ROOT / "app.py",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.replicas, self.port, self.workdir, self.store = replicas, port, Path(workdir), Path(store)
+        self.address, self.app = address, app
+        self.env = dict(os.environ if env is None else env)
+        self.ports: list[int] = []
+        self.apps: list[subprocess.Popen] = []
+        self.proxy: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.address in ("0.0.0.0", "") else self.address
+        return f"http://{host}:{self.port}"
+
+    def app_url(self, index: int) -> str:
+        """The direct address of app process `index` (0-based), bypassing the proxy."""
+        return f"http://127.0.0.1:{self.ports[index]}"
+
+    def start(self, timeout_s: float = 90) -> Cluster:
+        """Start the processes, wait until each answers its health check, then start the proxy and wait for it."""
+        haproxy = haproxy_binary()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.env["TWOLAYER_STORE"] = str(self.store)
+        # One secret for all: the XSRF cookie a page got from one process must be valid on another after failover.
+        self.env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_hex(32))
+        self.ports = [free_port() for _ in range(self.replicas)]
+        self.apps = [self._start_app(i) for i in range(self.replicas)]
+        for server, port in zip(self.apps, self.ports, strict=True):
+            wait_healthy(server, f"http://127.0.0.1:{port}", timeout_s)
+        backend = self.workdir / "backend.cfg"
+        backend.write_text(backend_config(self.ports))
+        command = [haproxy, "-db", "-f", str(CONFIG), "-f", str(backend)]
+        with (self.workdir / "haproxy.log").open("wb") as out:
+            self.proxy = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=dict(os.environ, TWOLAYER_BIND=f"{self.address}:{self.port}"),
+            )
+        wait_healthy(self.proxy, self.url, timeout_s, name=f"haproxy (log: {self.workdir / 'haproxy.log'})")
+        return self
+
+    def _start_app(self, index: int) -> subprocess.Popen:
+        # Appended to, so a restarted process's log follows the one that died.
+        return start_server(self.ports[index], self.workdir / f"app{index + 1}.log", self.env, self.app, append=True)
+
+    def restart_stopped(self) -> list[int]:
+        """Start again every app process that has stopped, on its old port; the proxy takes it back once healthy."""
+        stopped = [i for i, process in enumerate(self.apps) if process.poll() is not None]
+        for i in stopped:
+            self.apps[i] = self._start_app(i)
+        return stopped
+
+    def wait_all_healthy(self, timeout_s: float = 90) -> None:
+        """Wait until every app process answers its health check directly."""
+        for i, server in enumerate(self.apps):
+            wait_healthy(server, self.app_url(i), timeout_s)
+
+    def kill(self, index: int) -> None:
+        """Kill app process `index` (0-based) at once, as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.apps[index].pid, signal.SIGKILL)
+        self.apps[index].wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop the proxy first (no new connections), then every app process."""
+        for process in ([self.proxy] if self.proxy else []) + self.apps:
+            stop_server(process)
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/serve-class", description="Serve twolayer on N processes behind HAProxy, on one port."
+    )
+    parser.add_argument("replicas", type=int, help="app processes to start (one per core suits a class)")
+    parser.add_argument("--port", type=int, default=8501, help="the public port (default: %(default)s)")
+    parser.add_argument(
+        "--address", default="0.0.0.0", help="address to listen on (default: %(default)s, every interface)"
+    )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="directory of the shared run history (default: a new temporary directory, removed at the end)",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.replicas <= 64:
+        parser.error(f"N must be 1 to 64 processes, got {args.replicas}")
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port must be 1 to 65535, got {args.port}")
+    try:
+        haproxy_binary()
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="twolayer-class-") as workdir:
+        store = args.store or Path(workdir) / "store"
+        cluster = Cluster(args.replicas, args.port, Path(workdir), store, args.address)
+        # Stop cleanly on Ctrl+C and on a plain `kill`.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            print(f"Starting {args.replicas} app processes (logs in {workdir}) ...", flush=True)
+            cluster.start()
+            print(f"Serving twolayer on {cluster.url} through HAProxy; run history in {store}.", flush=True)
+            print("Press Ctrl+C to stop every process.", flush=True)
+            while cluster.proxy.poll() is None:
+                time.sleep(1)
+                for i in cluster.restart_stopped():
+                    # Its browsers were sent to the other processes; it takes new ones once healthy again.
+                    print(f"app process {i + 1} stopped (log: {workdir}/app{i + 1}.log); restarted it", flush=True)
+            print(f"error: HAProxy stopped (log: {workdir}/haproxy.log); stopping the app processes", file=sys.stderr)
+            return 1
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

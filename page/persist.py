@@ -1,0 +1,121 @@
+"""What survives a reload: the browser's id (a cookie), its session on the shared run store, and runs cut short.
+
+The store is the directory `TWOLAYER_STORE` names (scripts/serve-class gives every process the same one), else
+a per-user cache directory; a page whose store cannot be opened keeps its runs in memory, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from twolayer.session import TrainingSession
+from twolayer.store import OWNER, RunStore, browser_key, process_alive
+
+log = logging.getLogger("twolayer")
+COOKIE = "twolayer_browser"
+COOKIE_DAYS = 30
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+# A run reports its progress every LIVE_EVERY_S while it trains; one silent for STALE_S has stopped, even where
+# its process cannot be checked (another host).
+LIVE_EVERY_S = 2.0
+STALE_S = 15.0
+NOTE = "interrupted_note"  # session_state key of the message about runs cut short
+
+
+@st.cache_resource
+def run_store() -> RunStore | None:
+    """The process's run store; None (runs kept in memory only) when its directory cannot be used."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    directory = os.environ.get("TWOLAYER_STORE") or cache / "twolayer"
+    try:
+        return RunStore(directory)
+    except Exception as error:  # OSError or sqlite3.Error: a broken store must not stop the page
+        log.warning("run history is kept in memory only: the store at %s cannot be used (%s)", directory, error)
+        return None
+
+
+def browser_id() -> str:
+    """This browser's id from its cookie; a new one, set in the cookie, when it came without one."""
+    if "browser_id" not in st.session_state:
+        sent = st.context.cookies.get(COOKIE, "")
+        st.session_state.browser_id = sent if ID_PATTERN.fullmatch(sent) else secrets.token_urlsafe(24)
+        st.session_state.set_cookie = st.session_state.browser_id != sent
+    if st.session_state.set_cookie:
+        # Set from the page (Streamlit's server sets no cookies of its own), and on every script run of this
+        # session, so that the page's elements keep their places from run to run. SameSite=Strict keeps it off
+        # other sites' requests; the token is random, so only this browser can name its runs.
+        age = COOKIE_DAYS * 24 * 3600
+        cookie = f"{COOKIE}={st.session_state.browser_id}; path=/; max-age={age}; SameSite=Strict"
+        st.html(f"<script>document.cookie = '{cookie}';</script>", unsafe_allow_javascript=True)
+    return st.session_state.browser_id
+
+
+def training_session() -> TrainingSession:
+    """This page's TrainingSession, created on its first script run with the browser's past runs."""
+    browser = browser_key(browser_id())
+    if "session" not in st.session_state:
+        store = run_store()
+        try:
+            st.session_state.session = TrainingSession(store, browser, _session_id())
+        except Exception as error:  # an unreadable store file: carry on without it
+            log.warning("run history is kept in memory only: %s", error)
+            st.session_state.session = TrainingSession()
+    return st.session_state.session
+
+
+def recover_interrupted(sess: TrainingSession) -> None:
+    """Move this browser's runs cut short (reload, a server process gone) into the run history and say so."""
+    if sess.store is None:
+        return
+    try:
+        runs = sess.store.claim_interrupted(sess.browser, _alive, STALE_S)
+    except Exception as error:  # a busy or broken store costs the recovery, never the page
+        log.warning("could not check for interrupted runs: %s", error)
+        return
+    if runs:
+        sess.keep_runs(runs)
+        last = runs[-1]
+        st.session_state[NOTE] = (
+            f"Your last run ({last.config.stage}, hidden {last.config.hidden_size}) stopped at epoch "
+            f"{last.epochs_completed} of {last.config.epochs}: the page was reloaded or the server process it "
+            "trained on stopped. Its loss curve is in **Run history**, and the settings come back from the link: "
+            "press **Train** to run it again."
+        )
+
+
+def report_live(sess: TrainingSession) -> None:
+    """Save how far the playing run got, at most every LIVE_EVERY_S."""
+    now = time.monotonic()
+    if now - st.session_state.get("live_reported", 0.0) < LIVE_EVERY_S:
+        return
+    st.session_state.live_reported = now
+    sess.report_live()
+
+
+def interrupted_note(sess: TrainingSession) -> None:
+    """The message about runs cut short, until a new run starts."""
+    if sess.playing:
+        st.session_state.pop(NOTE, None)
+    if note := st.session_state.get(NOTE):
+        st.warning(note, icon=":material/history:")
+
+
+def _session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else secrets.token_hex(8)
+
+
+def _alive(owner: str, session: str) -> bool:
+    """Whether the session that reported a run in progress is still connected, as far as this process can tell."""
+    if owner == OWNER:
+        return runtime.exists() and runtime.get_instance().is_active_session(session)
+    return process_alive(owner) is not False  # another host: only staleness tells

@@ -1,0 +1,142 @@
+"""A class on two app processes behind HAProxy (scripts/serve-class): spread, a process killed, reloads keep runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from harness.cluster import Cluster, haproxy_binary
+from harness.server import free_port
+from harness.sessions import compare_histories, run_sessions, served_by, session_settings
+
+from .helpers import wait_for_app
+
+RUN_TIMEOUT_MS = 120_000  # two servers, a browser and the test share two cores
+STATUS = re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two app processes and HAProxy, as `bash scripts/serve-class 2` starts them."""
+    try:
+        haproxy_binary()
+    except RuntimeError as error:
+        pytest.fail(f"{error} (scripts/test installs it itself when run as root)", pytrace=False)
+    workdir = tmp_path_factory.mktemp("class")
+    with Cluster(2, free_port(), workdir, workdir / "store") as running:
+        yield running
+
+
+def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
+    """A browser context of its own (its own cookies: another student) and a page in it."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    return context, context.new_page()
+
+
+def status(page: Page):
+    return page.get_by_test_id("stMarkdown").filter(has_text=STATUS)
+
+
+def history_rows(page: Page, count: int) -> list[str]:
+    """The Run history tab's table once it lists `count` runs: one text per run."""
+    page.get_by_role("tab", name="Run history").click()
+    # The table is drawn on a canvas; its accessible copy (header row first) holds the cells.
+    rows = page.get_by_test_id("stDataFrame").locator('[role="row"]')
+    expect(rows).to_have_count(count + 1)
+    return [row.text_content() or "" for row in rows.all()[1:]]
+
+
+def test_sessions_spread_over_the_processes_and_train_as_the_core_does(cluster, browser):
+    """Four students at once through the proxy: each finishes, both processes serve, histories equal the core's."""
+    results = run_sessions(browser, cluster.url, session_settings(4, epochs=200), check=4, timeout_s=240)
+    assert [r.errors for r in results] == [[]] * 4
+    assert all(r.finished for r in results), [r.status for r in results]
+    served = sorted(r.served_by or "none" for r in results)
+    assert set(served) == {"app1", "app2"}, f"the proxy sent the sessions to {served}"
+    for settings, equal, note in compare_histories(results):
+        assert equal, f"{settings.query()}: {note}"
+
+
+def test_a_killed_process_sends_its_students_to_the_other_with_their_settings_and_runs(cluster, browser):
+    """Kill one process mid-run: the other's student finishes; the killed one's page says so and keeps its settings."""
+    pages = []
+    try:
+        # Until the two land on different processes (the proxy balances new browsers by open connections).
+        for _ in range(6):
+            context, page = new_page(browser)
+            page.goto(f"{cluster.url}/?epochs=20000&hidden=64&seed=7")
+            wait_for_app(page)
+            pages.append((served_by(context), context, page))
+            if len({name for name, _, _ in pages}) == 2:
+                break
+        by_server = {name: (context, page) for name, context, page in pages}
+        assert set(by_server) == {"app1", "app2"}, f"six browsers all went to {set(by_server)}"
+        (_, victim), (_, survivor) = by_server["app1"], by_server["app2"]
+        for page in (victim, survivor):
+            page.get_by_role("button", name="Train", exact=True).click()
+        for page in (victim, survivor):
+            expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{3,}"), timeout=RUN_TIMEOUT_MS)
+
+        cluster.kill(0)  # app1, as a crash would
+
+        # The page reconnects through the proxy to the live process and says what happened.
+        note = victim.get_by_test_id("stAlert").filter(has_text="stopped at epoch")
+        expect(note).to_be_visible(timeout=30_000)
+        assert "the server process it trained on stopped" in note.inner_text()
+        expect(status(victim)).to_have_text(re.compile(r"^Ready"))
+        epochs = victim.get_by_role("spinbutton", name="Epochs")
+        expect(epochs, "the settings come back from the link").to_have_value("20000")
+        rows = history_rows(victim, 1)
+        assert "interrupted at" in rows[0] and "H=64" in rows[0], rows
+
+        # The other process's student is untouched.
+        expect(status(survivor)).to_have_text(re.compile(r"^Done · epoch 20000 of 20000"), timeout=RUN_TIMEOUT_MS)
+        assert survivor.get_by_test_id("stException").count() == 0
+    finally:
+        for _, context, _ in pages:
+            context.close()
+        cluster.restart_stopped()
+        cluster.wait_all_healthy()
+
+
+def test_a_reload_keeps_the_run_history_and_no_other_browser_sees_it(cluster, browser):
+    """Train, reload: the finished run is listed again; a second browser has an empty history."""
+    context, page = new_page(browser)
+    other_context, other = new_page(browser)
+    try:
+        page.goto(f"{cluster.url}/?epochs=100&hidden=32")
+        wait_for_app(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(status(page)).to_have_text(re.compile(r"^Done · epoch 100 of 100"), timeout=RUN_TIMEOUT_MS)
+        page.get_by_role("button", name="Reset", exact=True).click()
+        wait_for_app(page)
+
+        page.reload()
+        wait_for_app(page)
+        rows = history_rows(page, 1)
+        assert "H=32" in rows[0] and "done" in rows[0], rows
+        assert (cluster.store / "runs.sqlite3").is_file(), "kept in the store every process was given"
+
+        other.goto(f"{cluster.url}/?epochs=100&hidden=32")
+        wait_for_app(other)
+        other.get_by_role("tab", name="Run history").click()
+        expect(other.get_by_text("Finished and reset runs of this browser session appear here")).to_be_visible()
+        assert other.get_by_test_id("stDataFrame").count() == 0
+    finally:
+        context.close()
+        other_context.close()
+
+
+def test_the_proxy_refuses_an_upload_over_the_cap(cluster):
+    """HAProxy answers 413 to a request declaring more than Streamlit's 200 MB upload cap, before an app sees it."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=10)
+    connection.putrequest("PUT", "/_stcore/upload_file/x/y")
+    connection.putheader("Content-Length", str(201 * 1024 * 1024))
+    connection.endheaders()
+    assert connection.getresponse().status == 413
+    connection.close()
