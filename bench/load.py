@@ -1,24 +1,28 @@
-"""Load: K browser sessions press Train at once on one server; finish times, errors, health latency, memory and CPU.
+"""Load: K browser sessions press Train at once; finish times, errors, health latency, memory and CPU.
 
-Run it as `python -m bench.load [--sessions 30]`. It serves app.py on a free loopback port, opens one headless
-Chromium with one context per session, and writes its figures between the load markers of BENCHMARKS.md.
+Run it as `python -m bench.load [--sessions 30] [--replicas N]`. It serves app.py on a free loopback port (or N
+app processes behind HAProxy, as scripts/serve-class does), opens one headless Chromium with one context per
+session, and writes its figures between the load markers of BENCHMARKS.md (a marker pair per replica count).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import math
 import os
 import signal
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.browser import CHROMIUM, CHROMIUM_ARGS
+from harness.cluster import Cluster
 from harness.server import (
     HEALTH_EVERY_S,
     HEALTH_TARGET_S,
@@ -37,7 +41,7 @@ from harness.server import (
 from harness.sessions import SessionResult, Settings, compare_histories, run_sessions, session_settings
 
 LOG = ROOT / "test-artifacts" / "bench-load-server.log"  # kept after the run: a traceback there explains a failure
-START_MARK, END_MARK = "<!-- load:start -->", "<!-- load:end -->"
+CLASS_DIR = ROOT / "test-artifacts" / "bench-load-class"  # the processes' and HAProxy's logs with --replicas
 PROC_EVERY_S = 0.25
 MAX_LISTED = 12  # page errors written into BENCHMARKS.md
 
@@ -55,6 +59,12 @@ class LoadReport:
     server_errors: list[str]
     wall_s: float
     slots: str
+    replicas: int = 0  # app processes behind the proxy; 0: one server, no proxy
+
+    @property
+    def served(self) -> Counter:
+        """Sessions per app process, as the proxy's sticky cookie named it."""
+        return Counter(r.served_by for r in self.results if r.served_by)
 
     @property
     def finished(self) -> int:
@@ -91,9 +101,13 @@ class LoadReport:
                 peak = max(peak, 100 * (p[i][1] - p[j][1]) / (p[i][0] - p[j][0]))
         return mean, peak
 
+    def spread(self) -> str:
+        return ", ".join(f"{name} {self.served[name]}" for name in sorted(self.served)) or "none"
+
     def passed(self) -> bool:
         return (
             self.finished == self.sessions
+            and (not self.replicas or len(self.served) == self.replicas)
             and not self.errors
             and not self.server_errors
             and self.health_p95 < HEALTH_TARGET_S
@@ -130,10 +144,15 @@ class LoadReport:
                 f" ms / {failed}",
                 "",
             ],
-            ["server memory: peak (VmHWM)", f"{self.peak_rss_mb:.0f} MB", ""],
+            ["server memory: peak (VmHWM, the largest process)", f"{self.peak_rss_mb:.0f} MB", ""],
             ["server memory: before and after the load (VmRSS)", f"{rss[0]:.0f} MB -> {rss[-1]:.0f} MB", ""],
             ["server CPU: mean / busiest second (% of one core)", f"{mean_cpu:.0f}% / {peak_cpu:.0f}%", ""],
             ["histories equal to the headless core (checked sessions)", f"{equal} / {len(self.histories)}", "all"],
+            *(
+                [["sessions per app process (from the proxy's cookie)", self.spread(), "every process serves"]]
+                if self.replicas
+                else []
+            ),
             ["wall time of the load (first page opened to last Done)", f"{self.wall_s:.1f} s", ""],
         ]
 
@@ -142,9 +161,15 @@ class LoadReport:
         from bench.report import Section, cpu_model, usable_cores
 
         now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        served = (
+            f"{self.replicas} app processes behind HAProxy (deploy/haproxy.cfg, as `scripts/serve-class "
+            f"{self.replicas}` runs them; memory and CPU are their sums)"
+            if self.replicas
+            else "one app process"
+        )
         note = (
-            f"Measured {now} with `{command}` on {usable_cores()} usable cores ({cpu_model()}); "
-            f"server training slots: {self.slots}. One headless Chromium on the same machine opens "
+            f"Measured {now} with `{command}` on {usable_cores()} usable cores ({cpu_model()}); {served}; "
+            f"training slots per process: {self.slots}. One headless Chromium on the same machine opens "
             f"{self.sessions} contexts at once, each on its own link (every stage, hidden 32 to 100, its own seed, "
             f"{self.results[0].settings.epochs if self.results else 0} epochs of the lecture's 64 x 784 data), "
             "and presses Train in each; the browser competes with the server for the same cores. "
@@ -152,25 +177,35 @@ class LoadReport:
             "Checked sessions compare the page's loss trace with the same settings trained alone in the core "
             "(one torch and one BLAS thread, as the server runs)."
         )
-        section = Section(f"Load: {self.sessions} sessions press Train at once", note, ["measure", "value", "target"])
+        where = f" on {self.replicas} processes behind HAProxy" if self.replicas else ""
+        title = f"Load: {self.sessions} sessions press Train at once{where}"
+        section = Section(title, note, ["measure", "value", "target"])
         section.rows = self.rows()
-        lines = [START_MARK, section.markdown()]
+        start, end = marks(self.replicas)
+        lines = [start, section.markdown()]
         if self.errors or self.server_errors:
             # The server's tracebacks first: one cause usually explains many pages' errors.
             server = [f"- {count} x `{error}`" for error, count in Counter(self.server_errors).most_common()]
             pages = [f"- `{error[:200]}`" for error in self.errors[:MAX_LISTED]]
             more = len(self.errors) - MAX_LISTED
             lines += ["Errors seen:", "", *server, *pages, *([f"- ... and {more} more"] if more > 0 else []), ""]
-        lines.append(END_MARK)
+        lines.append(end)
         return "\n".join(lines)
 
 
-def update_benchmarks(path: Path, section: str) -> None:
+def marks(replicas: int) -> tuple[str, str]:
+    """The markers around a load section in BENCHMARKS.md: one pair for one server, one per replica count."""
+    name = f"load-{replicas}-replicas" if replicas else "load"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def update_benchmarks(path: Path, section: str, replicas: int = 0) -> None:
     """Replace the text between the load markers of `path`, adding them at its end if missing."""
     text = path.read_text() if path.exists() else ""
-    start, end = text.find(START_MARK), text.find(END_MARK)
+    start_mark, end_mark = marks(replicas)
+    start, end = text.find(start_mark), text.find(end_mark)
     if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(END_MARK) :]
+        text = text[:start] + section + text[end + len(end_mark) :]
     else:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
     path.write_text(text)
@@ -212,34 +247,43 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=Path(os.environ.get("TWOLAYER_APP") or ROOT / "app.py"),
         help="the page to serve (default: $TWOLAYER_APP or app.py)",
     )
+    parser.add_argument(
+        "--replicas", type=int, default=0, help="app processes behind HAProxy (default: 0, one server and no proxy)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the table only (default: off)")
     args = parser.parse_args(argv)
-    if args.sessions < 1 or args.epochs < 1 or args.check < 0 or args.timeout <= 0:
-        parser.error("--sessions and --epochs must be at least 1, --check at least 0, --timeout above 0")
+    if args.sessions < 1 or args.epochs < 1 or args.check < 0 or args.timeout <= 0 or args.replicas < 0:
+        parser.error("--sessions and --epochs must be at least 1, --check and --replicas at least 0, --timeout above 0")
     return args
 
 
 def run_load(
-    sessions: int, epochs: int, check: int, timeout_s: float, slots: int | None, app: Path = ROOT / "app.py"
+    sessions: int,
+    epochs: int,
+    check: int,
+    timeout_s: float,
+    slots: int | None,
+    app: Path = ROOT / "app.py",
+    replicas: int = 0,
 ) -> LoadReport:
-    """Start a server, run the sessions against it with the probes on, stop it and gather the figures."""
+    """Start the server (or the processes and the proxy), run the sessions with the probes on, stop, gather figures."""
     from playwright.sync_api import sync_playwright
 
     env = dict(os.environ)
     if slots is not None:
         env["TWOLAYER_SLOTS"] = str(slots)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     settings = session_settings(sessions, epochs)
     LOG.parent.mkdir(parents=True, exist_ok=True)
-    server = start_server(port, LOG, env, app)
-    try:
-        wait_healthy(server, url)
+    exits: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="twolayer-load-") as store,
+        serving(app, env, replicas, store, exits) as (url, pids),
+    ):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 health = Sampler(health_probe(url), HEALTH_EVERY_S)
-                process = Sampler(process_probe(server.pid), PROC_EVERY_S)
+                process = Sampler(process_probe(*pids), PROC_EVERY_S)
                 health.start()
                 process.start()
                 start = time.monotonic()
@@ -248,12 +292,9 @@ def run_load(
                 health_samples, process_samples = health.stop(), process.stop()
             finally:
                 browser.close()
-        peak = memory_mb(server.pid)["VmHWM"]
-    finally:
-        stop_server(server)
-    errors = server_tracebacks(LOG)
-    if server.returncode not in (0, -signal.SIGTERM) and not errors:
-        errors = [f"server: exited with {server.returncode}"]
+        peak = max(memory_mb(pid)["VmHWM"] for pid in pids)
+    logs = sorted(CLASS_DIR.glob("app*.log")) if replicas else [LOG]
+    errors = [error for log in logs for error in server_tracebacks(log)] or exits
     return LoadReport(
         sessions=sessions,
         results=results,
@@ -264,7 +305,28 @@ def run_load(
         server_errors=errors,
         wall_s=wall,
         slots=env.get("TWOLAYER_SLOTS", f"the app's default (cores: {os.cpu_count()})"),
+        replicas=replicas,
     )
+
+
+@contextlib.contextmanager
+def serving(app: Path, env: dict[str, str], replicas: int, store: str, exits: list[str]):
+    """Yield (URL, app process ids): one server on a free port, or `replicas` processes behind HAProxy; a server that
+    exits with an error is added to `exits`."""
+    env = dict(env, TWOLAYER_STORE=store)
+    if replicas:
+        with Cluster(replicas, free_port(), CLASS_DIR, Path(store), app=app, env=env) as cluster:
+            yield cluster.url, [process.pid for process in cluster.apps]
+        return
+    port = free_port()
+    server = start_server(port, LOG, env, app)
+    try:
+        wait_healthy(server, f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}", [server.pid]
+    finally:
+        stop_server(server)
+        if server.returncode not in (0, -signal.SIGTERM):
+            exits.append(f"server: exited with {server.returncode}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,13 +339,15 @@ def main(argv: list[str] | None = None) -> int:
     # The core's references must compute exactly what the server does: one torch and one BLAS thread.
     torch.set_num_threads(1)
     threadpool_limits(1)
-    report = run_load(args.sessions, args.epochs, args.check, args.timeout, args.slots, args.app.resolve())
+    report = run_load(
+        args.sessions, args.epochs, args.check, args.timeout, args.slots, args.app.resolve(), args.replicas
+    )
     section = report.markdown(" ".join(["python -m bench.load", *argv]))
     print(section)
     for settings, equal, note in report.histories:
         print(f"history {settings.query()}: {'equal' if equal else 'DIFFERENT'} ({note})")
     if not args.no_write:
-        update_benchmarks(args.output, section)
+        update_benchmarks(args.output, section, args.replicas)
         print(f"updated the load section of {args.output}")
     print("all targets met" if report.passed() else "TARGETS MISSED")
     return 0 if report.passed() else 1

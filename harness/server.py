@@ -146,11 +146,11 @@ def health_probe(url: str):
     return sample
 
 
-def process_probe(pid: int):
-    """A sample function: (monotonic time, CPU seconds, RSS MB) of the process."""
+def process_probe(*pids: int):
+    """A sample function: (monotonic time, CPU seconds, RSS MB) of the processes together."""
 
     def sample() -> tuple[float, float, float]:
-        return time.monotonic(), cpu_seconds(pid), memory_mb(pid)["VmRSS"]
+        return time.monotonic(), sum(map(cpu_seconds, pids)), sum(memory_mb(pid)["VmRSS"] for pid in pids)
 
     return sample
 
