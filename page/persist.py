@@ -47,6 +47,7 @@ def browser_id() -> str:
     """This browser's id from its cookie; a new one, set in the cookie, when it came without one."""
     if "browser_id" not in st.session_state:
         sent = st.context.cookies.get(COOKIE, "")
+        sent = sent if isinstance(sent, str) else ""  # no cookies at all where no browser connects (AppTest)
         st.session_state.browser_id = sent if ID_PATTERN.fullmatch(sent) else secrets.token_urlsafe(24)
         st.session_state.set_cookie = st.session_state.browser_id != sent
     if st.session_state.set_cookie:

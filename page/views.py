@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from page import widgets
 from page.code import code_html
 from twolayer import charts, export
 from twolayer.advice import TRIAL_EPOCHS, advise
 from twolayer.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.config import MANUAL_STAGES, STAGE_TITLES, TrainConfig
 from twolayer.history import MAX_SAMPLE
+from twolayer.program import program_source
 from twolayer.session import SlotPool, TrainingSession
 from twolayer.stages import lecture_differences, stage_source
 from twolayer.trainer import Trainer, make_dataset
@@ -301,7 +303,11 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
         stage = st.session_state.stage
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
-        st.html(code_html(stage_source(stage), f"Source of the {STAGE_TITLES[stage]} stage's functions"))
+        if config is None:  # settings the core refused: the stage's functions, with no run's values to frame them
+            st.html(code_html(stage_source(stage), f"Source of the {STAGE_TITLES[stage]} stage's functions"))
+        else:
+            source = program_source(config, training_rows(config))
+            st.html(code_html(source, f"The whole program of the {STAGE_TITLES[stage]} stage with these settings"))
         st.caption(lecture_differences(stage))
         if sess.trainer is not None and sess.trainer.config.stage != stage:
             st.caption(f"The run shown used stage {sess.trainer.config.stage}: press Train to run this one.")
@@ -314,6 +320,20 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
     placeholders["gradient norms"], placeholders["update ratios"] = left.empty(), right.empty()
     placeholders["labels"] = st.empty()
     return placeholders
+
+
+def training_rows(config: TrainConfig) -> int:
+    """The rows of training data a run with `config` goes through each epoch."""
+    if config.data == "random":
+        return config.batch_size  # the lecture's N rows, drawn for the run
+    _, uploaded, _ = widgets.current_run()
+    return len(uploaded.x_train) if uploaded is not None else _source_rows(config.data)
+
+
+@st.cache_data(max_entries=4)
+def _source_rows(source: str) -> int:
+    """The training rows of a named data source such as digits, whose split is the same size for every seed."""
+    return len(make_dataset(TrainConfig(data=source)).x_train)
 
 
 def draw(sess: TrainingSession, placeholders: dict, frame: int, panels: tuple[str, ...] = ()) -> None:

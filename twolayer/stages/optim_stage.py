@@ -10,9 +10,8 @@ from twolayer.stages import nn_stage
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (
-    "The lecture builds Adam before it sets `learning_rate`; here the optimizer gets the run's rate. The "
-    "optimizer is one of Adam (the lecture's), SGD, SGD with momentum or RMSprop, picked by the Optimizer"
-    " setting."
+    "The lecture builds Adam before it sets `learning_rate`; here the rate is set first, with the other "
+    "settings. The Optimizer setting picks Adam (the lecture's), SGD, SGD with momentum or RMSprop."
 )
 
 
