@@ -128,7 +128,7 @@ def main() -> None:
 def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict, refresh_drawing=None) -> bool:
     """Advance the run slice by slice, redrawing as the pacer says (the drawing's scores too); True if any ran."""
     # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
-    pacer = Pacer(views.PANELS, heavy_first=True)
+    pacer = Pacer(views.PANELS, starting=True)
     trained = False
     while sess.playing and sess.trainer is not None and not sess.trainer.finished:
         trained = True

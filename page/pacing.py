@@ -15,14 +15,19 @@ class Pacer:
     """Decides how long each training slice runs and what each frame redraws; the clock is injectable for tests."""
 
     def __init__(
-        self, panels: tuple[str, ...], clock: Callable[[], float] = time.perf_counter, heavy_first: bool = False
+        self, panels: tuple[str, ...], clock: Callable[[], float] = time.perf_counter, starting: bool = False
     ) -> None:
-        """`heavy_first`: the first round of slow panels starts with the first frame, not HEAVY_SECONDS later."""
+        """`starting`: a run starts now: its first frame, the loss chart alone, comes after one short slice, and its
+        slow panels follow one a frame at once, not HEAVY_SECONDS later."""
         self.panels = panels
         self.clock = clock
         self.frame = 0
         self._last_draw = self._last_heavy = clock()
-        self._due: list[str] = list(panels) if heavy_first else []  # slow panels still to redraw this round
+        # A pressed Train should show its run within a fraction of a second: the first frame is due at once.
+        self._loss_only = starting
+        if starting:
+            self._last_draw -= FRAME_SECONDS
+        self._due: list[str] = list(panels) if starting else []  # slow panels still to redraw this round
 
     def slice_seconds(self) -> float:
         """The next slice's budget: it ends when the next frame is due, so the charts update at an even pace."""
@@ -38,6 +43,9 @@ class Pacer:
         self._last_draw = now
         if now - self._last_heavy >= HEAVY_SECONDS:
             self._due, self._last_heavy = list(self.panels), now
+        if self._loss_only:
+            self._loss_only = False
+            return ()
         # One slow panel a frame: the browser redraws two charts at a time, never eight at once, so the
         # loss chart keeps its pace. A finished run is redrawn whole by the script run after.
         return (self._due.pop(0),) if self._due and not finished else ()

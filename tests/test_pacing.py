@@ -45,9 +45,13 @@ def test_a_finished_run_draws_at_once_and_only_the_loss():
     assert pacer.frame == 1
 
 
-def test_a_run_just_started_draws_its_slow_panels_from_the_first_frame():
+def test_a_run_just_started_draws_its_loss_after_one_short_slice_then_its_slow_panels():
     clock = Clock()
-    pacer = Pacer(("w1", "w2"), clock, heavy_first=True)
+    pacer = Pacer(("w1", "w2"), clock, starting=True)
+    assert pacer.slice_seconds() == MIN_SLICE_SECONDS, "the first frame is due at once"
+    clock.now += MIN_SLICE_SECONDS
+    assert pacer.due(finished=False) == (), "the first frame is the loss chart alone"
+    assert pacer.slice_seconds() == SLICE_SECONDS
     clock.now += FRAME_SECONDS
     assert pacer.due(finished=False) == ("w1",)
     clock.now += FRAME_SECONDS
