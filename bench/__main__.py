@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import engine, first_paint, growth, mnist, peak
+from bench import engine, first_paint, growth, mnist, peak, step_record
 from bench import page as page_cost
 from bench.report import load, page, usable_cores, write
 
@@ -27,6 +27,7 @@ SECTIONS = {
     "tti": first_paint.run_tti,
     "first-click": first_paint.run_first_click,
     "mnist": mnist.run,
+    "step-record": step_record.run,
 }
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "BENCHMARKS.md"

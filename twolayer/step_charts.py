@@ -241,7 +241,7 @@ def graph_column_figure(graph: dict, title: str = "The graph autograd built") ->
 
 
 def update_figure(before: np.ndarray, after: np.ndarray, name: str = "weights") -> go.Figure:
-    """A weight before and after the step, and the change, as three small heatmaps side by side."""
+    """A weight before and after the step, and the change, as three small heatmaps side by side, colour bars under."""
     before, after = np.atleast_2d(np.asarray(before, dtype=np.float64)), np.atleast_2d(np.asarray(after, np.float64))
     if before.shape != after.shape:
         raise ValueError(f"before has shape {before.shape} but after has {after.shape}")
@@ -258,19 +258,24 @@ def update_figure(before: np.ndarray, after: np.ndarray, name: str = "weights") 
         annotations.append(
             dict(text=label, x=left + 0.15, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False)
         )
-        trace = _heatmap(block_means(values), values.shape, coloraxis=colour)
-        traces.append(trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
+        traces.append(
+            _heatmap(block_means(values), values.shape, coloraxis=colour, xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        )
+    # The colour bars lie under the panels (beside them they would overlap the panels in half a page): the first
+    # under before and after, which share it, the second under the change.
+    bar = dict(orientation="h", thickness=12, y=-0.04, yanchor="top", tickfont=dict(size=13))
     fig = _figure(
         f"{name}: {_shape_text(before.shape, '')} before and after the step",
         "",
         "",
         xaxis=axes.pop("xaxis"),
         yaxis=axes.pop("yaxis"),
-        coloraxis=dict(colorscale=DIVERGING, cmin=-largest, cmax=largest, colorbar=dict(x=0.62, len=0.8)),
-        coloraxis2=dict(colorscale=DIVERGING, cmid=0, colorbar=dict(x=0.96, len=0.8)),
+        coloraxis=dict(colorscale=DIVERGING, cmin=-largest, cmax=largest, colorbar={**bar, "x": 0.32, "len": 0.6}),
+        coloraxis2=dict(colorscale=DIVERGING, cmid=0, colorbar={**bar, "x": 0.82, "len": 0.34}),
         annotations=annotations,
         **axes,
     )
+    fig.layout.margin.b = 70  # room for the colour bars
     fig.add_traces(traces)
     return fig
 
