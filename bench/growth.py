@@ -104,7 +104,7 @@ def memory(quick: bool) -> Section:
         "4b. Memory over a long run",
         f"Resident memory (VmRSS) of a fresh process running the {long_run.STAGE} stage at lecture size (N=64, H=100), "
         "after the first epoch, after the last and the most seen between slices of "
-        f"{long_run.SLICE} epochs; records = history + stats + histograms bytes. "
+        f"{long_run.SLICE} epochs; records = history + stats + histograms + hidden units' firing rates, in bytes. "
         f"Target: growth under {MEMORY_TARGET_MB:.0f} MB.",
         [
             "epochs",

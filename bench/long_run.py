@@ -39,7 +39,9 @@ def measure(epochs: int) -> dict[str, float]:
         "before_mb": before,
         "after_mb": resident_mb(),
         "most_mb": most,
-        "record_bytes": trainer.history.nbytes() + trainer.stats.nbytes() + trainer.histograms.nbytes(),
+        "record_bytes": sum(
+            table.nbytes() for table in (trainer.history, trainer.stats, trainer.histograms, trainer.firing)
+        ),
     }
 
 
