@@ -75,10 +75,12 @@ class Cluster:
         haproxy = haproxy_binary()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env["TWOLAYER_STORE"] = str(self.store)
+        # The machine's cores shared out: each process trains as many runs at once as it has cores of its own.
+        self.env.setdefault("TWOLAYER_SLOTS", str(max(1, (os.cpu_count() or 1) // self.replicas)))
         # One secret for all: the XSRF cookie a page got from one process must be valid on another after failover.
         self.env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_hex(32))
         self.ports = [free_port() for _ in range(self.replicas)]
-        self.apps = [self._start_app(i) for i in range(self.replicas)]
+        self.apps = [self._start_app(i, append=False) for i in range(self.replicas)]
         for server, port in zip(self.apps, self.ports, strict=True):
             wait_healthy(server, f"http://127.0.0.1:{port}", timeout_s)
         backend = self.workdir / "backend.cfg"
@@ -95,9 +97,10 @@ class Cluster:
         wait_healthy(self.proxy, self.url, timeout_s, name=f"haproxy (log: {self.workdir / 'haproxy.log'})")
         return self
 
-    def _start_app(self, index: int) -> subprocess.Popen:
-        # Appended to, so a restarted process's log follows the one that died.
-        return start_server(self.ports[index], self.workdir / f"app{index + 1}.log", self.env, self.app, append=True)
+    def _start_app(self, index: int, append: bool = True) -> subprocess.Popen:
+        # A restarted process's log follows the one that died.
+        log = self.workdir / f"app{index + 1}.log"
+        return start_server(self.ports[index], log, self.env, self.app, append=append)
 
     def restart_stopped(self) -> list[int]:
         """Start again every app process that has stopped, on its old port; the proxy takes it back once healthy."""

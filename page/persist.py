@@ -78,7 +78,7 @@ def recover_interrupted(sess: TrainingSession) -> None:
     if sess.store is None:
         return
     try:
-        runs = sess.store.claim_interrupted(sess.browser, _alive, STALE_S)
+        runs = sess.store.claim_interrupted(sess.browser, _alive, STALE_S, own_session=sess.session_id)
     except Exception as error:  # a busy or broken store costs the recovery, never the page
         log.warning("could not check for interrupted runs: %s", error)
         return

@@ -122,6 +122,7 @@ def test_a_run_that_stops_reporting_is_claimed_even_if_its_owner_cannot_be_check
     sess.trainer.advance(2)
     sess.report_live()
     time.sleep(0.05)
+    assert store.claim_interrupted("b", lambda owner, session: True, 0.01, own_session="s") == [], "never its own"
     assert len(store.claim_interrupted("b", lambda owner, session: True, stale_s=0.01)) == 1
 
 

@@ -116,15 +116,16 @@ class RunStore:
         with self._connect() as db:
             db.execute("DELETE FROM live WHERE browser = ? AND session = ?", (browser, session))
 
-    def claim_interrupted(self, browser: str, alive, stale_s: float) -> list[PastRun]:
+    def claim_interrupted(self, browser: str, alive, stale_s: float, own_session: str = "") -> list[PastRun]:
         """Take the browser's runs in progress whose session is gone (`alive(owner, session)` is false, or the run has
-        not reported for `stale_s` seconds): each is removed from the live table and returned once, to one caller."""
+        not reported for `stale_s` seconds), never `own_session`'s: each is removed and returned once, to one caller."""
         now = time.time()
         with self._connect() as db:
             rows = db.execute("SELECT session, owner, saved, body FROM live WHERE browser = ?", (browser,)).fetchall()
             claimed = []
             for session, owner, saved, body in rows:
-                if now - saved <= stale_s and alive(owner, session):
+                # A run waiting long for a training slot reports nothing meanwhile: its own session never claims it.
+                if session == own_session or (now - saved <= stale_s and alive(owner, session)):
                     continue
                 # Deleted only as read: of two processes claiming the same row, one gets it.
                 gone = db.execute(
