@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.browser import CHROMIUM, CHROMIUM_ARGS
-from harness.cluster import Cluster
+from harness.cluster import Cluster, default_slots
 from harness.server import (
     HEALTH_EVERY_S,
     HEALTH_TARGET_S,
@@ -304,7 +304,12 @@ def run_load(
         peak_rss_mb=peak,
         server_errors=errors,
         wall_s=wall,
-        slots=env.get("TWOLAYER_SLOTS", f"the app's default (cores: {os.cpu_count()})"),
+        slots=env.get("TWOLAYER_SLOTS")
+        or (
+            f"{default_slots(replicas)} (cores / processes)"
+            if replicas
+            else f"the app's default (cores: {os.cpu_count()})"
+        ),
         replicas=replicas,
     )
 

@@ -41,6 +41,11 @@ def backend_config(ports: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def default_slots(replicas: int) -> int:
+    """Trainings each process runs at once: the machine's cores shared out, so N processes never oversubscribe."""
+    return max(1, (os.cpu_count() or 1) // replicas)
+
+
 class Cluster:
     """`replicas` app processes and HAProxy in front of them on `address:port`; logs and config in `workdir`."""
 
@@ -75,8 +80,7 @@ class Cluster:
         haproxy = haproxy_binary()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env["TWOLAYER_STORE"] = str(self.store)
-        # The machine's cores shared out: each process trains as many runs at once as it has cores of its own.
-        self.env.setdefault("TWOLAYER_SLOTS", str(max(1, (os.cpu_count() or 1) // self.replicas)))
+        self.env.setdefault("TWOLAYER_SLOTS", str(default_slots(self.replicas)))
         # One secret for all: the XSRF cookie a page got from one process must be valid on another after failover.
         self.env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_hex(32))
         self.ports = [free_port() for _ in range(self.replicas)]
