@@ -29,6 +29,10 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 LIVE_EVERY_S = 2.0
 STALE_S = 15.0
 NOTE = "interrupted_note"  # session_state key of the message about runs cut short
+# A component of our own with nothing to show: st.html with scripts allowed costs the first paint most of a second.
+_cookie_setter = st.components.v2.component(
+    "twolayer.browser_cookie", js="export default function ({ data }) { document.cookie = data.cookie; }"
+)
 
 
 @st.cache_resource
@@ -56,7 +60,7 @@ def browser_id() -> str:
         # other sites' requests; the token is random, so only this browser can name its runs.
         age = COOKIE_DAYS * 24 * 3600
         cookie = f"{COOKIE}={st.session_state.browser_id}; path=/; max-age={age}; SameSite=Strict"
-        st.html(f"<script>document.cookie = '{cookie}';</script>", unsafe_allow_javascript=True)
+        _cookie_setter(key="browser_cookie", data={"cookie": cookie})
     return st.session_state.browser_id
 
 
