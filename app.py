@@ -93,7 +93,7 @@ def main() -> None:
     names = ["Training", "Inside a step", "Draw", "Compare stages", "Run history"]
     train_tab, inside_tab, draw_tab, compare_tab, runs_tab = st.tabs(names)
     with train_tab:
-        placeholders = views.training_tab(sess, config)
+        placeholders = views.training_tab(sess, config, data)
     with inside_tab:
         step_view.step_tab(sess)
     with draw_tab:

@@ -85,8 +85,7 @@ class Cluster:
         self.env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_hex(32))
         self.ports = [free_port() for _ in range(self.replicas)]
         self.apps = [self._start_app(i, append=False) for i in range(self.replicas)]
-        for server, port in zip(self.apps, self.ports, strict=True):
-            wait_healthy(server, f"http://127.0.0.1:{port}", timeout_s)
+        self.wait_all_healthy(timeout_s)
         backend = self.workdir / "backend.cfg"
         backend.write_text(backend_config(self.ports))
         command = [haproxy, "-db", "-f", str(CONFIG), "-f", str(backend)]

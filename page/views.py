@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from page import widgets
 from page.code import code_html
 from twolayer import charts, export
 from twolayer.advice import TRIAL_EPOCHS, advise
 from twolayer.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.config import MANUAL_STAGES, STAGE_TITLES, TrainConfig
+from twolayer.data import Dataset
 from twolayer.history import MAX_SAMPLE
 from twolayer.program import program_source
 from twolayer.session import SlotPool, TrainingSession
@@ -286,7 +286,7 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
 PANELS = ("w1 now", "w1 over time", "w2 now", "w2 over time", "gradient norms", "update ratios", "labels")
 
 
-def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
+def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None) -> dict:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views.
 
     Returns the placeholders that `draw` fills: single-element containers, so that each redraw replaces
@@ -306,7 +306,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
         if config is None:  # settings the core refused: the stage's functions, with no run's values to frame them
             st.html(code_html(stage_source(stage), f"Source of the {STAGE_TITLES[stage]} stage's functions"))
         else:
-            source = program_source(config, training_rows(config))
+            source = program_source(config, training_rows(config, data))
             st.html(code_html(source, f"The whole program of the {STAGE_TITLES[stage]} stage with these settings"))
         st.caption(lecture_differences(stage))
         if sess.trainer is not None and sess.trainer.config.stage != stage:
@@ -322,11 +322,10 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None) -> dict:
     return placeholders
 
 
-def training_rows(config: TrainConfig) -> int:
-    """The rows of training data a run with `config` goes through each epoch."""
+def training_rows(config: TrainConfig, uploaded: Dataset | None) -> int:
+    """The rows of training data a run with `config` (on `uploaded` data, if any) goes through each epoch."""
     if config.data == "random":
         return config.batch_size  # the lecture's N rows, drawn for the run
-    _, uploaded, _ = widgets.current_run()
     return len(uploaded.x_train) if uploaded is not None else _source_rows(config.data)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from twolayer.config import ConfigError, TrainConfig
+from twolayer.config import TrainConfig
 from twolayer.session import MAX_KEPT_RUNS, PastRun
 
 log = logging.getLogger("twolayer")
@@ -52,7 +52,7 @@ def run_from_body(body: str) -> PastRun | None:
         fields = json.loads(body)
         fields["config"] = TrainConfig(**fields["config"])
         return PastRun(**fields)
-    except (ValueError, TypeError, KeyError, ConfigError) as error:
+    except (ValueError, TypeError, KeyError) as error:  # ConfigError is a ValueError
         log.warning("skipped a stored run that does not read: %s", error)
         return None
 

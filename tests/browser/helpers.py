@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -13,6 +14,12 @@ from harness.server import ROOT as REPO
 from twolayer import TrainConfig, Trainer
 
 ARTIFACTS = REPO / "test-artifacts"
+STATUS = re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b")  # how the status line starts
+
+
+def status(page):
+    """The status line: state in bold, then epoch k of E, loss, time per epoch and device."""
+    return page.get_by_test_id("stMarkdown").filter(has_text=STATUS)
 
 
 def headless_run(**settings) -> Trainer:

@@ -12,10 +12,9 @@ from harness.cluster import Cluster, haproxy_binary
 from harness.server import free_port
 from harness.sessions import compare_histories, run_sessions, served_by, session_settings
 
-from .helpers import wait_for_app
+from .helpers import status, wait_for_app
 
 RUN_TIMEOUT_MS = 120_000  # two servers, a browser and the test share two cores
-STATUS = re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b")
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +33,6 @@ def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
     """A browser context of its own (its own cookies: another student) and a page in it."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     return context, context.new_page()
-
-
-def status(page: Page):
-    return page.get_by_test_id("stMarkdown").filter(has_text=STATUS)
 
 
 def history_rows(page: Page, count: int) -> list[str]:

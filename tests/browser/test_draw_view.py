@@ -9,12 +9,11 @@ import shutil
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from .helpers import REPO, headless_run, wait_for_app
+from .helpers import REPO, headless_run, status, wait_for_app
 
 RUN_TIMEOUT_MS = 90_000  # seconds on an idle machine; a loaded CI runner can be many times slower
 SETTINGS = dict(stage="optim", data="digits", hidden_size=64, learning_rate=1e-3, epochs=60)
 QUERY = "?data=digits&stage=optim&hidden=64&lr=0.001&epochs=60"
-STATUS = re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b")
 TEST_LINE = re.compile(r"On the pad: test image (\d+) of (\d+) · label (\d) · the evaluation predicts (\d)")
 # The visible scores chart's bar heights; the page receives NumPy arrays as base64 typed arrays.
 SCORES_JS = """() => {
@@ -38,10 +37,6 @@ SCRIPT_RUN_PROBE_JS = """() => {
     }
   }).observe(root, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
 }"""
-
-
-def status(page: Page):
-    return page.get_by_test_id("stMarkdown").filter(has_text=STATUS)
 
 
 def after_rerun(page: Page, action) -> None:

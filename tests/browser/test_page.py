@@ -14,10 +14,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.browser import VALUES_JS
 
-from .helpers import ARTIFACTS, REPO, headless_run, wait_for_app
+from .helpers import ARTIFACTS, REPO, headless_run, status, wait_for_app
 
 RUN_TIMEOUT_MS = 90_000  # runs here take seconds on an idle machine; a loaded CI runner can be many times slower
-STATUS = re.compile(r"^(Ready|Running|Paused|Done|Diverged)\b")
 EPOCH = re.compile(r"epoch (\d+) of (\d+)")
 # Widget root test ids by visible label: the sidebar a person reads, control by control.
 CONTROLS = {
@@ -70,11 +69,6 @@ def open_app(page: Page, url: str) -> None:
     page.goto(url)
     wait_for_app(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-
-
-def status(page: Page) -> Locator:
-    """The status line: state in bold, then epoch k of E, loss, time per epoch and device."""
-    return page.get_by_test_id("stMarkdown").filter(has_text=STATUS)
 
 
 def epoch_shown(page: Page) -> int:
