@@ -125,8 +125,9 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop the proxy first (no new connections), then every app process."""
-        for process in ([self.proxy] if self.proxy else []) + self.apps:
-            stop_server(process)
+        if self.proxy is not None:
+            stop_server(self.proxy)
+        stop_server(*self.apps)
 
     def __enter__(self) -> Cluster:
         return self.start()
