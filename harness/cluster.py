@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="twolayer-class-") as workdir:
         store = args.store or Path(workdir) / "store"
         cluster = Cluster(args.replicas, args.port, Path(workdir), store, args.address)
-        # Stop cleanly on Ctrl+C and on a plain `kill`.
+        # Stop cleanly on Ctrl+C and on a plain `kill`, also when started from a shell that ignores SIGINT
+        # for background jobs (Python then leaves Ctrl+C ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             print(f"Starting {args.replicas} app processes (logs in {workdir}) ...", flush=True)
