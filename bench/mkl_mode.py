@@ -30,9 +30,7 @@ LECTURE_PRODUCTS = [(64, 784, 100), (64, 100, 10), (100, 64, 10), (64, 10, 100),
 
 
 def _apply_mode(value: str | None) -> None:
-    """Set or clear MKL_CBWR before MKL's first call (importing twolayer would otherwise set strict mode)."""
-    import twolayer  # noqa: F401  # its default first, so that what follows wins
-
+    """Set or clear MKL_CBWR before MKL's first call (MKL reads it once, when torch first multiplies)."""
     if value is None:
         os.environ.pop("MKL_CBWR", None)
     else:

@@ -132,6 +132,7 @@ class Trainer:
         """Run up to `epochs` more epochs, or until `time_budget` seconds pass; returns how many ran."""
         deadline = math.inf if time_budget is None else time.perf_counter() + time_budget
         ran = 0
+        self.stage.adopt_thread_count()  # each slice may come from another thread: same sums in each
         # Overflow is reported as a diverged run, not as NumPy warnings on stderr.
         with np.errstate(over="ignore", invalid="ignore"):
             while ran < epochs and not self.finished:
@@ -299,6 +300,7 @@ class Trainer:
         """Every value of the step the run takes next, line by line, computed on a copy (the run is unchanged)."""
         from twolayer.record import record_step  # the tracer is loaded only when a step is recorded
 
+        self.stage.adopt_thread_count()
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite loss, not warnings
             return record_step(self.stage, *self.next_batch())
 
@@ -321,6 +323,7 @@ class Trainer:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The network's outputs for inputs `x`, as float64."""
+        self.stage.adopt_thread_count()
         return self._predict_backend(self.stage.to_backend(x))
 
     def _predict_backend(self, x) -> np.ndarray:

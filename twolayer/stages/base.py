@@ -40,6 +40,7 @@ class Stage(Protocol):
     def to_numpy(self, array: Any) -> np.ndarray: ...
     def host(self, array: Any) -> np.ndarray: ...
     def copy_params(self) -> dict[str, Any]: ...
+    def adopt_thread_count(self) -> None: ...
     def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]: ...
 
 
@@ -63,6 +64,10 @@ class NumpyArrays:
     def host(self, array: np.ndarray) -> np.ndarray:
         """The array itself: already in host memory, in its own dtype."""
         return array
+
+    @staticmethod
+    def adopt_thread_count() -> None:
+        """Nothing to do: NumPy's BLAS thread count is one setting for the whole process."""
 
     @staticmethod
     def copy(array: np.ndarray) -> np.ndarray:
@@ -97,6 +102,14 @@ class TorchArrays:
     def host(self, tensor: torch.Tensor) -> np.ndarray:
         """A NumPy view (a copy only off the CPU), in the tensor's own dtype."""
         return tensor.detach().cpu().numpy()
+
+    @staticmethod
+    def adopt_thread_count() -> None:
+        """Give the calling thread the process's torch thread count, as torch's own parallel code does."""
+        # Intel MKL (torch's matrix library on x86) splits a product's sums by the count of the calling thread,
+        # and a thread that never set one starts at one per core: a run resumed there (a Streamlit callback)
+        # would differ in its last bits. Setting the count costs a microsecond; MKL's strict mode costs ~15%.
+        torch.set_num_threads(torch.get_num_threads())
 
     @staticmethod
     def copy(tensor: torch.Tensor) -> torch.Tensor:
@@ -162,8 +175,11 @@ class HandWritten(Records):
         self._grads = (None, None)
 
     def step(self, x, y) -> float:
+        # Let go of the last step's gradients first, so that this step's reuse their memory (as in the
+        # lecture's loop, where the names are rebound); keeping them through the step cost 2-3% at its size.
+        self._grads = (None, None)
         loss, grads = self.train_step(self.w1, self.w2, x, y, self.learning_rate)
-        if grads is not None:
+        if grads is not None:  # None: the step diverged before computing any
             self._grads = grads
         return loss
 
