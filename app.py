@@ -105,8 +105,9 @@ def main() -> None:
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
     views.draw(sess, placeholders, frame=0, panels=() if sess.playing else views.PANELS)
-    if sess.trainer is None:
-        views.preload_charts()
+    if sess.trainer is None and persist.page_settled():
+        views.preload_charts()  # only once the page has settled: its megabytes of code must not delay the controls
+    persist.browser_hook()
 
     # Run: train in short slices between draws until done or paused.
     try:

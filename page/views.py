@@ -78,8 +78,9 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
 def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> None:
     """The loss curve; per example with a test curve when the data has a test split."""
     if trainer is None or trainer.last_loss() is None:
-        # No invented axes before there is a loss, and nothing heavy for the browser to draw on opening.
-        container.markdown(EMPTY_LOSS, unsafe_allow_html=True)
+        # No invented axes before there is a loss, and nothing heavy for the browser to draw on opening (st.html,
+        # not markdown with HTML: that would fetch and compile a 184 KB HTML parser before the page is ready).
+        container.html(EMPTY_LOSS)
         return
     epochs, losses = trainer.loss_curve()
     scale, unit = loss_unit(trainer)
@@ -203,9 +204,9 @@ def downloads(sess: TrainingSession) -> None:
 
 
 def preload_charts() -> None:
-    """A hidden, empty chart drawn last: the browser loads its chart code while the viewer reads the page."""
+    """A hidden, empty chart: the browser loads its chart code while the viewer reads the page."""
     # Plotly's code is megabytes the browser fetches and compiles on the first chart; without this that
-    # happens on the first Train. Drawn after everything else, it never delays the controls.
+    # happens on the first Train. app.py asks for it once the page has settled, so it never delays the controls.
     with st.container(key="chart-preload"):
         st.html("<style>.st-key-chart-preload { display: none; }</style>")
         st.plotly_chart(charts.empty_figure(), key="chart-preload-figure", config=PLOTLY_CONFIG, theme=None)

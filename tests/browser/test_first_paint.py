@@ -12,6 +12,11 @@ from harness.paint import CONTROL_LABELS, LOSS_SHOWN_JS, PAINT_PROBE_JS, paint_r
 from .helpers import wait_for_app
 
 RUN_TIMEOUT_MS = 90_000  # a loaded CI runner can be many times slower than an idle machine
+# When the page asked for the frontend's Plotly code, in ms of the page's clock (as the paint probe's times).
+CHART_CODE_REQUESTS_JS = (
+    "() => performance.getEntriesByType('resource').filter((e) => /PlotlyChart[.-]/.test(e.name))"
+    ".map((e) => e.startTime)"
+)
 
 
 def test_controls_and_train_appear_and_no_chart_is_drawn_before_a_run(app_server: str, page: Page):
@@ -37,6 +42,11 @@ def test_controls_and_train_appear_and_no_chart_is_drawn_before_a_run(app_server
     # One hidden, empty chart loads the chart code early; none is shown before there is something to show.
     expect(page.locator(".js-plotly-plot:visible")).to_have_count(0)
     expect(training).to_contain_text("The loss curve appears here")
+    # The chart code (megabytes) is asked for once the page has settled, by a hidden chart: after the controls.
+    expect(page.locator(".st-key-chart-preload .js-plotly-plot")).to_have_count(1, timeout=RUN_TIMEOUT_MS)
+    chart_code = page.evaluate(CHART_CODE_REQUESTS_JS)
+    assert chart_code, "the hidden chart came without the chart code being fetched"
+    assert min(chart_code) > seen["ready"], f"chart code asked for at {chart_code} ms, before interactive at {seen}"
 
     train.click()
     page.wait_for_function(LOSS_SHOWN_JS, timeout=RUN_TIMEOUT_MS, polling=100)
