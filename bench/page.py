@@ -19,7 +19,7 @@ from twolayer import TrainConfig, Trainer
 
 ENGINE_SECONDS = 10.0  # the long run: about this much pure training
 QUICK_ENGINE_SECONDS = 2.0
-RATIO_TARGET = 1.10  # page wall time / engine time
+RATIO_TARGET = 1.05  # page wall time / engine time
 RATE_TARGET = 4.0  # chart updates per second, at least
 BYTES_TARGET = 200_000  # per chart update, at most
 LOSS_TITLE = b"Loss (sum of squared errors)"  # found in each websocket frame that carries a loss chart
