@@ -115,7 +115,8 @@ class TorchArrays:
         """Give the calling thread the process's torch thread count, as torch's own parallel code does."""
         # Intel MKL (torch's matrix library on x86) splits a product's sums by the count of the calling thread,
         # and a thread that never set one starts at one per core: a run resumed there (a Streamlit callback)
-        # would differ in its last bits. Setting the count costs a microsecond; MKL's strict mode costs ~15%.
+        # would differ in its last bits. Setting the count costs a microsecond; MKL's strict mode, which also
+        # keeps sums the same, cost 7-8% of the lecture's products.
         torch.set_num_threads(torch.get_num_threads())
 
     @staticmethod
