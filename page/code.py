@@ -66,12 +66,18 @@ def highlighted_lines(source: str) -> list[str]:
     for index, line in enumerate(lines):
         pieces, at = [], 0
         for start, end, kind in sorted(spans.get(index, [])):
-            pieces.append(html.escape(line[at:start]))
+            pieces.append(_breakable(line[at:start]))
             pieces.append(f'<span style="color: {TOKEN_COLOURS[kind]}">{html.escape(line[start:end])}</span>')
             at = end
-        pieces.append(html.escape(line[at:]))
+        pieces.append(_breakable(line[at:]))
         out.append("".join(pieces))
     return out
+
+
+def _breakable(code: str) -> str:
+    """Code (not a string, comment or number) escaped, with a place to wrap after each dot."""
+    # A long call chain then wraps at an attribute (`SeedSequence(seed).` / `spawn(3)`), not inside a name.
+    return html.escape(code).replace(".", ".<wbr>")
 
 
 def _kind(token: tokenize.TokenInfo) -> str | None:
