@@ -17,7 +17,7 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import draw_view, persist, step_view, views, widgets
+from page import browser, draw_view, persist, step_view, views, widgets
 from page.pacing import Pacer
 from twolayer.session import SlotPool, TrainingSession, run_slice
 from twolayer.trainer import warm_up
@@ -105,9 +105,7 @@ def main() -> None:
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
     views.draw(sess, placeholders, frame=0, panels=() if sess.playing else views.PANELS)
-    if sess.trainer is None and persist.page_settled():
-        views.preload_charts()  # only once the page has settled: its megabytes of code must not delay the controls
-    persist.browser_hook()
+    browser.browser_hook(persist.cookie_to_set())
 
     # Run: train in short slices between draws until done or paused.
     try:

@@ -29,22 +29,6 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 LIVE_EVERY_S = 2.0
 STALE_S = 15.0
 NOTE = "interrupted_note"  # session_state key of the message about runs cut short
-SETTLED = "page_settled"  # session_state key: the browser reported its page settled, so what can wait may come
-# The page's last element, a component of our own with nothing to show (st.html with scripts allowed costs the
-# first paint most of a second): it sets the id cookie when needed, and reports once, after the page has been idle
-# a moment, that it has settled, so that work the page can wait for (the charts' code) never slows its opening.
-_browser_hook = st.components.v2.component(
-    "twolayer.browser_hook",
-    js="""
-export default function ({ data, setTriggerValue }) {
-  if (data.cookie) document.cookie = data.cookie;
-  if (!data.settle || window.twolayerSettled === data.settle) return;
-  window.twolayerSettled = data.settle;  // once per session, however often the page redraws meanwhile
-  const report = () => setTriggerValue("settled", true);
-  setTimeout(() => (window.requestIdleCallback || setTimeout)(report, { timeout: 2000 }), 300);
-}
-""",
-)
 
 
 @st.cache_resource
@@ -60,7 +44,7 @@ def run_store() -> RunStore | None:
 
 
 def browser_id() -> str:
-    """This browser's id from its cookie; a new one, to be set in the cookie by `browser_hook`, when it came without."""
+    """This browser's id from its cookie; a new one (for `cookie_to_set`) when it came without."""
     if "browser_id" not in st.session_state:
         sent = st.context.cookies.get(COOKIE, "")
         sent = sent if isinstance(sent, str) else ""  # no cookies at all where no browser connects (AppTest)
@@ -69,26 +53,12 @@ def browser_id() -> str:
     return st.session_state.browser_id
 
 
-def browser_hook() -> None:
-    """The page's last element: sets the id cookie when the browser came without, and reports the page settled."""
-    # Set from the page (Streamlit's server sets no cookies of its own), on every script run of the session, so
-    # that the element keeps its place. SameSite=Strict keeps it off other sites' requests; the token is random,
-    # so only this browser can name its runs.
-    cookie = None
-    if st.session_state.get("set_cookie"):
-        age = COOKIE_DAYS * 24 * 3600
-        cookie = f"{COOKIE}={st.session_state.browser_id}; path=/; max-age={age}; SameSite=Strict"
-    settle = None if page_settled() else _session_id()
-    _browser_hook(key="browser_hook", data={"cookie": cookie, "settle": settle}, on_settled_change=_settle)
-
-
-def page_settled() -> bool:
-    """Whether the browser has reported its page settled: controls drawn and idle for a moment."""
-    return bool(st.session_state.get(SETTLED))
-
-
-def _settle() -> None:
-    st.session_state[SETTLED] = True
+def cookie_to_set() -> str | None:
+    """The id cookie the page sets (Streamlit's server sets none), or None when the browser already sent it."""
+    if not st.session_state.get("set_cookie"):
+        return None
+    # SameSite=Strict keeps it off other sites' requests; the token is random, so only this browser can name its runs.
+    return f"{COOKIE}={st.session_state.browser_id}; path=/; max-age={COOKIE_DAYS * 24 * 3600}; SameSite=Strict"
 
 
 def training_session() -> TrainingSession:

@@ -203,15 +203,6 @@ def downloads(sess: TrainingSession) -> None:
         column.download_button(label, locked(build), name, mime, key=f"download_{ext}", on_click="ignore")
 
 
-def preload_charts() -> None:
-    """A hidden, empty chart: the browser loads its chart code while the viewer reads the page."""
-    # Plotly's code is megabytes the browser fetches and compiles on the first chart; without this that
-    # happens on the first Train. app.py asks for it once the page has settled, so it never delays the controls.
-    with st.container(key="chart-preload"):
-        st.html("<style>.st-key-chart-preload { display: none; }</style>")
-        st.plotly_chart(charts.empty_figure(), key="chart-preload-figure", config=PLOTLY_CONFIG, theme=None)
-
-
 def advice_box(config: TrainConfig | None, data) -> None:
     """When the settings are known to train this data poorly: say why, and offer settings that work, measured."""
     if config is None or config.data == "random" or config.stage not in MANUAL_STAGES or config.init != "lecture":
