@@ -66,11 +66,6 @@ def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POI
     return x[keep], y[keep]
 
 
-def empty_figure() -> go.Figure:
-    """A figure with nothing in it (the page draws one hidden, so the browser loads its chart code early)."""
-    return go.Figure()
-
-
 def loss_figure(
     epochs: Sequence[float],
     losses: Sequence[float],
