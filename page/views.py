@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from page import live_chart
 from page.code import code_html
 from twolayer import charts, export
 from twolayer.advice import TRIAL_EPOCHS, advise
@@ -23,7 +24,7 @@ EMPTY_LOSS = (
 )
 # Code a little smaller than prose, so a stage's lines fit half the page without wrapping.
 # Less side padding than Streamlit's wide layout: at 1280 px the code and charts need the width.
-PAGE_CSS = "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2rem; }</style>"
+PAGE_CSS = "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2rem; }</style>" + live_chart.FEEDS_CSS
 # Presenter mode, a layout for a projector: larger text and code, the band above the title gone (and, set in
 # app.py, the sidebar collapsed and chart fonts scaled), so charts and code fill the screen.
 PRESENTER_CSS = (
@@ -33,12 +34,17 @@ PRESENTER_CSS = (
 PRESENTER_FONT = 26  # chart text in presenter mode, against charts.FONT_SIZE otherwise
 
 
-def plot(container, figure, key: str) -> None:
-    """Draw a figure; in presenter mode with its text scaled up for the back of the room."""
+def presented(figure):
+    """The figure, in presenter mode with its text scaled up for the back of the room."""
     if st.session_state.get("presenter"):
         figure.update_layout(font_size=PRESENTER_FONT, title_font_size=PRESENTER_FONT + 2)
+    return figure
+
+
+def plot(container, figure, key: str) -> None:
+    """Draw a figure, its text scaled in presenter mode."""
     # theme=None: the figures carry their own projection-ready styling.
-    container.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None)
+    container.plotly_chart(presented(figure), key=key, config=PLOTLY_CONFIG, theme=None)
 
 
 def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> None:
@@ -75,12 +81,14 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
     )
 
 
-def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> None:
-    """The loss curve; per example with a test curve when the data has a test split."""
+def loss_panel(placeholders: dict, trainer: Trainer | None, log_y: bool, key: str) -> None:
+    """The loss curve, updated in place; per example with a test curve when the data has a test split."""
     if trainer is None or trainer.last_loss() is None:
         # No invented axes before there is a loss, and nothing heavy for the browser to draw on opening (st.html,
         # not markdown with HTML: that would fetch and compile a 184 KB HTML parser before the page is ready).
-        container.html(EMPTY_LOSS)
+        placeholders["loss"].html(EMPTY_LOSS)
+        placeholders["loss caption"].empty()
+        placeholders.pop("loss placed", None)
         return
     epochs, losses = trainer.loss_curve()
     scale, unit = loss_unit(trainer)
@@ -90,15 +98,20 @@ def loss_panel(container, trainer: Trainer | None, log_y: bool, key: str) -> Non
         figure = charts.loss_figure(epochs, losses * scale, test=test, log_y=log_y, title="Loss per example", unit=unit)
     else:
         figure = charts.loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit)
-    with container.container():
-        plot(st, figure, key)
-        every = trainer.eval_every
-        tested = (
-            f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."
-            if trainer.data.has_test and every > 1
-            else ""
-        )
-        st.caption(f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}")
+    every = trainer.eval_every
+    tested = (
+        f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."
+        if trainer.data.has_test and every > 1
+        else ""
+    )
+    caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
+    if not placeholders.get("loss placed"):  # once a script run: the chart then stays, and each frame feeds it
+        with placeholders["loss"]:
+            live_chart.place("loss")
+        placeholders["loss caption"].caption(caption)
+        placeholders["loss placed"] = True
+    with placeholders["loss feed"]:
+        live_chart.feed(presented(figure), name="loss", label=caption, config=PLOTLY_CONFIG, key=key)
 
 
 def loss_unit(trainer: Trainer) -> tuple[float, str]:
@@ -290,7 +303,8 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
         placeholders["status"] = st.container(key="run-status").empty()  # a stable place for tests to read
         placeholders["diverged"] = st.empty()
         st.toggle("Log-scale loss", value=True, key="log_loss")
-        placeholders["loss"] = st.empty()
+        placeholders["loss"], placeholders["loss caption"] = st.empty(), st.empty()
+        placeholders["loss feed"] = live_chart.feeds().empty()
     with code_col:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
         stage = st.session_state.stage
@@ -332,7 +346,7 @@ def draw(sess: TrainingSession, placeholders: dict, frame: int, panels: tuple[st
     with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
         trainer = sess.trainer
         status_line(placeholders["status"], sess, trainer)
-        loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
+        loss_panel(placeholders, trainer, st.session_state.log_loss, key=f"loss-{frame}")
         if trainer is not None and trainer.status == "diverged":
             diverged_box(placeholders["diverged"], trainer)
         if trainer is None:

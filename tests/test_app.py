@@ -23,13 +23,26 @@ def session(at):
     return at.session_state["session"]
 
 
+def live_chart_parts(at) -> tuple[list[str], dict[str, dict]]:
+    """The live charts' hosts (their names) and feeds (name to the data each sends), as the page sends them."""
+    hosts, feeds = [], {}
+    for element in at.get("bidi_component"):
+        if element.proto.component_name == "twolayer.live_chart":
+            data = json.loads(element.proto.json)
+            if data.get("host"):
+                hosts.append(data["name"])
+            else:
+                feeds[data["name"]] = data
+    return hosts, feeds
+
+
 def loss_trace(at) -> dict:
-    """The loss chart's training trace, read from the Plotly spec the page sends."""
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if spec["layout"]["title"]["text"].startswith("Loss"):
-            return {axis: decoded(spec["data"][0][axis]) for axis in ("x", "y")}
-    raise AssertionError("no loss chart on the page")
+    """The loss chart's training trace, read from the Plotly figure its feed sends."""
+    hosts, feeds = live_chart_parts(at)
+    assert hosts == ["loss"] and "loss" in feeds, f"no loss chart on the page: hosts {hosts}, feeds {sorted(feeds)}"
+    spec = json.loads(feeds["loss"]["figure"])
+    assert spec["layout"]["title"]["text"].startswith("Loss")
+    return {axis: decoded(spec["data"][0][axis]) for axis in ("x", "y")}
 
 
 def decoded(values) -> list:
@@ -88,6 +101,26 @@ def test_step_pause_and_reset():
     at.button(key="reset").click().run()
     assert session(at).trainer is None and session(at).state == "ready"
     assert len(session(at).runs) == 1, "the reset run went to the run history"
+
+
+def test_the_loss_chart_is_placed_once_and_fed_each_frame():
+    """One host for the loss chart, with the same id in every script run (so the browser keeps the chart), and a
+    feed with the latest figure in the hidden container; after Reset, the empty box and no chart."""
+    at = open_app()
+    hosts, feeds = live_chart_parts(at)
+    assert hosts == [] and feeds == {}, "a chart before there is a loss"
+    at.button(key="step").click().run()
+    host_ids = [e.proto.id for e in at.get("bidi_component") if json.loads(e.proto.json).get("host")]
+    hosts, feeds = live_chart_parts(at)
+    assert hosts == ["loss"] and list(feeds) == ["loss"]
+    assert feeds["loss"]["label"].startswith("Loss chart: the training loss")
+    assert len(loss_trace(at)["y"]) == 1
+    at.button(key="step").click().run()
+    assert [e.proto.id for e in at.get("bidi_component") if json.loads(e.proto.json).get("host")] == host_ids
+    assert len(loss_trace(at)["y"]) == 2
+    at.button(key="reset").click().run()
+    assert live_chart_parts(at) == ([], {})
+    assert any("The loss curve appears here" in element.proto.body for element in at.get("html"))
 
 
 def test_a_paused_run_resumes_to_the_same_history_as_an_uninterrupted_one():

@@ -61,10 +61,10 @@ CHART_BOXES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].filt
     };
   })"""
 # Each visible chart: whether a caption comes right after it, or it carries an aria-label.
-CHART_TEXT_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+CHART_TEXT_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"], .tl-live-chart')]
   .filter((el) => el.offsetParent !== null)
   .map((el) => {
-    const plot = el.querySelector('.js-plotly-plot');
+    const plot = el.matches('.js-plotly-plot') ? el : el.querySelector('.js-plotly-plot');
     const title = plot && plot.layout && plot.layout.title;
     const container = el.closest('[data-testid="stElementContainer"]') || el;
     const next = container.nextElementSibling;

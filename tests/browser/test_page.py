@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.browser import VALUES_JS
+from page.live_chart import FEEDS_KEY
 
 from .helpers import ARTIFACTS, REPO, headless_run, status, wait_for_app
 
@@ -37,6 +38,13 @@ LOSS_TRACE_JS = f"""() => [...document.querySelectorAll('.js-plotly-plot')]
     .filter(el => el.offsetParent !== null && String(el.layout?.title?.text ?? '').startsWith('Loss'))
     .map(el => ({{title: el.layout.title.text, yaxis: el._fullLayout.yaxis.type,
                  x: ({VALUES_JS})(el.data[0].x), y: ({VALUES_JS})(el.data[0].y)}}))"""
+# The live loss chart's node and drawing, marked to tell later whether they are the same ones.
+LIVE_MARK_JS = """() => { const node = document.querySelector('.tl-live-chart');
+    window.liveNode = node; window.liveSvg = node.querySelector('.main-svg'); }"""
+LIVE_STATE_JS = """() => { const node = document.querySelector('.tl-live-chart');
+    const axis = node._fullLayout.xaxis;
+    return {sameNode: node === window.liveNode, sameSvg: node.querySelector('.main-svg') === window.liveSvg,
+            range: axis.range.map(Number), autorange: !!axis.autorange, last: Number(node._fullData[0].x.at(-1))}; }"""
 # Set before pressing Train: the frontend marks its root "running" while the script runs.
 SCRIPT_RUN_PROBE_JS = """() => {
     window.scriptRan = false;
@@ -212,6 +220,37 @@ def test_pause_stops_the_counter_and_train_resumes(app_server, page):
     expect(status(page)).to_have_text(re.compile(r"^Running · "), timeout=10_000)
     wait_until(lambda: epoch_shown(page) > paused_at + 100, "Train resumed the paused run")
     # Closing the page at the end of the test stops the run on the server.
+
+
+def test_the_loss_chart_updates_in_place_and_keeps_a_zoom_while_the_run_goes_on(app_server, page):
+    """The running loss chart is one Plotly chart redrawn frame after frame, not a new one each time: a learner's
+    zoom holds while new epochs arrive, and the frames' carriers take no room on the page."""
+    open_app(page, f"{app_server}/?epochs=50000")
+    button(page, "Train").click()
+    expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{4,} of 50000"), timeout=RUN_TIMEOUT_MS)
+    chart = page.locator(".tl-live-chart")
+    expect(chart).to_have_count(1)
+    assert page.evaluate(f"() => document.querySelector('.st-key-{FEEDS_KEY}').offsetHeight") == 0
+    page.evaluate(LIVE_MARK_JS)
+    # A drag across the middle of the plot zooms the epoch axis, as a person's mouse would.
+    for _ in range(3):  # a frame that lands mid-drag can swallow it: drag again
+        box = chart.locator(".nsewdrag").bounding_box()
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + 0.3 * box["width"], y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.6 * box["width"], y, steps=4)
+        page.mouse.up()
+        zoomed = page.evaluate(LIVE_STATE_JS)
+        if not zoomed["autorange"]:
+            break
+    assert not zoomed["autorange"], "three drags across the loss chart did not zoom it"
+    wait_until(lambda: page.evaluate(LIVE_STATE_JS)["last"] > zoomed["last"] + 1000, "the chart drew new epochs")
+    later = page.evaluate(LIVE_STATE_JS)
+    assert later["sameNode"] and later["sameSvg"], "the loss chart was built anew instead of updated in place"
+    assert later["range"] == zoomed["range"] and not later["autorange"], (
+        f"the zoom {zoomed['range']} became {later['range']} while the run went on"
+    )
+    assert "Running" in status(page).inner_text(), "the run ended before the test could watch it"
 
 
 def test_a_paused_and_resumed_run_has_the_history_of_an_uninterrupted_one(app_server, page):

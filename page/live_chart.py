@@ -1,0 +1,96 @@
+"""The live loss chart: one Plotly chart that each frame updates in place, where st.plotly_chart would mount anew.
+
+Streamlit keys a Plotly element by an id that hashes its figure, so every redrawn chart is a new chart to the
+browser: Plotly builds it from nothing (`newPlot`) five times a second, on the cores the server trains on, and the
+learner's zoom is lost each time. Here a chart is two elements of one component:
+
+- its host, placed once per script run where the chart shows, with the same key every run, so the browser keeps it;
+- its feed, sent each frame into a hidden placeholder with the figure: it hands the figure to the chart, which
+  `Plotly.react` redraws in place (only what changed, keeping zoom and pan across frames).
+
+A feed cannot be the host itself: an element's key may be used once per script run, and a new key is a new element.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from page.browser import CHART_CODE
+
+FEEDS_KEY = "tl-live-feeds"  # the hidden container that holds the feeds
+FEEDS_CSS = f"<style>.st-key-{FEEDS_KEY} {{ display: none; }}</style>"
+
+# A chart's node belongs to the page, not to a mount: the host places it, feeds update it. Figures that arrive while
+# one draws are skipped but the latest, so a slow browser draws less often and never falls behind; a chart whose tab
+# is hidden draws when it is shown.
+_JS = """
+const charts = (window.twolayerLiveCharts ||= {});
+let plotly = null;
+
+function chartNamed(name) {
+  if (!charts[name]) {
+    const node = document.createElement('div');
+    node.className = 'tl-live-chart';
+    node.setAttribute('role', 'figure');
+    const chart = { node, figure: null, drawing: false, width: 0 };
+    new ResizeObserver(() => {
+      if (!node.offsetWidth || node.offsetWidth === chart.width) return;
+      chart.width = node.offsetWidth;
+      if (node._fullLayout && window.Plotly) window.Plotly.Plots.resize(node);
+      kick(chart);
+    }).observe(node);
+    charts[name] = chart;
+  }
+  return charts[name];
+}
+
+function kick(chart) {
+  if (chart.drawing || !chart.figure || !chart.node.offsetWidth) return;
+  chart.drawing = true;
+  draw(chart).finally(() => { chart.drawing = false; });
+}
+
+async function draw(chart) {
+  // The frontend's own chart module, by the URL its lazy import uses: loaded once, and it sets window.Plotly.
+  plotly ||= import(new URL(chart.chartCode, document.baseURI).href).then(() => window.Plotly);
+  const Plotly = await plotly;
+  while (chart.figure && chart.node.offsetWidth) {
+    const figure = JSON.parse(chart.figure);
+    chart.figure = null;
+    await Plotly.react(chart.node, figure.data, figure.layout, chart.config);
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+}
+
+export default function ({ data, parentElement }) {
+  const chart = chartNamed(data.name);
+  if (data.host) {
+    if (chart.node.parentNode === parentElement) return;
+    // Placed anew (the page had shown something else here): the last run's chart must not flash up.
+    if (!chart.node.isConnected && window.Plotly) window.Plotly.purge(chart.node);
+    parentElement.appendChild(chart.node);
+  } else {
+    Object.assign(chart, { figure: data.figure, config: data.config, chartCode: data.chartCode });
+    chart.node.setAttribute('aria-label', data.label);
+  }
+  kick(chart);
+}
+"""
+# Without style isolation: Plotly styles its charts from the document's head, which a shadow root would not see.
+_component = st.components.v2.component("twolayer.live_chart", js=_JS, isolate_styles=False)
+
+
+def feeds():
+    """The hidden container for the frames' feeds (hidden by FEEDS_CSS); one per page."""
+    return st.container(key=FEEDS_KEY)
+
+
+def place(name: str) -> None:
+    """Show chart `name` here: its host, with one key for every script run so that the browser keeps it."""
+    _component(key=f"tl-live-host-{name}", data={"name": name, "host": True})
+
+
+def feed(figure, *, name: str, label: str, config: dict, key: str) -> None:
+    """Hand `figure` (described by `label`) to chart `name`; `key` is new each frame."""
+    data = {"name": name, "label": label, "figure": figure.to_json(), "config": config, "chartCode": CHART_CODE}
+    _component(key=key, data=data)
