@@ -85,12 +85,34 @@ def feeds():
     return st.container(key=FEEDS_KEY)
 
 
-def place(name: str) -> None:
-    """Show chart `name` here: its host, with one key for every script run so that the browser keeps it."""
-    _component(key=f"tl-live-host-{name}", data={"name": name, "host": True})
+class Spot:
+    """Where one live chart shows on the page: its host, its caption under it, and its feed; made once a script run."""
 
+    def __init__(self, name: str, feeds, config: dict) -> None:
+        """Placeholders for chart `name` here (in the current container) and for its feed in `feeds`."""
+        self.name, self.config = name, config
+        self.chart, self.caption = st.empty(), st.empty()
+        self._feed = feeds.empty()
+        self._placed = False
+        self._captioned: str | None = None
 
-def feed(figure, *, name: str, label: str, config: dict, key: str) -> None:
-    """Hand `figure` (described by `label`) to chart `name`; `key` is new each frame."""
-    data = {"name": name, "label": label, "figure": figure.to_json(), "config": config, "chartCode": CHART_CODE}
-    _component(key=key, data=data)
+    def show(self, figure, caption: str, key: str) -> None:
+        """Hand `figure` to the chart (placing it, the first time this script run) with `caption`; `key` is new
+        each frame."""
+        if not self._placed:
+            # One key in every script run, so that the browser keeps the chart: a new key would be a new chart.
+            with self.chart:
+                _component(key=f"tl-live-host-{self.name.replace(' ', '-')}", data={"name": self.name, "host": True})
+            self._placed = True
+        if caption != self._captioned:
+            self.caption.caption(caption)
+            self._captioned = caption
+        data = {"name": self.name, "label": caption, "figure": figure.to_json(), "config": self.config}
+        with self._feed:
+            _component(key=key, data={**data, "chartCode": CHART_CODE})
+
+    def unplace(self) -> None:
+        """Take the chart and its caption off the page, for the caller to write something else in their places."""
+        self.chart.empty()
+        self.caption.empty()
+        self._placed, self._captioned = False, None

@@ -81,14 +81,13 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> No
     )
 
 
-def loss_panel(placeholders: dict, trainer: Trainer | None, log_y: bool, key: str) -> None:
-    """The loss curve, updated in place; per example with a test curve when the data has a test split."""
+def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key: str) -> None:
+    """The loss curve; per example with a test curve when the data has a test split."""
     if trainer is None or trainer.last_loss() is None:
         # No invented axes before there is a loss, and nothing heavy for the browser to draw on opening (st.html,
         # not markdown with HTML: that would fetch and compile a 184 KB HTML parser before the page is ready).
-        placeholders["loss"].html(EMPTY_LOSS)
-        placeholders["loss caption"].empty()
-        placeholders.pop("loss placed", None)
+        spot.unplace()
+        spot.chart.html(EMPTY_LOSS)
         return
     epochs, losses = trainer.loss_curve()
     scale, unit = loss_unit(trainer)
@@ -105,13 +104,7 @@ def loss_panel(placeholders: dict, trainer: Trainer | None, log_y: bool, key: st
         else ""
     )
     caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
-    if not placeholders.get("loss placed"):  # once a script run: the chart then stays, and each frame feeds it
-        with placeholders["loss"]:
-            live_chart.place("loss")
-        placeholders["loss caption"].caption(caption)
-        placeholders["loss placed"] = True
-    with placeholders["loss feed"]:
-        live_chart.feed(presented(figure), name="loss", label=caption, config=PLOTLY_CONFIG, key=key)
+    spot.show(presented(figure), caption, key)
 
 
 def loss_unit(trainer: Trainer) -> tuple[float, str]:
@@ -129,44 +122,43 @@ def diverged_box(container, trainer: Trainer) -> None:
 HISTOGRAM_KINDS = {"weights": "", "change since the start (W − W0)": "", "gradients": "grad_"}
 
 
-def histogram_panel(container, trainer: Trainer, kind: str, name: str, view: str, key: str) -> None:
+def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: str, name: str, view: str, key: str) -> None:
     """One layer's weights, their change since the start, or gradients: `view` "now", or "over time"."""
     prefix, change = HISTOGRAM_KINDS[kind], kind.startswith("change")
     label = f"∂L/∂{name.upper()}" if prefix else f"{name.upper()} − {name.upper()}0" if change else name.upper()
     if view == "now":
         binned = trainer.histogram_now(prefix + name, change)
         if binned is None:
-            container.caption(f"{label}: no gradient yet; take a step first.")
+            spot.unplace()
+            spot.caption.caption(f"{label}: no gradient yet; take a step first.")
             return
         [(_, counts)] = binned.counts
         figure = charts.histogram_figure(binned.edges, counts, title=f"{label} now")
     else:
         binned = trainer.histogram_history(prefix + name, change)
         if binned is None:
-            container.empty()
+            spot.unplace()
             return
         figure = charts.histogram_over_time_figure(binned.edges, binned.counts, title=f"{label} over epochs")
-    with container.container():
-        plot(st, figure, key)
-        clipped = f" {binned.outside:,} values lie outside and are counted in the end bins." if binned.outside else ""
-        st.caption(f"{label}: counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range.{clipped}")
+    clipped = f" {binned.outside:,} values lie outside and are counted in the end bins." if binned.outside else ""
+    caption = f"{label}: counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range.{clipped}"
+    spot.show(presented(figure), caption, key)
 
 
-def norm_panel(container, trainer: Trainer, view: str, key: str) -> None:
+def norm_panel(spot: live_chart.Spot, trainer: Trainer, view: str, key: str) -> None:
     """Per layer, the `view` "gradient norms" or "update ratios" (each update's size relative to the weights)."""
     stats = trainer.norm_records()
     if not len(stats.get("epoch", ())):
         return
     layers = [name for name in trainer.layers() if f"grad_norm_{name}" in stats]
-    with container.container():
-        if view == "gradient norms":
-            grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
-            plot(st, charts.norms_figure(stats["epoch"], grads), key)
-            st.caption("Gradient norms: the size of each layer's gradient at the recorded epochs.")
-        else:
-            ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
-            plot(st, charts.update_ratio_figure(stats["epoch"], ratios), key)
-            st.caption("Update ratios: each step's size relative to the layer's weights; about 1e-3 is healthy.")
+    if view == "gradient norms":
+        grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
+        caption = "Gradient norms: the size of each layer's gradient at the recorded epochs."
+        spot.show(presented(charts.norms_figure(stats["epoch"], grads)), caption, key)
+    else:
+        ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
+        caption = "Update ratios: each step's size relative to the layer's weights; about 1e-3 is healthy."
+        spot.show(presented(charts.update_ratio_figure(stats["epoch"], ratios)), caption, key)
 
 
 def label_panels(container, trainer: Trainer, key: str) -> None:
@@ -294,17 +286,18 @@ PANELS = ("w1 now", "w1 over time", "w2 now", "w2 over time", "gradient norms", 
 def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None) -> dict:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views.
 
-    Returns the placeholders that `draw` fills: single-element containers, so that each redraw replaces
-    their content instead of appending to it, and one per chart, so that each can be redrawn on its own.
+    Returns the places that `draw` fills, one per panel so that each can be redrawn on its own: a live-chart spot
+    per chart (updated in place, frame after frame), single-element containers for the rest (each redraw replaces
+    their content instead of appending to it).
     """
     placeholders = {}
+    feeds = live_chart.feeds()
     loss_col, code_col = st.columns(2, gap="large")
     with loss_col:
         placeholders["status"] = st.container(key="run-status").empty()  # a stable place for tests to read
         placeholders["diverged"] = st.empty()
         st.toggle("Log-scale loss", value=True, key="log_loss")
-        placeholders["loss"], placeholders["loss caption"] = st.empty(), st.empty()
-        placeholders["loss feed"] = live_chart.feeds().empty()
+        placeholders["loss"] = live_chart.Spot("loss", feeds, PLOTLY_CONFIG)
     with code_col:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
         stage = st.session_state.stage
@@ -321,9 +314,12 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
         downloads(sess)
     st.radio("Histograms of", list(HISTOGRAM_KINDS), horizontal=True, key="hist_kind")
     for column, name in zip(st.columns(2), ("w1", "w2"), strict=True):
-        placeholders[f"{name} now"], placeholders[f"{name} over time"] = column.empty(), column.empty()
-    left, right = st.columns(2)
-    placeholders["gradient norms"], placeholders["update ratios"] = left.empty(), right.empty()
+        with column:
+            for view in ("now", "over time"):
+                placeholders[f"{name} {view}"] = live_chart.Spot(f"{name} {view}", feeds, PLOTLY_CONFIG)
+    for column, panel in zip(st.columns(2), ("gradient norms", "update ratios"), strict=True):
+        with column:
+            placeholders[panel] = live_chart.Spot(panel, feeds, PLOTLY_CONFIG)
     placeholders["labels"] = st.empty()
     return placeholders
 
@@ -346,7 +342,7 @@ def draw(sess: TrainingSession, placeholders: dict, frame: int, panels: tuple[st
     with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
         trainer = sess.trainer
         status_line(placeholders["status"], sess, trainer)
-        loss_panel(placeholders, trainer, st.session_state.log_loss, key=f"loss-{frame}")
+        loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
         if trainer is not None and trainer.status == "diverged":
             diverged_box(placeholders["diverged"], trainer)
         if trainer is None:
