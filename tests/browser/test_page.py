@@ -39,12 +39,14 @@ LOSS_TRACE_JS = f"""() => [...document.querySelectorAll('.js-plotly-plot')]
     .map(el => ({{title: el.layout.title.text, yaxis: el._fullLayout.yaxis.type,
                  x: ({VALUES_JS})(el.data[0].x), y: ({VALUES_JS})(el.data[0].y)}}))"""
 # The live loss chart's node and drawing, marked to tell later whether they are the same ones.
-LIVE_MARK_JS = """() => { const node = document.querySelector('.tl-live-chart');
-    window.liveNode = node; window.liveSvg = node.querySelector('.main-svg'); }"""
-LIVE_STATE_JS = """() => { const node = document.querySelector('.tl-live-chart');
+LIVE_LOSS = '.tl-live-chart[aria-label^="Loss chart"]'
+LIVE_MARK_JS = f"""() => {{ const node = document.querySelector('{LIVE_LOSS}');
+    window.liveNode = node; window.liveSvg = node.querySelector('.main-svg'); }}"""
+LIVE_STATE_JS = f"""() => {{ const node = document.querySelector('{LIVE_LOSS}');
     const axis = node._fullLayout.xaxis;
-    return {sameNode: node === window.liveNode, sameSvg: node.querySelector('.main-svg') === window.liveSvg,
-            range: axis.range.map(Number), autorange: !!axis.autorange, last: Number(node._fullData[0].x.at(-1))}; }"""
+    return {{sameNode: node === window.liveNode, sameSvg: node.querySelector('.main-svg') === window.liveSvg,
+            range: axis.range.map(Number), autorange: !!axis.autorange,
+            last: Number(node._fullData[0].x.at(-1))}}; }}"""
 # Set before pressing Train: the frontend marks its root "running" while the script runs.
 SCRIPT_RUN_PROBE_JS = """() => {
     window.scriptRan = false;
@@ -228,7 +230,7 @@ def test_the_loss_chart_updates_in_place_and_keeps_a_zoom_while_the_run_goes_on(
     open_app(page, f"{app_server}/?epochs=50000")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{4,} of 50000"), timeout=RUN_TIMEOUT_MS)
-    chart = page.locator(".tl-live-chart")
+    chart = page.locator(LIVE_LOSS)
     expect(chart).to_have_count(1)
     assert page.evaluate(f"() => document.querySelector('.st-key-{FEEDS_KEY}').offsetHeight") == 0
     page.evaluate(LIVE_MARK_JS)
