@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import statistics
 import time
@@ -49,6 +50,32 @@ def epochs_for(seconds: float) -> int:
     return max(probe, min(100_000, round(seconds / per_epoch)))
 
 
+def browser_cpu_seconds() -> float:
+    """CPU seconds used so far by every Chromium process this process started (through Playwright's driver)."""
+    parents, cpu = {}, {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                name, fields = stat.read().rsplit(")", 1)
+        except OSError:  # gone meanwhile
+            continue
+        fields = fields.split()
+        parents[int(entry.name)] = int(fields[1])
+        if "chrom" in name:
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            if pid == os.getpid():
+                return True
+            pid = parents.get(pid, 1)
+        return False
+
+    return sum(seconds for pid, seconds in cpu.items() if ours(pid))
+
+
 def timed_run(browser, url: str, epochs: int) -> dict[str, float]:
     """Press Train on `url` and time it to the final epoch on screen, counting the loss charts sent meanwhile."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -62,12 +89,12 @@ def timed_run(browser, url: str, epochs: int) -> dict[str, float]:
     page.wait_for_timeout(SETTLE_MS)
     frames.clear()
     done = f"Done · epoch {epochs} of {epochs}"
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), browser_cpu_seconds()
     train.click()
     page.wait_for_function(
         f"() => {{ const s = ({STATUS_LINE_JS})(); return s && s.startsWith({done!r}); }}", timeout=600_000, polling=20
     )
-    end = time.perf_counter()
+    end, browser_cpu = time.perf_counter(), browser_cpu_seconds() - start_cpu
     # The server's own training time for this run, from the status line's time per epoch (3 digits).
     per_epoch_ms = float(re.search(r"([\d.]+) ms per epoch", page.evaluate(STATUS_LINE_JS)).group(1))
     points = len(page.evaluate(LOSS_JS) or [])
@@ -80,6 +107,7 @@ def timed_run(browser, url: str, epochs: int) -> dict[str, float]:
         "fewest": fewest_in_a_second(arrivals, start, end),
         "bytes": statistics.median(n for _, n in frames) if frames else 0,
         "points": points,
+        "browser": browser_cpu,
     }
 
 
@@ -133,7 +161,8 @@ def run(quick: bool) -> list[Section]:
         "figure, counted in the page as they arrive; bytes are their median size. The two 'of which' rows split the "
         "ratio: drawing and the browser's latency (wall over the seconds the run's epochs took in the server, read "
         "from the status line's time per epoch), and the training itself slowed in the server while the browser "
-        "renders on the same cores.",
+        "renders on the same cores. The browser's CPU: the CPU seconds of every Chromium process over the run "
+        "(from /proc), against its wall time.",
         ["what", "measured", "target", "result"],
     )
     section.rows = [
@@ -172,6 +201,12 @@ def run(quick: bool) -> list[Section]:
             f"{long_run['bytes']:,.0f}",
             f"< {BYTES_TARGET:,}",
             verdict(long_run["bytes"] < BYTES_TARGET),
+        ],
+        [
+            "the browser's CPU seconds per second of the run (median run)",
+            f"{long_run['browser'] / long_run['wall']:.2f} ({long_run['browser']:.1f} s in {long_run['wall']:.1f} s)",
+            "report",
+            "",
         ],
         ["points in the final loss trace", f"{long_run['points']:,}", "<= 2,000", verdict(long_run["points"] <= 2000)],
         ["lecture default (500 epochs): click to final chart", f"{lecture['wall']:.2f} s", "report", ""],
