@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 
 import numpy as np
+import streamlit
 from streamlit.testing.v1 import AppTest
+
+from page.browser import CHART_CODE
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABELS = ["Stage", "Hidden size", "Learning rate", "Epochs", "Device", "Seed", "Batch size", "Initialisation", "Data"]
@@ -107,6 +110,12 @@ def host_ids(at) -> dict[str, str]:
     """Each live chart's host element id, by chart name."""
     hosts = [e.proto for e in at.get("bidi_component") if e.proto.component_name == "twolayer.live_chart"]
     return {data["name"]: proto.id for proto in hosts if (data := json.loads(proto.json)).get("host")}
+
+
+def test_the_live_charts_find_the_frontends_chart_code():
+    """Live charts draw with the module the frontend loads Plotly from: the pinned Streamlit must ship exactly one."""
+    assert CHART_CODE is not None, "no single PlotlyChart module in Streamlit's static files: live charts cannot draw"
+    assert (Path(streamlit.__file__).parent / "static" / CHART_CODE).is_file()
 
 
 def test_the_training_charts_are_placed_once_and_fed_each_frame():
