@@ -91,12 +91,15 @@ def timed_run(browser, url: str, epochs: int) -> dict[str, float]:
     done = f"Done · epoch {epochs} of {epochs}"
     start, start_cpu = time.perf_counter(), browser_cpu_seconds()
     train.click()
-    page.wait_for_function(
-        f"() => {{ const s = ({STATUS_LINE_JS})(); return s && s.startsWith({done!r}); }}", timeout=600_000, polling=20
-    )
+    # The status line as it read when done: the page's last redraw may replace it a moment later.
+    shown = page.wait_for_function(
+        f"() => {{ const s = ({STATUS_LINE_JS})(); return s && s.startsWith({done!r}) && s; }}",
+        timeout=600_000,
+        polling=20,
+    ).json_value()
     end, browser_cpu = time.perf_counter(), browser_cpu_seconds() - start_cpu
     # The server's own training time for this run, from the status line's time per epoch (3 digits).
-    per_epoch_ms = float(re.search(r"([\d.]+) ms per epoch", page.evaluate(STATUS_LINE_JS)).group(1))
+    per_epoch_ms = float(re.search(r"([\d.]+) ms per epoch", shown).group(1))
     points = len(page.evaluate(LOSS_JS) or [])
     page.close()
     arrivals = [t for t, _ in frames]
