@@ -1,4 +1,4 @@
-"""Live charts: Plotly charts that each frame updates in place, where st.plotly_chart would mount them anew.
+"""The live loss chart: one Plotly chart that each frame updates in place, where st.plotly_chart would mount anew.
 
 Streamlit keys a Plotly element by an id that hashes its figure, so every redrawn chart is a new chart to the
 browser: Plotly builds it from nothing (`newPlot`) five times a second, on the cores the server trains on, and the

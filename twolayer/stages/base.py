@@ -41,7 +41,6 @@ class Stage(Protocol):
     def host(self, array: Any) -> np.ndarray: ...
     def copy_params(self) -> dict[str, Any]: ...
     def adopt_thread_count(self) -> None: ...
-    def free_gradients_first(self, entries: int) -> bool: ...
     def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]: ...
 
 
@@ -49,15 +48,9 @@ class NumpyArrays:
     """Arrays are NumPy arrays on the CPU."""
 
     device = "cpu"
-    # Measured against the bare loop, for the step's intermediates of batch x hidden entries: small, the last
-    # gradients are best freed before a step (N=64, H=100: 1.024 of the bare loop, against 1.042 kept; neutral to
-    # N=256, H=400); large, the freed memory goes back to the system and each step faults in fresh pages
-    # (N=1024, H=400: 1.27 freed, 1.04 kept; N=1024, H=1024: 1.20 freed, 1.03 kept).
-    FREE_FIRST_MAX_ENTRIES = 256 * 400
-
-    def free_gradients_first(self, entries: int) -> bool:
-        """Whether a step whose intermediates hold `entries` (batch x hidden) lets go of the last gradients first."""
-        return entries <= self.FREE_FIRST_MAX_ENTRIES
+    # Measured against the bare loop: freed before a step, 784x1024 gradients go back to the system and each
+    # step faults in fresh pages (1.20 of the bare loop at N=1024, H=1024, against 1.03 when kept).
+    free_gradients_first = False
 
     def __init__(self, dtype: str, device: str = "cpu") -> None:
         self.dtype = np.dtype(dtype)
@@ -97,9 +90,7 @@ class TorchArrays:
 
     # Measured against the bare loop: kept through the next step, the last gradients cost the lecture-size tensor
     # stage 3% (1.029 of the bare loop, against 1.000 when freed first); at N=1024, H=1024 either way is 1.02-1.03.
-    def free_gradients_first(self, entries: int) -> bool:
-        """Whether a step whose intermediates hold `entries` (batch x hidden) lets go of the last gradients first."""
-        return True
+    free_gradients_first = True
 
     def __init__(self, dtype: str, device: str) -> None:
         self.dtype = getattr(torch, dtype)
@@ -192,7 +183,7 @@ class HandWritten(Records):
         self._grads = (None, None)
 
     def step(self, x, y) -> float:
-        if self.free_gradients_first(len(x) * self.w1.shape[1]):  # whichever is faster, measured
+        if self.free_gradients_first:  # whichever is faster for the arrays' kind, measured against the bare loop
             self._grads = (None, None)
         loss, grads = self.train_step(self.w1, self.w2, x, y, self.learning_rate)
         if grads is not None:  # None: the step diverged before computing any
