@@ -14,9 +14,6 @@ LINKED = tuple(spec for spec in SETTINGS if spec.in_link)
 VIEW_DEFAULTS: dict[str, object] = {"present": False, "hide": ()}
 
 
-DEFAULTS: dict[str, object] = {"present": False, "hide": ()}
-
-
 def page_default(spec: Setting) -> object:
     """A setting's starting value on the page: the page's own where it has one, else the core's."""
     if spec.name == "device":
