@@ -47,7 +47,8 @@ function chartNamed(name) {
 function kick(chart) {
   if (chart.drawing || !chart.figure || !chart.node.offsetWidth) return;
   chart.drawing = true;
-  draw(chart).finally(() => { chart.drawing = false; });
+  // Again once done: a figure that came between the loop's last look and this callback would wait for a next one.
+  draw(chart).finally(() => { chart.drawing = false; kick(chart); });
 }
 
 async function draw(chart) {
