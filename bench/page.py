@@ -52,7 +52,7 @@ def epochs_for(seconds: float) -> int:
 
 def browser_cpu_seconds() -> float:
     """CPU seconds used so far by every Chromium process this process started (through Playwright's driver)."""
-    parents, cpu = {}, {}
+    parents, cpu, tick = {}, {}, os.sysconf("SC_CLK_TCK")
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -64,7 +64,7 @@ def browser_cpu_seconds() -> float:
         fields = fields.split()
         parents[int(entry.name)] = int(fields[1])
         if "chrom" in name:
-            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
 
     def ours(pid: int) -> bool:
         while pid > 1:

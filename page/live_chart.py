@@ -1,4 +1,4 @@
-"""The live loss chart: one Plotly chart that each frame updates in place, where st.plotly_chart would mount anew.
+"""Live charts: Plotly charts that each frame updates in place, where st.plotly_chart would mount them anew.
 
 Streamlit keys a Plotly element by an id that hashes its figure, so every redrawn chart is a new chart to the
 browser: Plotly builds it from nothing (`newPlot`) five times a second, on the cores the server trains on, and the
@@ -108,9 +108,15 @@ class Spot:
         if caption != self._captioned:
             self.caption.caption(caption)
             self._captioned = caption
-        data = {"name": self.name, "label": caption, "figure": figure.to_json(), "config": self.config}
+        data = {
+            "name": self.name,
+            "label": caption,
+            "figure": figure.to_json(),
+            "config": self.config,
+            "chartCode": CHART_CODE,
+        }
         with self._feed:
-            _component(key=key, data={**data, "chartCode": CHART_CODE})
+            _component(key=key, data=data)
 
     def unplace(self) -> None:
         """Take the chart and its caption off the page, for the caller to write something else in their places."""

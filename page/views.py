@@ -47,6 +47,11 @@ def plot(container, figure, key: str) -> None:
     container.plotly_chart(presented(figure), key=key, config=PLOTLY_CONFIG, theme=None)
 
 
+def show(spot: live_chart.Spot, figure, caption: str, key: str) -> None:
+    """Hand a figure to a live chart with its caption, its text scaled in presenter mode."""
+    spot.show(presented(figure), caption, key)
+
+
 def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> None:
     """Epoch k of E, current loss, time per epoch and the state, in one line."""
     if trainer is not None and trainer.status == "diverged" and trainer.last_loss() is None:
@@ -104,7 +109,7 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
         else ""
     )
     caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
-    spot.show(presented(figure), caption, key)
+    show(spot, figure, caption, key)
 
 
 def loss_unit(trainer: Trainer) -> tuple[float, str]:
@@ -142,7 +147,7 @@ def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: str, name: st
         figure = charts.histogram_over_time_figure(binned.edges, binned.counts, title=f"{label} over epochs")
     clipped = f" {binned.outside:,} values lie outside and are counted in the end bins." if binned.outside else ""
     caption = f"{label}: counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range.{clipped}"
-    spot.show(presented(figure), caption, key)
+    show(spot, figure, caption, key)
 
 
 def norm_panel(spot: live_chart.Spot, trainer: Trainer, view: str, key: str) -> None:
@@ -154,11 +159,11 @@ def norm_panel(spot: live_chart.Spot, trainer: Trainer, view: str, key: str) -> 
     if view == "gradient norms":
         grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
         caption = "Gradient norms: the size of each layer's gradient at the recorded epochs."
-        spot.show(presented(charts.norms_figure(stats["epoch"], grads)), caption, key)
+        show(spot, charts.norms_figure(stats["epoch"], grads), caption, key)
     else:
         ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
         caption = "Update ratios: each step's size relative to the layer's weights; about 1e-3 is healthy."
-        spot.show(presented(charts.update_ratio_figure(stats["epoch"], ratios)), caption, key)
+        show(spot, charts.update_ratio_figure(stats["epoch"], ratios), caption, key)
 
 
 def label_panels(container, trainer: Trainer, key: str) -> None:
