@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 
 from page import browser, draw_view, persist, step_view, views, widgets
 from page.pacing import Pacer
-from twolayer.session import SlotPool, TrainingSession, run_slice
-from twolayer.trainer import warm_up
+from twolayer.serve.session import SlotPool, TrainingSession, run_slice
+from twolayer.train.trainer import warm_up
 
 log = logging.getLogger("twolayer")
 THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads for every training

@@ -11,7 +11,7 @@ from bench.loops import LOOPS
 from bench.report import Section
 from bench.timing import interleaved, median, paired_ratio, verdict
 from twolayer import TrainConfig, Trainer
-from twolayer.config import STAGES
+from twolayer.train.config import STAGES
 
 TARGET = 1.05  # engine time / bare time, at most
 # name: (batch N, hidden H, epochs, learning rate); None keeps the shared initialisation's 1e-4,

@@ -50,11 +50,11 @@ LOGS = ROOT / "test-artifacts"
 
 def bare_app_source() -> str:
     """A Streamlit script with twolayer's default sidebar controls (same widget kinds, options, defaults and help)
-    and its four buttons: no charts, no tabs, no imports beyond Streamlit. Built from `twolayer.config.SETTINGS`,
+    and its four buttons: no charts, no tabs, no imports beyond Streamlit. Built from `twolayer.train.config.SETTINGS`,
     so it follows the page's controls when they change."""
-    from twolayer.config import SETTINGS
-    from twolayer.devices import available_devices
-    from twolayer.links import resolve_link
+    from twolayer.serve.links import resolve_link
+    from twolayer.train.config import SETTINGS
+    from twolayer.train.devices import available_devices
 
     devices = available_devices()
     values = resolve_link({}, devices).values
@@ -213,7 +213,7 @@ def tti_section(summary: dict, warm_ups: int) -> Section:
         "own clock, ms from navigation start, as a MutationObserver injected before the page's scripts saw each "
         f"element: the sidebar controls ({', '.join(CONTROL_LABELS)}) and an enabled Train button; medians "
         "over the opens. The bare page is a Streamlit script the benchmark writes with the same sidebar controls "
-        "(widget kinds, options, defaults and help from `twolayer.config`) and the four buttons, no charts or "
+        "(widget kinds, options, defaults and help from `twolayer.train.config`) and the four buttons, no charts or "
         "tabs, served by its own `streamlit run` from the repository root (same `.streamlit/config.toml`) in the "
         "same run. The interactive row's ratio (the target's) is the median of the per-round ratios; the other "
         "rows divide the two medians.",

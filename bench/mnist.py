@@ -27,11 +27,11 @@ from bench.loops import minibatch_loop
 from bench.report import Section, load
 from bench.timing import median, paired_ratio, verdict
 from twolayer import TrainConfig, Trainer
-from twolayer.config import STAGES
-from twolayer.data import DIGIT_CLASSES
-from twolayer.idx import IMAGES_MAGIC, LABELS_MAGIC, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
-from twolayer.stages import MODULES, make_stage
-from twolayer.trainer import PAUSED
+from twolayer.data.dataset import DIGIT_CLASSES
+from twolayer.data.idx import IMAGES_MAGIC, LABELS_MAGIC, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
+from twolayer.train.config import STAGES
+from twolayer.train.stages import MODULES, make_stage
+from twolayer.train.trainer import PAUSED
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ROWS, TEST_ROWS, SIDE = 60_000, 10_000, 28

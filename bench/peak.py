@@ -12,8 +12,8 @@ import torch
 from bench import engine
 from bench.report import Section
 from bench.timing import interleaved, median, verdict
-from twolayer.config import STAGES
-from twolayer.data import LECTURE_INPUTS, LECTURE_OUTPUTS
+from twolayer.data.dataset import LECTURE_INPUTS, LECTURE_OUTPUTS
+from twolayer.train.config import STAGES
 
 TARGET = 0.60  # torch stages: at least this share of torch's float32 matmul peak
 PEAK_SIZE, QUICK_PEAK_SIZE = 2048, 1024

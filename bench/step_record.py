@@ -21,7 +21,7 @@ from bench.report import Section
 from bench.timing import interleaved, median, paired_ratio, verdict
 from page import step_view
 from twolayer import TrainConfig, Trainer
-from twolayer.config import STAGES
+from twolayer.train.config import STAGES
 
 THREADS = 1  # torch and BLAS threads: the server's own setting (TWOLAYER_THREADS), so the tab is timed as it runs
 TARGET = 0.2  # seconds to record a step and draw its costliest line, at most

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from harness.browser import ERRORS_JS, LOSS_JS, STATUS_JS, WATCH_JS, wait_for_app
 
 if TYPE_CHECKING:
-    from twolayer.config import TrainConfig
+    from twolayer.train.config import TrainConfig
 
 STAGES = ("numpy", "tensor", "autograd", "nn", "optim")
 SERVER_COOKIE = "TWOLAYER_SERVER"  # set by the proxy (deploy/haproxy.cfg): which app process a browser is kept on
@@ -33,7 +33,7 @@ class Settings:
     def config(self) -> TrainConfig:
         """The TrainConfig the page builds from this link (the app's cpu device and lecture defaults)."""
         # Imported where needed: the core pulls in torch, which `--help` and the probes do without.
-        from twolayer.config import TrainConfig
+        from twolayer.train.config import TrainConfig
 
         return TrainConfig(stage=self.stage, hidden_size=self.hidden, seed=self.seed, epochs=self.epochs, device="cpu")
 
@@ -45,7 +45,7 @@ def session_settings(count: int, epochs: int = 500) -> list[Settings]:
 
 def reference_losses(settings: Settings) -> list[float]:
     """The loss history the headless core computes alone for these settings."""
-    from twolayer.trainer import Trainer
+    from twolayer.train.trainer import Trainer
 
     trainer = Trainer(settings.config())
     trainer.advance(settings.epochs)

@@ -13,10 +13,10 @@ from PIL import Image, ImageOps
 from page import widgets
 from page.drawpad import CANVAS, drawpad
 from page.views import PLOTLY_CONFIG
-from twolayer import charts
-from twolayer.drawing import prepare_with_caption, scores, top_units
-from twolayer.session import TrainingSession
-from twolayer.trainer import Trainer
+from twolayer.charts import training as charts
+from twolayer.data.drawing import prepare_with_caption, scores, top_units
+from twolayer.serve.session import TrainingSession
+from twolayer.train.trainer import Trainer
 
 TOP_UNITS = 8  # hidden units shown beside the scores
 FRAME = 2  # grey frame around the input picture, in pixels

@@ -17,8 +17,8 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from twolayer.session import TrainingSession
-from twolayer.store import OWNER, RunStore, browser_key, process_alive
+from twolayer.serve.session import TrainingSession
+from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive
 
 log = logging.getLogger("twolayer")
 COOKIE = "twolayer_browser"

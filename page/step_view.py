@@ -16,10 +16,10 @@ import streamlit as st
 import torch
 
 from page.code import code_html
-from twolayer import step_charts
-from twolayer.record import BEFORE, PHASES, RecordedLine, StepRecording
-from twolayer.session import TrainingSession
-from twolayer.trainer import Trainer
+from twolayer.charts import step as step_charts
+from twolayer.serve.session import TrainingSession
+from twolayer.teach.step_record import BEFORE, PHASES, RecordedLine, StepRecording
+from twolayer.train.trainer import Trainer
 
 log = logging.getLogger("twolayer")
 PLOTLY_CONFIG = {"displaylogo": False}

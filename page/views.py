@@ -6,16 +6,17 @@ import streamlit as st
 
 from page import live_chart
 from page.code import code_html
-from twolayer import charts, export
-from twolayer.advice import TRIAL_EPOCHS, advise
-from twolayer.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
-from twolayer.config import MANUAL_STAGES, STAGE_TITLES, TrainConfig
-from twolayer.data import Dataset
-from twolayer.history import MAX_SAMPLE
-from twolayer.program import program_source
-from twolayer.session import SlotPool, TrainingSession
-from twolayer.stages import lecture_differences, stage_source
-from twolayer.trainer import Trainer, make_dataset
+from twolayer.charts import training as charts
+from twolayer.data.dataset import Dataset
+from twolayer.serve.session import SlotPool, TrainingSession
+from twolayer.teach.advice import TRIAL_EPOCHS, advise
+from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
+from twolayer.teach.program import program_source
+from twolayer.train import export
+from twolayer.train.config import MANUAL_STAGES, STAGE_TITLES, TrainConfig
+from twolayer.train.history import MAX_SAMPLE
+from twolayer.train.stages import lecture_differences, stage_source
+from twolayer.train.trainer import Trainer, make_dataset
 
 PLOTLY_CONFIG = {"displaylogo": False}
 EMPTY_LOSS = (

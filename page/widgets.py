@@ -1,4 +1,4 @@
-"""The page's controls, built from `twolayer.config.SETTINGS`: the sidebar, the link's settings, and the buttons."""
+"""The page's controls, built from `twolayer.train.config.SETTINGS`: the sidebar, the link's settings, the buttons."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import time
 
 import streamlit as st
 
-from twolayer.config import MANUAL_STAGES, SETTINGS, ConfigError, Setting, TrainConfig, default_learning_rate
-from twolayer.data import DataError, Dataset
-from twolayer.devices import DeviceError, available_devices
-from twolayer.links import VIEW_DEFAULTS, resolve_link, to_query
-from twolayer.session import TrainingSession
-from twolayer.trainer import RUNNING
-from twolayer.uploads import ACCEPTED, read_uploads, upload_source
+from twolayer.data.dataset import DataError, Dataset
+from twolayer.data.uploads import ACCEPTED, read_uploads, upload_source
+from twolayer.serve.links import VIEW_DEFAULTS, resolve_link, to_query
+from twolayer.serve.session import TrainingSession
+from twolayer.train.config import MANUAL_STAGES, SETTINGS, ConfigError, Setting, TrainConfig, default_learning_rate
+from twolayer.train.devices import DeviceError, available_devices
+from twolayer.train.trainer import RUNNING
 
 log = logging.getLogger("twolayer")
 CONTROLS = tuple(spec for spec in SETTINGS if spec.control is not None)

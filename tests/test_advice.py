@@ -1,8 +1,8 @@
 """Poor defaults for real data are named, and the settings offered instead work, measured."""
 
 from twolayer import TrainConfig, Trainer
-from twolayer.advice import advise
-from twolayer.trainer import make_dataset
+from twolayer.teach.advice import advise
+from twolayer.train.trainer import make_dataset
 
 
 def test_digits_on_the_numpy_stage_get_a_setting_that_works():

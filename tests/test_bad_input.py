@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from page.widgets import LINK_PROBLEMS
 from twolayer.__main__ import main
-from twolayer.data import MAX_UPLOAD_BYTES, DataError, load_upload
-from twolayer.devices import available_devices
+from twolayer.data.dataset import MAX_UPLOAD_BYTES, DataError
+from twolayer.data.files import load_upload
+from twolayer.train.devices import available_devices
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LACKING = next((device for device in ("cuda", "mps") if device not in available_devices()), None)

@@ -10,7 +10,7 @@ from bench import __main__ as cli
 from bench import engine, peak
 from bench.report import START, write
 from twolayer import TrainConfig, Trainer
-from twolayer.config import STAGES
+from twolayer.train.config import STAGES
 
 
 def test_engine_section_has_a_positive_ratio_per_stage(monkeypatch, tmp_path, capsys):

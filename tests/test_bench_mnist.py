@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from bench import mnist
-from twolayer.config import STAGES
-from twolayer.idx import TEST_IMAGES, TRAIN_IMAGES, TRAIN_LABELS, read_idx
+from twolayer.data.idx import TEST_IMAGES, TRAIN_IMAGES, TRAIN_LABELS, read_idx
+from twolayer.train.config import STAGES
 
 RESULTS = {"PASS", "MISS", ""}
 

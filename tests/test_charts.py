@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from twolayer import charts
+from twolayer.charts import training as charts
 
 
 def spiky_losses(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

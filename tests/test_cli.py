@@ -143,7 +143,7 @@ def test_module_entry_point_runs_in_a_fresh_process():
 
 def test_cli_files_are_byte_for_byte_the_page_downloads(tmp_path, monkeypatch):
     import twolayer.__main__ as cli
-    from twolayer.export import downloads
+    from twolayer.train.export import downloads
 
     made = []
     real = cli._make_trainer

@@ -9,10 +9,12 @@ import torch
 from sklearn.datasets import load_digits
 
 from tests.datafiles import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, idx_bytes, mnist_files
-from twolayer.config import TrainConfig
-from twolayer.data import DataError, digits, load_data, load_upload
-from twolayer.idx import load_mnist_files, read_idx
-from twolayer.trainer import Trainer
+from twolayer.data.dataset import DataError
+from twolayer.data.files import load_upload
+from twolayer.data.idx import load_mnist_files, read_idx
+from twolayer.data.sources import digits, load_data
+from twolayer.train.config import TrainConfig
+from twolayer.train.trainer import Trainer
 
 
 def write_files(directory, files: dict[str, bytes], gz=()):
@@ -208,7 +210,7 @@ def test_missing_unknown_and_doubled_files_are_refused(tmp_path):
 
 
 def test_oversized_mnist_upload_is_refused_before_parsing(monkeypatch):
-    monkeypatch.setattr("twolayer.idx.MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr("twolayer.data.idx.MAX_UPLOAD_BYTES", 100)
     files, _ = mnist_files()
     assert "over the upload limit of 0 MB" in refusal(load_mnist_files, files)
 
@@ -341,7 +343,7 @@ def test_files_that_are_not_npz_archives_are_refused(tmp_path):
 
 
 def test_uploads_are_capped_before_parsing(monkeypatch):
-    monkeypatch.setattr("twolayer.data.MAX_UPLOAD_BYTES", 2**20)
+    monkeypatch.setattr("twolayer.data.files.MAX_UPLOAD_BYTES", 2**20)
     message = refusal(load_upload, "big.csv", b"0" * (2**20 + 1))
     assert message == "big.csv: 1.0 MB is over the upload limit of 1 MB"
 

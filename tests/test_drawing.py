@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from twolayer import TrainConfig, Trainer, WeightsError
-from twolayer.drawing import (
+from twolayer.data.drawing import (
     ImageError,
     input_shape_for,
     load_image,

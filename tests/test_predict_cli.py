@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from twolayer.drawing import load_image, prepare, scores
-from twolayer.predict_cli import add_predict_parser, predict_command
+from twolayer.cli.predict import add_predict_parser, predict_command
+from twolayer.data.drawing import load_image, prepare, scores
 
 
 def run(argv: list[str]) -> int:

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from twolayer import TrainConfig, Trainer
-from twolayer.config import OPTIMIZERS, STAGES
-from twolayer.program import optimizer_call, program_source, training_data
-from twolayer.stages import MODULES
+from twolayer.teach.program import optimizer_call, program_source, training_data
+from twolayer.train.config import OPTIMIZERS, STAGES
+from twolayer.train.stages import MODULES
 
 SMALL = {"hidden_size": 16, "epochs": 6}
 

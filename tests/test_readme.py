@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from twolayer.config import SETTINGS
+from twolayer.train.config import SETTINGS
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -159,7 +159,7 @@ def test_readme_names_no_bare_python():
 
 
 def test_settings_table_lists_every_setting():
-    """The README's settings table has one row per `twolayer.config.SETTINGS` entry, with its default."""
+    """The README's settings table has one row per `twolayer.train.config.SETTINGS` entry, with its default."""
     section = README.read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
     rows = {row.split("|")[1].strip().strip("`"): row for row in section.splitlines() if row.startswith("| `")}
     assert set(rows) == {spec.key for spec in SETTINGS}, "README's settings table and SETTINGS differ"

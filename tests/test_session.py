@@ -3,9 +3,9 @@
 import threading
 
 from twolayer import TrainConfig
-from twolayer.config import LEARNING_RATES
-from twolayer.links import DEFAULTS, nearest, parse_query, to_query
-from twolayer.session import SlotPool, TrainingSession, run_slice
+from twolayer.serve.links import DEFAULTS, nearest, parse_query, to_query
+from twolayer.serve.session import SlotPool, TrainingSession, run_slice
+from twolayer.train.config import LEARNING_RATES
 
 
 def test_query_round_trip_keeps_only_non_defaults():
@@ -106,7 +106,7 @@ def test_slot_pool_refuses_when_full_and_frees_after():
 
 
 def test_a_kept_run_ends_where_the_run_ended_and_names_its_settings():
-    from twolayer.export import past_run_csv
+    from twolayer.train.export import past_run_csv
 
     sess = TrainingSession()
     config = TrainConfig(stage="numpy", epochs=5003, hidden_size=1, batch_size=1, seed=4)

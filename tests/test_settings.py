@@ -8,9 +8,9 @@ import pytest
 
 from twolayer import TrainConfig, Trainer
 from twolayer.__main__ import build_parser
-from twolayer.compare import compare_stages, comparison_configs
-from twolayer.config import SETTINGS, ConfigError
-from twolayer.links import DEFAULTS, PARSERS, resolve_link
+from twolayer.serve.links import DEFAULTS, PARSERS, resolve_link
+from twolayer.teach.compare import compare_stages, comparison_configs
+from twolayer.train.config import SETTINGS, ConfigError
 
 
 def test_every_setting_is_a_cli_flag_whose_help_states_its_default():
@@ -83,7 +83,7 @@ def test_compare_gives_each_stage_its_own_run_from_the_same_start():
 
 def test_light_imports_leave_torch_out():
     code = (
-        "import sys, twolayer, twolayer.links, twolayer.uploads, twolayer.drawing; "
+        "import sys, twolayer, twolayer.serve.links, twolayer.data.uploads, twolayer.data.drawing; "
         "from twolayer import TrainConfig, DataError; "
         "print('torch' in sys.modules)"
     )

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from twolayer import TrainConfig, Trainer
-from twolayer.config import STAGES
-from twolayer.gradcheck import gradient_check
-from twolayer.stages import stage_source
+from twolayer.teach.gradcheck import gradient_check
+from twolayer.train.config import STAGES
+from twolayer.train.stages import stage_source
 
 
 def _losses(stage, **overrides):
@@ -40,7 +40,7 @@ def test_manual_gradients_match_autograd_and_finite_differences():
 
 
 def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
-    from twolayer.stages import numpy_stage
+    from twolayer.train.stages import numpy_stage
 
     real = numpy_stage.train_step
 

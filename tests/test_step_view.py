@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from page import step_view
 from twolayer import TrainConfig, Trainer
-from twolayer.step_charts import MAX_UNITS, firing_figure, units_shown
+from twolayer.charts.step import MAX_UNITS, firing_figure, units_shown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -178,7 +178,7 @@ def test_while_running_the_tab_draws_nothing_heavy():
     def script():
         from page import step_view
         from twolayer import TrainConfig, Trainer
-        from twolayer.session import TrainingSession
+        from twolayer.serve.session import TrainingSession
 
         sess = TrainingSession()
         sess.trainer = Trainer(TrainConfig(epochs=5))

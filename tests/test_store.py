@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from twolayer.config import TrainConfig
-from twolayer.session import MAX_KEPT_RUNS, TrainingSession
-from twolayer.store import OWNER, RunStore, browser_key, process_alive, run_body
+from twolayer.serve.session import MAX_KEPT_RUNS, TrainingSession
+from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive, run_body
+from twolayer.train.config import TrainConfig
 
 SHORT = TrainConfig(hidden_size=8, epochs=5)
 

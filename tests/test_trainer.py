@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from twolayer import ConfigError, DeviceError, TrainConfig, Trainer
-from twolayer.config import STAGES
-from twolayer.devices import available_devices, resolve_device
+from twolayer.train.config import STAGES
+from twolayer.train.devices import available_devices, resolve_device
 
 
 def _all_records(trainer):
@@ -131,7 +131,7 @@ def test_histograms_keep_bounded_samples_binned_over_one_range():
     ],
 )
 def test_record_spacing_bounds_the_cost_and_the_count(epochs, rows, spacing):
-    from twolayer.trainer import record_spacing
+    from twolayer.train.trainer import record_spacing
 
     assert record_spacing(epochs, rows) == spacing
 
@@ -229,7 +229,7 @@ def test_config_defaults_follow_the_lecture():
 
 
 def test_histogram_bins_follow_the_values_and_clip_only_far_outliers():
-    from twolayer.history import Histograms, bin_samples
+    from twolayer.train.history import Histograms, bin_samples
 
     rng = np.random.default_rng(3)
     hist = Histograms(bins=40)
@@ -264,7 +264,7 @@ def test_reading_histograms_changes_no_later_record():
     looked.advance(1)
     untouched.advance(1)
     now = looked.histogram_now("grad_w1")  # before any snapshot of the gradients
-    from twolayer.history import sample
+    from twolayer.train.history import sample
 
     assert now.counts[0][1].sum() == sample(np.empty(784 * 100)).size == 2011 and now.edges[0] < now.edges[-1]
     assert looked.histogram_history("grad_w1") is None, "a read records nothing"
@@ -362,7 +362,7 @@ def test_the_recorded_step_is_the_next_batch_even_mid_epoch():
 
 
 def test_evaluation_is_spaced_to_a_tenth_of_training():
-    from twolayer.trainer import evaluation_spacing
+    from twolayer.train.trainer import evaluation_spacing
 
     assert evaluation_spacing(60_000, 10_000) == 2  # 20,000 rows evaluated against 3 x 60,000 trained
     assert evaluation_spacing(1437, 360) == 5

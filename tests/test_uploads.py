@@ -5,8 +5,8 @@ import pytest
 
 from tests.datafiles import TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, broken_uploads, digit_images, digit_uploads
 from twolayer import TrainConfig, Trainer
-from twolayer.data import DataError
-from twolayer.uploads import read_uploads, upload_source
+from twolayer.data.dataset import DataError
+from twolayer.data.uploads import read_uploads, upload_source
 
 GOOD = digit_uploads()
 BROKEN = broken_uploads()

@@ -5,13 +5,13 @@ import importlib
 # Names and the module that defines them, imported on first use: the settings, links and data
 # readers stay light, and only what trains pulls in torch.
 _LAZY = {
-    "ConfigError": "twolayer.config",
-    "TrainConfig": "twolayer.config",
-    "DataError": "twolayer.data",
-    "Dataset": "twolayer.data",
-    "DeviceError": "twolayer.devices",
-    "Trainer": "twolayer.trainer",
-    "WeightsError": "twolayer.weights",
+    "ConfigError": "twolayer.train.config",
+    "TrainConfig": "twolayer.train.config",
+    "DataError": "twolayer.data.dataset",
+    "Dataset": "twolayer.data.dataset",
+    "DeviceError": "twolayer.train.devices",
+    "Trainer": "twolayer.train.trainer",
+    "WeightsError": "twolayer.train.weights",
 }
 __all__ = sorted(_LAZY)
 

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from twolayer.config import BY_NAME, SETTINGS, ConfigError, TrainConfig
-from twolayer.data import DataError
-from twolayer.devices import DeviceError, device_note
-from twolayer.export import HISTORY_FORMATS, weights_npz, write_history
-from twolayer.predict_cli import add_predict_parser, predict_command
-from twolayer.trainer import DIVERGED, Trainer, make_dataset
-from twolayer.weights import WeightsError, load_weights
+from twolayer.cli.predict import add_predict_parser, predict_command
+from twolayer.data.dataset import DataError
+from twolayer.train.config import BY_NAME, SETTINGS, ConfigError, TrainConfig
+from twolayer.train.devices import DeviceError, device_note
+from twolayer.train.export import HISTORY_FORMATS, weights_npz, write_history
+from twolayer.train.trainer import DIVERGED, Trainer, make_dataset
+from twolayer.train.weights import WeightsError, load_weights
 
 EXIT_DONE, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
 BAD_INPUT = (ConfigError, DataError, DeviceError, WeightsError, ValueError)
@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting of `twolayer.config.SETTINGS`, its help stating the default."""
+    """One flag per setting of `twolayer.train.config.SETTINGS`, its help stating the default."""
     for spec in SETTINGS:
         flag = "--" + spec.key.replace("_", "-")
         limits = f", {spec.low:,}..{spec.high:,}" if spec.kind is int else ""
@@ -177,7 +177,7 @@ def _step(args: argparse.Namespace) -> int:
 
 
 def _compare(config: TrainConfig) -> int:
-    from twolayer.compare import compare_stages, format_table
+    from twolayer.teach.compare import compare_stages, format_table
 
     print(format_table(compare_stages(config)))
     return EXIT_DONE

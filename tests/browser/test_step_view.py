@@ -14,8 +14,8 @@ from playwright.sync_api import Locator, Page, expect
 from threadpoolctl import threadpool_limits
 
 from twolayer import TrainConfig, Trainer
-from twolayer.config import STAGES
-from twolayer.record import StepRecording
+from twolayer.teach.step_record import StepRecording
+from twolayer.train.config import STAGES
 
 from .helpers import REPO, wait_for_app
 from .test_page import RUN_TIMEOUT_MS, button, open_app, status

@@ -6,34 +6,21 @@ import dataclasses
 import logging
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from twolayer.config import TrainConfig
-from twolayer.data import Dataset
-from twolayer.trainer import DIVERGED, DONE, PAUSED, READY, RUNNING, Trainer
+from twolayer.data.dataset import Dataset
+from twolayer.train.config import TrainConfig
+from twolayer.train.history import PastRun
+from twolayer.train.trainer import DIVERGED, DONE, PAUSED, READY, RUNNING, Trainer
 
 log = logging.getLogger("twolayer")
 MAX_KEPT_RUNS = 8
 KEPT_POINTS = 2000  # loss points kept per past run: enough for a chart, bounded in memory
 
 
-@dataclass(frozen=True)
-class PastRun:
-    """A finished or reset run, kept small for overlaying on later runs."""
-
-    label: str
-    config: TrainConfig
-    status: str
-    epochs: list[int]  # a thinned curve, its last point always kept
-    losses: list[float]
-    epochs_completed: int
-    number: int = 0  # the run's number in its browser's history, shown in its label
-
-
 class TrainingSession:
     """The run one browser session is looking at, whether it is playing, and its recent runs.
 
-    Given a `store` (twolayer.store.RunStore), the browser's past runs come from it and go to it, and the run
+    Given a `store` (twolayer.serve.store.RunStore), the browser's past runs come from it and go to it, and the run
     in progress is reported to it by `report_live`, so a reload or another server process finds them.
     """
 

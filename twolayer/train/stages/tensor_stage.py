@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from twolayer.stages.base import HandWritten, TorchArrays
+from twolayer.train.stages.base import HandWritten, TorchArrays
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (

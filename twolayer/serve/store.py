@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from twolayer.config import TrainConfig
-from twolayer.session import MAX_KEPT_RUNS, PastRun
+from twolayer.serve.session import MAX_KEPT_RUNS
+from twolayer.train.config import TrainConfig
+from twolayer.train.history import PastRun
 
 log = logging.getLogger("twolayer")
 FILE_NAME = "runs.sqlite3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from types import ModuleType
 
-from twolayer.stages import autograd_stage, nn_stage, numpy_stage, optim_stage, tensor_stage
+from twolayer.train.stages import autograd_stage, nn_stage, numpy_stage, optim_stage, tensor_stage
 
 MODULES: dict[str, ModuleType] = {
     "numpy": numpy_stage,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twolayer.config import STAGES, TrainConfig
-from twolayer.data import Dataset
-from twolayer.gradcheck import gradient_check
-from twolayer.trainer import Trainer, make_dataset
+from twolayer.data.dataset import Dataset
+from twolayer.teach.gradcheck import gradient_check
+from twolayer.train.config import STAGES, TrainConfig
+from twolayer.train.trainer import Trainer, make_dataset
 
 MAX_EPOCHS = 2000  # five runs on one click: keep the wait short
 GRADCHECK_ROWS = 256  # finite differences: a few hundred rows are plenty

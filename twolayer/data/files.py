@@ -1,118 +1,15 @@
-"""Training data: the lecture's random numbers, scikit-learn's digits, MNIST IDX files and the user's own files."""
+"""The user's own data files: .npz and .csv, from a path or an upload, checked for shape, numbers and size."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-LECTURE_INPUTS = 784  # 28 x 28 pixels, flattened
-LECTURE_OUTPUTS = 10  # one score per digit
-DIGIT_CLASSES = 10
-TEST_FRACTION = 0.2  # share of each digit class held out as the test split
-MAX_UPLOAD_BYTES = 200 * 2**20  # an uploaded file as sent, checked before anything is parsed
-MAX_UNPACKED_BYTES = 2**30  # a compressed file once unpacked: a small file must not fill the memory
-MAX_CLASSES = 1000  # whole-number labels below this are classes and become one-hot targets
-SOURCES = "'random', 'digits', 'mnist:DIR' (a folder holding the four MNIST IDX files) or a path to a .npz or .csv file"
-
-
-class DataError(ValueError):
-    """A data source is missing or malformed; the message names the file and the problem."""
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """Inputs and targets as float64 arrays (float32 for IDX images, half the memory); labels for classes only."""
-
-    name: str
-    x_train: np.ndarray  # (N, D_in)
-    y_train: np.ndarray  # (N, D_out)
-    x_test: np.ndarray | None = None
-    y_test: np.ndarray | None = None
-    labels_train: np.ndarray | None = None  # (N,) class index, when y is one-hot
-    labels_test: np.ndarray | None = None
-    image_shape: tuple[int, int] | None = None  # to draw inputs and weights as pictures
-
-    @property
-    def input_size(self) -> int:
-        return self.x_train.shape[1]
-
-    @property
-    def output_size(self) -> int:
-        return self.y_train.shape[1]
-
-    @property
-    def is_classification(self) -> bool:
-        return self.labels_train is not None
-
-    @property
-    def has_test(self) -> bool:
-        return self.x_test is not None
-
-
-def load_data(source: str, batch_size: int, rng: np.random.Generator) -> Dataset:
-    """The dataset a config's `data` field names: one of SOURCES, nothing else."""
-    if source == "random":
-        return random_data(batch_size, rng)
-    if source == "digits":
-        return digits(rng)
-    if source.startswith("mnist:"):
-        # imported here because the IDX reader builds on this module's Dataset and DataError
-        from twolayer.idx import load_mnist_dir
-
-        directory = source.removeprefix("mnist:")
-        if not directory.strip():
-            raise DataError("mnist: needs a folder after the colon, as in mnist:data/mnist")
-        return load_mnist_dir(directory)
-    suffix = Path(source).suffix.lower()
-    if suffix == ".npz":
-        return load_npz(Path(source))
-    if suffix == ".csv":
-        return load_csv(Path(source))
-    raise DataError(f"unknown data source {source!r}: use {SOURCES}")
-
-
-def random_data(batch_size: int, rng: np.random.Generator) -> Dataset:
-    """The lecture's data: standard normal inputs and targets shaped like MNIST."""
-    x = rng.standard_normal((batch_size, LECTURE_INPUTS))
-    y = rng.standard_normal((batch_size, LECTURE_OUTPUTS))
-    return Dataset("random", x, y)
-
-
-def digits(rng: np.random.Generator, test_fraction: float = TEST_FRACTION) -> Dataset:
-    """scikit-learn's bundled 8x8 digits scaled to [0, 1], split per class into train and test by `rng`."""
-    # imported here: scikit-learn is slow to import and only this source needs it
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    x = bunch.data / 16.0  # pixels are counts from 0 to 16
-    labels = bunch.target.astype(np.int64)
-    test = np.zeros(len(labels), dtype=bool)
-    for digit in range(DIGIT_CLASSES):
-        members = rng.permutation(np.flatnonzero(labels == digit))
-        test[members[: round(len(members) * test_fraction)]] = True
-    train = ~test
-    return Dataset(
-        "digits",
-        x[train],
-        one_hot(labels[train], DIGIT_CLASSES),
-        x[test],
-        one_hot(labels[test], DIGIT_CLASSES),
-        labels[train],
-        labels[test],
-        image_shape=(8, 8),
-    )
-
-
-def one_hot(labels: np.ndarray, classes: int, dtype: type = np.float64) -> np.ndarray:
-    """(N,) class indices -> (N, classes) rows of zeros with a single 1."""
-    targets = np.zeros((len(labels), classes), dtype=dtype)
-    targets[np.arange(len(labels)), labels] = 1
-    return targets
+from twolayer.data.dataset import MAX_CLASSES, MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, DataError, Dataset, one_hot
 
 
 def load_upload(name: str, content: bytes) -> Dataset:

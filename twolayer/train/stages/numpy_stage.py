@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from twolayer.stages.base import HandWritten, NumpyArrays
+from twolayer.train.stages.base import HandWritten, NumpyArrays
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from twolayer.stages import numpy_stage, tensor_stage
+from twolayer.train.stages import numpy_stage, tensor_stage
 
 
 def _loss(x, y, w1, w2) -> float:

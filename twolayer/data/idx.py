@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.data import DIGIT_CLASSES, MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, DataError, Dataset, one_hot
+from twolayer.data.dataset import DIGIT_CLASSES, MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, DataError, Dataset, one_hot
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes in 3 dimensions: count, rows, columns
 LABELS_MAGIC = 0x00000801  # unsigned bytes in 1 dimension: count

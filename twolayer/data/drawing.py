@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from twolayer.weights import WeightsError
+from twolayer.train.weights import WeightsError
 
 INK_THRESHOLD = 0.1  # lighter pixels are paper, not ink, when finding the digit's bounding box
 MNIST_SHAPE = (28, 28)

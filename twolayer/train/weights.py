@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.config import MANUAL_STAGES, TrainConfig
 
 
 class WeightsError(ValueError):

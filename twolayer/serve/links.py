@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twolayer.config import SETTINGS, Setting, allowed, default_learning_rate
+from twolayer.train.config import SETTINGS, Setting, allowed, default_learning_rate
 
 MAX_QUERY_CHARS = 2000
 LINKED = tuple(spec for spec in SETTINGS if spec.in_link)

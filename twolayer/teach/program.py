@@ -13,11 +13,12 @@ import textwrap
 
 import numpy as np
 
-from twolayer.config import MANUAL_STAGES, TrainConfig
-from twolayer.data import LECTURE_INPUTS, LECTURE_OUTPUTS, load_data
-from twolayer.devices import resolve_device
-from twolayer.stages import MODULES, nn_stage, optim_stage
-from twolayer.stages.base import HandWritten
+from twolayer.data.dataset import LECTURE_INPUTS, LECTURE_OUTPUTS
+from twolayer.data.sources import load_data
+from twolayer.train.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.devices import resolve_device
+from twolayer.train.stages import MODULES, nn_stage, optim_stage
+from twolayer.train.stages.base import HandWritten
 
 
 def training_data(source: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""A run's records: compact columns of floats, and samples of the weights kept at bounded cost."""
+"""A run's records: compact columns of floats, samples of the weights kept at bounded cost, past runs kept small."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from twolayer.train.config import TrainConfig
 
 
 class Table:
@@ -146,3 +148,16 @@ def sample(values: np.ndarray) -> np.ndarray:
     """At most MAX_SAMPLE entries, evenly spaced (a view, no copy): a 784x1024 weight would cost more than an epoch."""
     flat = values.ravel()
     return flat[:: math.ceil(flat.size / MAX_SAMPLE)] if flat.size > MAX_SAMPLE else flat
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """A finished or reset run, kept small for overlaying on later runs."""
+
+    label: str
+    config: TrainConfig
+    status: str
+    epochs: list[int]  # a thinned curve, its last point always kept
+    losses: list[float]
+    epochs_completed: int
+    number: int = 0  # the run's number in its browser's history, shown in its label

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.session import PastRun
-from twolayer.trainer import Trainer
+from twolayer.train.history import PastRun
+from twolayer.train.trainer import Trainer
 
 HISTORY_FORMATS = (".json", ".csv")
 # A fixed time stamp in the archive: the same weights always give the same bytes.

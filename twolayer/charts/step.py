@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from twolayer.charts import FONT_SIZE, INK, PALETTE, _figure
+from twolayer.charts.training import FONT_SIZE, INK, PALETTE, _figure
 
 MAX_SIDE = 64  # cells per side of a drawn matrix: enough to see structure, small enough to resend
 DIVERGING = "RdBu_r"  # red above zero, blue below, white at zero

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twolayer.config import MANUAL_STAGES, TrainConfig
-from twolayer.data import Dataset
-from twolayer.trainer import Trainer
+from twolayer.data.dataset import Dataset
+from twolayer.train.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.trainer import Trainer
 
 TRIAL_EPOCHS = 20
 TRIAL_ROWS = 2000  # rows a trial trains on; it measures on the test split (or on these rows without one)

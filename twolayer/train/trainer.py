@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twolayer.config import TrainConfig, check_work
-from twolayer.data import Dataset, load_data
-from twolayer.devices import resolve_device
-from twolayer.history import Binned, Firing, Histograms, Table, bin_samples, sample
-from twolayer.stages import make_stage
-from twolayer.weights import initial_weights
+from twolayer.data.dataset import Dataset
+from twolayer.data.sources import load_data
+from twolayer.train.config import TrainConfig, check_work
+from twolayer.train.devices import resolve_device
+from twolayer.train.history import Binned, Firing, Histograms, Table, bin_samples, sample
+from twolayer.train.stages import make_stage
+from twolayer.train.weights import initial_weights
 
 # A run's state, in the same words in the trainer, the page's session, the CLI's JSON and the page.
 READY, RUNNING, PAUSED, DONE, DIVERGED = "ready", "running", "paused", "done", "diverged"
@@ -298,7 +299,7 @@ class Trainer:
 
     def record_next_step(self):
         """Every value of the step the run takes next, line by line, computed on a copy (the run is unchanged)."""
-        from twolayer.record import record_step  # the tracer is loaded only when a step is recorded
+        from twolayer.teach.step_record import record_step
 
         self.stage.adopt_thread_count()
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite loss, not warnings
@@ -424,7 +425,7 @@ def warm_up(threads: int) -> None:
     """Run two tiny epochs of every stage and load the bundled digits, so later first runs start at once."""
     import torch
 
-    from twolayer.config import STAGES
+    from twolayer.train.config import STAGES
 
     torch.set_num_threads(threads)  # this thread's own count (OpenMP keeps one per thread)
     for stage in STAGES:

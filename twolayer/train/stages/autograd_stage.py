@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from twolayer.stages.base import Records, TorchArrays
+from twolayer.train.stages.base import Records, TorchArrays
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from twolayer.stages import nn_stage
+from twolayer.train.stages import nn_stage
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (

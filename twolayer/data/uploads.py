@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from twolayer.data import DataError, Dataset, load_upload
-from twolayer.idx import MNIST_FILES, load_mnist_files, standard_name
+from twolayer.data.dataset import DataError, Dataset
+from twolayer.data.files import load_upload
+from twolayer.data.idx import MNIST_FILES, load_mnist_files, standard_name
 
 ACCEPTED = ".npz with arrays x and y; .csv with a 'label' column; or the four MNIST IDX files together (raw or .gz)"
 

@@ -1,0 +1,1 @@
+"""Every Plotly figure of the app: plain values in, a figure out."""

@@ -1,0 +1,1 @@
+"""What the tool teaches with: a step recorded line by line, the whole program, advice, gradient checks, comparisons."""
