@@ -15,6 +15,7 @@ from page.drawpad import CANVAS, drawpad
 from page.views import PLOTLY_CONFIG
 from twolayer.charts import training as charts
 from twolayer.data.drawing import prepare_with_caption, scores, top_units
+from twolayer.data.sources import holds_images
 from twolayer.serve.session import TrainingSession
 from twolayer.train.trainer import Trainer
 
@@ -64,7 +65,7 @@ def _chosen_data_has_images() -> bool:
     config, data, _ = widgets.current_run()
     if data is not None:
         return data.image_shape is not None
-    return config is not None and (config.data == "digits" or config.data.startswith("mnist:"))
+    return config is not None and holds_images(config.data)
 
 
 def _test_split(trainer: Trainer) -> tuple[np.ndarray, np.ndarray | None, str]:

@@ -8,6 +8,7 @@ from page import live_chart
 from page.code import code_html
 from twolayer.charts import training as charts
 from twolayer.data.dataset import Dataset
+from twolayer.data.sources import holds_images
 from twolayer.serve.session import SlotPool, TrainingSession
 from twolayer.teach.advice import TRIAL_EPOCHS, advise
 from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
@@ -225,7 +226,7 @@ def advice_box(config: TrainConfig | None, data) -> None:
     advice = cache[config]
     if advice is None:
         return
-    split = "test" if (data is not None and data.has_test) or config.data == "digits" else "training"
+    split = "test" if (data is not None and data.has_test) or holds_images(config.data) else "training"
     st.info(f"**These settings train this data poorly.** {advice.reason}")
     label = (
         f"Use the shared start and learning rate {advice.changes['lr']:g} "

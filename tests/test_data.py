@@ -359,7 +359,7 @@ def test_upload_of_another_kind_is_refused():
 @pytest.mark.parametrize("source", ["mnist", "/etc/passwd", "data.pkl", "https://example.com/mnist.npz.gz"])
 def test_unknown_sources_are_refused_with_the_allowed_forms(source):
     message = refusal(load_data, source, 64, np.random.default_rng(0))
-    assert message.startswith(f"unknown data source {source!r}: use 'random', 'digits', 'mnist:DIR'")
+    assert message.startswith(f"unknown data source {source!r}: use 'random', 'digits', 'mnist5k', 'mnist:DIR'")
 
 
 def test_random_data_is_the_lectures():

@@ -32,7 +32,7 @@ OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("float32", "float64")
 INITS = ("lecture", "shared")
-LINK_DATA = ("random", "digits")  # a link can never name a file on the server, nor an upload
+LINK_DATA = ("random", "digits", "mnist5k")  # a link can never name a file on the server, nor an upload
 # Log-spaced stops for the page's learning-rate slider: 1, 2, 3 and 5 per decade, 1e-8 to 1.
 LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-8, 0) for m in (1, 2, 3, 5)) + (1.0,)
 HIDDEN_SIZES = (1, 2, 4, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 400, 512, 800, 1024, 2048, 4096)
@@ -235,14 +235,19 @@ class TrainConfig:
         "random",
         key="data",
         kind=str,
-        help="random, digits, mnist:DIR, FILE.npz or FILE.csv",
+        help="random, digits, mnist5k, mnist:DIR, FILE.npz or FILE.csv",
         link_only=LINK_DATA,
         control=Control(
             "select",
             "Data",
             choices=(*LINK_DATA, "upload"),
             why="the page reads files only as uploads, and a link can name no file",
-            labels={"random": "Random (lecture)", "digits": "Handwritten digits 8x8", "upload": "Upload a file"},
+            labels={
+                "random": "Random (lecture)",
+                "digits": "Handwritten digits 8x8",
+                "mnist5k": "MNIST sample, 28x28",
+                "upload": "Upload a file",
+            },
         ),
     )
     eval_every: int = setting(
