@@ -1,4 +1,4 @@
-"""Headless command line: `python -m twolayer train|step|compare|predict ...` runs the same core as the web app."""
+"""Headless command line: `python -m twolayer train|step|compare|predict|sweep ...`, the web app's own core."""
 
 from __future__ import annotations
 
@@ -6,44 +6,28 @@ import argparse
 import sys
 from pathlib import Path
 
+from twolayer.cli.flags import (
+    BAD_INPUT,
+    EXIT_DIVERGED,
+    EXIT_DONE,
+    Parser,
+    add_setting_flags,
+    bad_input,
+    config_from_args,
+)
 from twolayer.cli.predict import add_predict_parser, predict_command
-from twolayer.data.dataset import DataError
-from twolayer.train.config import BY_NAME, SETTINGS, ConfigError, TrainConfig
-from twolayer.train.devices import DeviceError, device_note
+from twolayer.cli.sweep import add_sweep_parser, sweep_command
+from twolayer.train.config import ConfigError, TrainConfig
+from twolayer.train.devices import device_note
 from twolayer.train.export import HISTORY_FORMATS, weights_npz, write_history
 from twolayer.train.trainer import DIVERGED, Trainer, make_dataset
-from twolayer.train.weights import WeightsError, load_weights
-
-EXIT_DONE, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
-BAD_INPUT = (ConfigError, DataError, DeviceError, WeightsError, ValueError)
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit code 2."""
-
-    def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see --help)\n")
-
-
-def add_setting_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting of `twolayer.train.config.SETTINGS`, its help stating the default."""
-    for spec in SETTINGS:
-        flag = "--" + spec.key.replace("_", "-")
-        limits = f", {spec.low:,}..{spec.high:,}" if spec.kind is int else ""
-        default = spec.default_help or "%(default)s"
-        options = {"dest": spec.name, "default": spec.default, "help": f"{spec.help}{limits} (default: {default})"}
-        if spec.kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
-        elif spec.choices:
-            parser.add_argument(flag, choices=spec.choices, **options)
-        else:
-            parser.add_argument(flag, type=spec.kind, **options)
+from twolayer.train.weights import load_weights
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every help line states its default."""
-    parser = _Parser(prog="python -m twolayer", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m twolayer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     train = commands.add_parser("train", help="train the two-layer network and report its history")
     add_setting_flags(train)
     _add_init_weights(train)
@@ -64,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_setting_flags(compare)
     add_predict_parser(commands)
+    add_sweep_parser(commands)
     return parser
 
 
@@ -82,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return predict_command(args)
     if args.command == "step":
         return _step(args)
+    if args.command == "sweep":
+        return sweep_command(args)
     try:
         config = config_from_args(args)
         if args.command == "compare":
@@ -105,22 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         print(trainer.hint, file=sys.stderr)
         return EXIT_DIVERGED
     return EXIT_DONE
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run's config from the setting flags."""
-    return TrainConfig(**{spec.name: getattr(args, spec.name) for spec in SETTINGS})
-
-
-def bad_input(exc: Exception) -> int:
-    """Print one line naming what was wrong, with the flag the user typed; the exit code for bad input."""
-    if isinstance(exc, ConfigError) and exc.field in BY_NAME:
-        flag = "--" + BY_NAME[exc.field].key.replace("_", "-")
-        message = f"{flag} {exc.value!r} is not allowed: {exc.allowed}"
-    else:
-        message = str(exc)
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def summary_line(trainer: Trainer) -> str:

@@ -1,0 +1,52 @@
+"""What every training command shares: one flag per setting, the config they make, and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from twolayer.data.dataset import DataError
+from twolayer.train.config import BY_NAME, SETTINGS, ConfigError, TrainConfig
+from twolayer.train.devices import DeviceError
+from twolayer.train.weights import WeightsError
+
+EXIT_DONE, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
+BAD_INPUT = (ConfigError, DataError, DeviceError, WeightsError, ValueError)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see --help)\n")
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of `twolayer.train.config.SETTINGS`, its help stating the default."""
+    for spec in SETTINGS:
+        flag = "--" + spec.key.replace("_", "-")
+        limits = f", {spec.low:,}..{spec.high:,}" if spec.kind is int else ""
+        default = spec.default_help or "%(default)s"
+        options = {"dest": spec.name, "default": spec.default, "help": f"{spec.help}{limits} (default: {default})"}
+        if spec.kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+        elif spec.choices:
+            parser.add_argument(flag, choices=spec.choices, **options)
+        else:
+            parser.add_argument(flag, type=spec.kind, **options)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's config from the setting flags."""
+    return TrainConfig(**{spec.name: getattr(args, spec.name) for spec in SETTINGS})
+
+
+def bad_input(exc: Exception) -> int:
+    """Print one line naming what was wrong, with the flag the user typed; the exit code for bad input."""
+    if isinstance(exc, ConfigError) and exc.field in BY_NAME:
+        flag = "--" + BY_NAME[exc.field].key.replace("_", "-")
+        message = f"{flag} {exc.value!r} is not allowed: {exc.allowed}"
+    else:
+        message = str(exc)
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
