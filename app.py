@@ -17,7 +17,7 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import browser, draw_view, persist, step_view, views, widgets
+from page import browser, draw_view, persist, step_view, sweep_view, views, widgets
 from page.pacing import Pacer
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
 from twolayer.train.trainer import warm_up
@@ -90,14 +90,17 @@ def main() -> None:
     views.advice_box(config, data)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
-    names = ["Training", "Inside a step", "Draw", "Compare stages", "Run history"]
-    train_tab, inside_tab, draw_tab, compare_tab, runs_tab = st.tabs(names)
+    names = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
+    opening = "Sweep" if st.session_state.get("sweep_link") else None  # a link that hands out a sweep opens it
+    train_tab, inside_tab, draw_tab, sweep_tab, compare_tab, runs_tab = st.tabs(names, default=opening)
     with train_tab:
         placeholders = views.training_tab(sess, config, data)
     with inside_tab:
         step_view.step_tab(sess)
     with draw_tab:
         refresh_drawing = draw_view.draw_tab(sess)
+    with sweep_tab:
+        sweep_places = sweep_view.sweep_tab(config, data, st.session_state.lr_touched)
     with compare_tab:
         views.compare_tab(config, data, pool)
     with runs_tab:
@@ -110,6 +113,7 @@ def main() -> None:
     # Run: train in short slices between draws until done or paused.
     try:
         trained = training_loop(sess, pool, placeholders, refresh_drawing)
+        trained = sweep_view.sweep_loop(pool, sweep_places) or trained
     except Exception:
         # A bug must not leave the page spinning on "Running": stop, keep what was computed, say so.
         log.exception("training failed; config: %s", sess.trainer.config if sess.trainer else None)

@@ -33,7 +33,11 @@ def load_link() -> None:
         hidden_controls=link.hidden_controls,
         link_warnings=link.warnings,
         settings_loaded=True,
+        sweep_link=link.values["sweep"],
     )
+    if link.values["sweep"]:  # a handed-out sweep: its setting and values wait in the Sweep tab
+        key, values = link.values["sweep"].split(":", 1)
+        st.session_state.update(sweep_key=key, sweep_values=", ".join(values.split(",")))
 
 
 def link_warnings_box() -> None:
@@ -56,7 +60,9 @@ def link_warnings_box() -> None:
 def save_link(values: dict[str, object]) -> None:
     """Keep the URL in step with the controls, so the address bar is always a link to this run."""
     state = st.session_state
+    sweep = state.get("sweep_run")
     view = {"present": state.presenter, "hide": tuple(state.hidden_controls)}
+    view["sweep"] = sweep.spec if sweep is not None else state.sweep_link
     st.query_params.from_dict(to_query({**values, "lr": values["lr"] if state.lr_touched else None, **view}))
 
 

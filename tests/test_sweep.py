@@ -5,7 +5,8 @@ import json
 import pytest
 
 from twolayer.__main__ import main
-from twolayer.teach.sweep import Outcome, Sweep, SweepError, best_sentence, parse_vary, sweep_configs
+from twolayer.teach.sweep import Outcome, Sweep, best_sentence
+from twolayer.teach.sweep_spec import SweepError, parse_vary, sweep_configs
 from twolayer.train.config import SETTINGS
 
 TIMES = ("train_seconds", "seconds")  # wall-clock fields: the only ones two equal runs may differ in

@@ -10,16 +10,8 @@ import sys
 from pathlib import Path
 
 from twolayer.cli.flags import BAD_INPUT, EXIT_DIVERGED, EXIT_DONE, add_setting_flags, bad_input
-from twolayer.teach.sweep import (
-    MAX_VALUES,
-    MIN_VALUES,
-    VARIABLE,
-    Outcome,
-    Sweep,
-    format_value,
-    parse_vary,
-    sweep_configs,
-)
+from twolayer.teach.sweep import Outcome, Sweep
+from twolayer.teach.sweep_spec import MAX_VALUES, MIN_VALUES, VARIABLE, format_value, parse_vary, sweep_configs
 from twolayer.train.config import SETTINGS
 
 SWEEP_FORMATS = (".json", ".csv")

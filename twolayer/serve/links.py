@@ -6,12 +6,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from twolayer.teach.sweep_spec import link_text, parse_values, parse_vary
 from twolayer.train.config import SETTINGS, Setting, allowed, default_learning_rate
 
 MAX_QUERY_CHARS = 2000
 LINKED = tuple(spec for spec in SETTINGS if spec.in_link)
-# Link-only view keys besides the settings: presenter mode, and the controls it hides.
-VIEW_DEFAULTS: dict[str, object] = {"present": False, "hide": ()}
+# Link-only view keys besides the settings: presenter mode, the controls it hides, and a sweep to hand out.
+VIEW_DEFAULTS: dict[str, object] = {"present": False, "hide": (), "sweep": ""}
 
 
 def page_default(spec: Setting) -> object:
@@ -149,4 +150,10 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
-PARSERS = {spec.key: _parser(spec) for spec in LINKED} | {"present": _flag, "hide": _names}
+def _sweep(text: str) -> str:
+    """A sweep as a link hands it out (lr:1e-4,1e-3), checked and written the one way."""
+    key, texts = parse_vary(text)
+    return link_text(key, parse_values(key, texts))
+
+
+PARSERS = {spec.key: _parser(spec) for spec in LINKED} | {"present": _flag, "hide": _names, "sweep": _sweep}

@@ -2,64 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twolayer.data.dataset import Dataset
-from twolayer.train.config import BY_KEY, BY_NAME, ConfigError, TrainConfig, allowed
+from twolayer.teach.sweep_spec import format_value
+from twolayer.train.config import BY_KEY, TrainConfig
 from twolayer.train.trainer import Trainer, make_dataset
-
-VARIABLE = ("lr", "hidden", "batch", "epochs", "stage", "optimizer", "init", "dtype")  # keys a sweep may vary
-MIN_VALUES, MAX_VALUES = 2, 6
-
-
-class SweepError(ValueError):
-    """A sweep that cannot run; the message names the key or value and what is allowed."""
-
-
-def parse_vary(text: str) -> tuple[str, list[str]]:
-    """'lr=1e-4,1e-3' (the CLI) or 'lr:1e-4,1e-3' (a link) -> ('lr', ['1e-4', '1e-3'])."""
-    key, sep, values = text.partition("=") if "=" in text else text.partition(":")
-    key = key.strip().replace("-", "_")
-    if not sep or not values.strip():
-        raise SweepError(f"{text!r}: write the setting and its values as KEY=V1,V2,..., e.g. lr=1e-4,1e-3,1e-2")
-    return key, [value.strip() for value in values.split(",")]
-
-
-def sweep_configs(key: str, texts: list[str], base: Mapping[str, object]) -> list[TrainConfig]:
-    """One config per value of setting `key`, the rest from `base` (settings by field name, as the CLI's flags)."""
-    if key not in VARIABLE:
-        raise SweepError(f"a sweep cannot vary {key!r}: choose one of {', '.join(VARIABLE)}")
-    if not MIN_VALUES <= len(texts) <= MAX_VALUES:
-        raise SweepError(f"{key}: {len(texts)} values given; a sweep takes {MIN_VALUES} to {MAX_VALUES}")
-    spec = BY_KEY[key]
-    configs: list[TrainConfig] = []
-    seen: dict[object, str] = {}
-    for text in texts:
-        value = _parse(spec, text)
-        if value in seen:
-            raise SweepError(f"{key}={text} is the same value as {key}={seen[value]}: give each value once")
-        seen[value] = text
-        try:
-            configs.append(TrainConfig(**{**base, spec.name: value}))
-        except ConfigError as error:
-            # the varied setting names itself by its key; another setting that the value breaks, by its own
-            where = key if error.field == spec.name else BY_NAME[error.field].key
-            raise SweepError(f"{key}={text}: {where} {error.value!r} is not allowed: {error.allowed}") from None
-    return configs
-
-
-def _parse(spec, text: str) -> object:
-    """A sweep value's text as the setting's type, or SweepError saying what the setting allows."""
-    try:
-        value = text if spec.choices else spec.kind(text)
-    except ValueError:
-        raise SweepError(f"{spec.key}={text!r} is not allowed: {allowed(spec)}") from None
-    if spec.choices and value not in spec.choices or isinstance(value, float) and not math.isfinite(value):
-        raise SweepError(f"{spec.key}={text!r} is not allowed: {allowed(spec)}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -156,8 +105,3 @@ def best_sentence(key: str, outcomes: list[Outcome]) -> str:
             rest = f" of the {len(scored)} that finished" if len(scored) < len(outcomes) else ""
             return f"{key} = {format_value(best.value)} is best: {words}{rest}, {shown}."
     return ""
-
-
-def format_value(value: object) -> str:
-    """A sweep value as the table and links write it (1e-3, not 0.001)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
