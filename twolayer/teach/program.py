@@ -29,19 +29,24 @@ def training_data(source: str, rng: np.random.Generator) -> tuple[np.ndarray, np
 
 def program_source(config: TrainConfig, rows: int) -> str:
     """The program that trains as a Trainer with `config` does, on data with `rows` training rows."""
+    return "\n\n".join(text for _, text in program_blocks(config, rows)) + "\n"
+
+
+def program_blocks(config: TrainConfig, rows: int) -> list[tuple[str, str]]:
+    """The program's parts in order, each named for what it does (settings, data, step, ...) with its text."""
     full_batch = rows <= config.batch_size  # the trainer's rule: one step on every row, else shuffled mini-batches
     blocks = [
-        _imports(config.stage),
-        _settings(config, full_batch),
-        _streams(config.stage, full_batch),
-        _data(config.data),
-        _weights(config),
-        _backend(config.stage),
+        ("imports", _imports(config.stage)),
+        ("settings", _settings(config, full_batch)),
+        ("random streams", _streams(config.stage, full_batch)),
+        ("data", _data(config.data)),
+        ("starting weights", _weights(config)),
+        ("arrays", _backend(config.stage)),
     ]
     if config.stage in ("nn", "optim"):
-        blocks += [inspect.getsource(nn_stage.build_model), _model(config)]
-    blocks += [inspect.getsource(MODULES[config.stage].train_step), _loop(config.stage, full_batch)]
-    return "\n\n".join(block.rstrip("\n") for block in blocks) + "\n"
+        blocks += [("model", inspect.getsource(nn_stage.build_model) + "\n" + _model(config))]
+    blocks += [("step", inspect.getsource(MODULES[config.stage].train_step)), ("loop", _loop(config.stage, full_batch))]
+    return [(name, text.rstrip("\n")) for name, text in blocks]
 
 
 def optimizer_call(name: str) -> str:
