@@ -11,6 +11,8 @@ import io
 import keyword
 import tokenize
 
+from twolayer.teach.stage_diff import ADDED, REMOVED, SAME, Part
+
 # Okabe-Ito colours, readable on a projector.
 TOKEN_COLOURS = {"keyword": "#0b4fb3", "string": "#00754a", "comment": "#6b6b6b", "number": "#a3410b"}
 CSS = """<style>
@@ -22,6 +24,13 @@ CSS = """<style>
 .tl-src { white-space: pre-wrap; overflow-wrap: anywhere; padding-left: 8ch; text-indent: -8ch; color: #111; }
 .tl-quiet .tl-src, .tl-quiet .tl-src span { color: #6b6b6b; }
 .tl-current { background: #ffe9a8; outline: 2px solid #111; outline-offset: -2px; font-weight: 700; }
+/* A stage's difference: blue for added, orange for removed (told apart with red-green colour blindness), and a
+   + or − in the margin, so no meaning rests on colour alone. */
+.tl-added { background: #dcebfa; border-left-color: #0072B2; }
+.tl-removed { background: #fbe6d6; border-left-color: #D55E00; }
+.tl-removed .tl-src { text-decoration: line-through; text-decoration-color: #8a3a00; }
+.tl-note { margin: 0.5rem 0.5rem 0.2rem 0.5rem; padding: 0.2rem 0.5rem; border-left: 4px solid #111;
+  font-family: "Source Sans Pro", sans-serif; font-size: 0.9rem; color: #111; }
 </style>"""
 
 
@@ -44,6 +53,31 @@ def code_html(
         rows.append(f'<div class="{classes}"{style}{here}><span class="tl-num">{number}</span>'
                     f'<span class="tl-src">{line or " "}</span></div>')  # fmt: skip
     return f'{CSS}<div class="tl-code" role="figure" aria-label="{html.escape(label)}">{"".join(rows)}</div>'
+
+
+def diff_html(parts: list[Part], label: str) -> str:
+    """A stage's program as lines removed and added since the previous stage, each changed part under its note."""
+    rows = []
+    for part in parts:
+        if part.note:
+            rows.append(
+                f'<div class="tl-note"><strong>{html.escape(part.name)}:</strong> {html.escape(part.note)}</div>'
+            )
+        # Each side highlighted as the program it belongs to: a removed line is code of the previous stage.
+        sides = {mark: iter(highlighted_lines("\n".join(line for m, line in part.lines if m in (SAME, mark))))
+                 for mark in (REMOVED, ADDED)}  # fmt: skip
+        for mark, _ in part.lines:
+            shown = next(sides[mark]) if mark != SAME else next(sides[ADDED])
+            if mark == SAME:
+                next(sides[REMOVED])  # the same line stands on both sides
+            sign, kind, said = _MARKS[mark]
+            rows.append(f'<div class="tl-line{kind}"><span class="tl-num" aria-label="{said}">{sign}</span>'
+                        f'<span class="tl-src">{shown or " "}</span></div>')  # fmt: skip
+        rows.append('<div class="tl-line"><span class="tl-src"> </span></div>')
+    return f'{CSS}<div class="tl-code" role="figure" aria-label="{html.escape(label)}">{"".join(rows)}</div>'
+
+
+_MARKS = {SAME: ("", "", "unchanged"), REMOVED: ("−", " tl-removed", "removed"), ADDED: ("+", " tl-added", "added")}
 
 
 def highlighted_lines(source: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from page import live_chart
-from page.code import code_html
+from page.code import code_html, diff_html
 from twolayer.charts import training as charts
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
@@ -13,8 +13,9 @@ from twolayer.serve.session import SlotPool, TrainingSession
 from twolayer.teach.advice import TRIAL_EPOCHS, advise
 from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.teach.program import program_source
+from twolayer.teach.stage_diff import PREVIOUS, stage_difference
 from twolayer.train import export
-from twolayer.train.config import MANUAL_STAGES, STAGE_TITLES, TrainConfig
+from twolayer.train.config import MANUAL_STAGES, STAGE_TITLES, STAGES, TrainConfig
 from twolayer.train.history import MAX_SAMPLE
 from twolayer.train.stages import lecture_differences, stage_source
 from twolayer.train.trainer import Trainer, make_dataset
@@ -309,8 +310,21 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
         stage = st.session_state.stage
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
+        previous = PREVIOUS.get(stage)
+        differences = st.toggle(
+            f"Show what changed since stage {STAGES.index(previous) + 1}" if previous else "Show what changed",
+            key="code_diff",
+            disabled=previous is None or config is None,
+            help="The lines this stage's API removed and added, each change with what the API now does for you."
+            if previous
+            else "The NumPy stage is the first: every later stage shows what it changed.",
+        )
         if config is None:  # settings the core refused: the stage's functions, with no run's values to frame them
             st.html(code_html(stage_source(stage), f"Source of the {STAGE_TITLES[stage]} stage's functions"))
+        elif differences and previous:
+            parts = stage_difference(config, training_rows(config, data))
+            label = f"What the {STAGE_TITLES[stage]} stage changed in the program of the {STAGE_TITLES[previous]} stage"
+            st.html(diff_html(parts, label))
         else:
             source = program_source(config, training_rows(config, data))
             st.html(code_html(source, f"The whole program of the {STAGE_TITLES[stage]} stage with these settings"))
