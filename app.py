@@ -65,7 +65,10 @@ def main() -> None:
     st.html(views.PAGE_CSS)
     if st.session_state.presenter:
         st.html(views.PRESENTER_CSS)
-    st.markdown("## twolayer · watch a two-layer network learn")
+    # The tagline gives way on a phone, where the first screen belongs to the buttons, the status and the loss chart.
+    st.container(key="page-title").markdown(
+        "## twolayer <span class='tl-tagline'>· watch a two-layer network learn</span>", unsafe_allow_html=True
+    )
     widgets.link_warnings_box()
     persist.interrupted_note(sess)
 

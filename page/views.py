@@ -27,7 +27,19 @@ EMPTY_LOSS = (
 )
 # Code a little smaller than prose, so a stage's lines fit half the page without wrapping.
 # Less side padding than Streamlit's wide layout: at 1280 px the code and charts need the width.
-PAGE_CSS = "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2rem; }</style>" + live_chart.FEEDS_CSS
+PAGE_CSS = (
+    "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2rem; }"
+    # On a phone the title shrinks and the four buttons keep one row, so the status line and the loss chart
+    # are on the first screen while a run trains (Streamlit would stack every column).
+    " @media (max-width: 640px) {"
+    " [data-testid='stMainBlockContainer'] { padding: 3.25rem 0.75rem 2rem; }"
+    " .tl-tagline { display: none; } .st-key-page-title h2 { font-size: 1.5rem; padding: 0.5rem 0 0; }"
+    " .st-key-run-buttons [data-testid='stHorizontalBlock'] { flex-wrap: nowrap; gap: 0.4rem; }"
+    " .st-key-run-buttons [data-testid='stColumn'] { min-width: 0; width: auto; flex: 1 1 0; }"
+    " .st-key-run-buttons [data-testid='stColumn']:last-child { display: none; }"
+    " .st-key-run-buttons button { padding: 0.25rem 0.4rem; }"
+    " }</style>" + live_chart.FEEDS_CSS
+)
 # Presenter mode, a layout for a projector: larger text and code, the band above the title gone (and, set in
 # app.py, the sidebar collapsed and chart fonts scaled), so charts and code fill the screen.
 PRESENTER_CSS = (

@@ -184,7 +184,7 @@ def guarded(action) -> None:
 
 def buttons_ui(sess: TrainingSession, ready: bool) -> None:
     """Train, Pause, Step and Reset, acting through callbacks before the page redraws."""
-    cols = st.columns([1, 1, 1, 1, 4])
+    cols = st.container(key="run-buttons").columns([1, 1, 1, 1, 4])  # one row on a phone too (views.PAGE_CSS)
     running = sess.state == RUNNING
     stretch = {"use_container_width": True}
     cols[0].button(
