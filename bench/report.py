@@ -108,3 +108,17 @@ def page(command: str, sections: list[Section], load_at_start: str) -> str:
         "",
     ]
     return "\n".join(lines) + "\n".join(section.markdown() for section in sections)
+
+
+def replace_marked(path: Path, name: str, section: str) -> None:
+    """Put `section` between the markers `<!-- name:start -->` and `<!-- name:end -->` of `path` (added at its end
+    if missing), keeping the rest of the file."""
+    start_mark, end_mark = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = f"{start_mark}\n{section.strip()}\n{end_mark}"
+    text = path.read_text() if path.exists() else ""
+    start, end = text.find(start_mark), text.find(end_mark)
+    if start != -1 and end > start:
+        text = text[:start] + section + text[end + len(end_mark) :]
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
+    path.write_text(text)
