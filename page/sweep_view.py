@@ -71,10 +71,11 @@ def sweep_tab(config: TrainConfig | None, data: Dataset | None, lr_chosen: bool)
         help=f"For example {SUGGESTED[key]}.",
     )
     run: SweepRun | None = st.session_state.get("sweep_run")
+    button = go_col.empty()  # one place for Train sweep or Stop sweep, so the one replaces the other
     if run is not None and run.playing:
-        go_col.button("Stop sweep", on_click=_stop, width="stretch")
+        button.button("Stop sweep", on_click=_stop, width="stretch")
     else:
-        go_col.button(
+        button.button(
             "Train sweep",
             type="primary",
             disabled=config is None,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from twolayer.train.config import STAGES
 
-from .helpers import status, wait_for_app
+from .helpers import REPO, status, wait_for_app
 
 PHONE = {"width": 390, "height": 844}
 TABS = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
@@ -28,11 +31,14 @@ def test_a_sweep_of_three_learning_rates_on_mnist_trains_to_the_end(page: Page, 
     table = page.get_by_test_id("stDataFrame").last
     expect(table).to_be_visible()
     expect(page.get_by_text("is best: the highest test accuracy")).to_be_visible()
-    page.screenshot(path=screenshot_dir / "sweep.png", full_page=True)
+    page.get_by_text("is best: the highest test accuracy").scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "sweep.png")
+    if os.environ.get("TWOLAYER_UPDATE_DOCS") == "1":  # the committed picture changes only on purpose
+        shutil.copy(screenshot_dir / "sweep.png", REPO / "docs" / "sweep.png")
 
 
 @pytest.mark.parametrize("stage", STAGES[1:])
-def test_the_code_panel_shows_what_each_stage_changed(page: Page, app_server: str, stage: str):
+def test_the_code_panel_shows_what_each_stage_changed(page: Page, app_server: str, stage: str, screenshot_dir):
     page.goto(f"{app_server}/?stage={stage}")
     wait_for_app(page)
     number = STAGES.index(stage)  # the previous stage's number, counting from 1
@@ -45,6 +51,14 @@ def test_the_code_panel_shows_what_each_stage_changed(page: Page, app_server: st
     assert code.locator(".tl-note").count() >= 1
     assert all(sign == "+" for sign in added.locator(".tl-num").all_inner_texts())
     assert all(sign == "−" for sign in removed.locator(".tl-num").all_inner_texts())
+    if stage == "autograd":  # the backward pass giving way to loss.backward(): the README's picture
+        note = code.locator(".tl-note").nth(1)
+        note.scroll_into_view_if_needed()
+        panel, top = code.bounding_box(), note.bounding_box()["y"]
+        clip = {"x": panel["x"] - 8, "y": max(top - 200, 0), "width": panel["width"] + 16, "height": 760}
+        page.screenshot(path=screenshot_dir / "stage-diff.png", clip=clip)
+        if os.environ.get("TWOLAYER_UPDATE_DOCS") == "1":
+            shutil.copy(screenshot_dir / "stage-diff.png", REPO / "docs" / "stage-diff.png")
 
 
 def test_on_a_phone_the_buttons_keep_one_row_and_the_chart_is_on_the_first_screen(browser, app_server, screenshot_dir):
