@@ -124,7 +124,7 @@ CLI_CASES = {
     "data source that is no file type": (
         ["--data", "photo.png"],
         2,
-        "error: unknown data source 'photo.png': use 'random', 'digits', 'mnist:DIR' (a folder holding the four "
+        "error: unknown data source 'photo.png': use 'random', 'digits', 'mnist5k', 'mnist:DIR' (a folder holding the four "
         "MNIST IDX files) or a path to a .npz or .csv file\n",
     ),
     "data file missing": (["--data", "missing.npz"], 2, "error: missing.npz: no such file\n"),
@@ -253,7 +253,7 @@ LINK_CASES = {
     "unknown device": ({"device": "tpu"}, [link_warning("device", "tpu", "one of cpu, cuda, mps")], []),
     "a file on the server as data": (
         {"data": "/etc/passwd"},
-        [link_warning("data", "/etc/passwd", "one of random, digits")],
+        [link_warning("data", "/etc/passwd", "one of random, digits, mnist5k")],
         [],
     ),
     "unknown setting": ({"zoom": "9"}, ["Unknown link setting 'zoom' was ignored."], []),
