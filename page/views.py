@@ -201,7 +201,7 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
             # Each grid the full width, so that a unit's pattern and a digit's caption read from the back row.
             w1 = trainer.weights()["w1"]
             plot(st, charts.weight_images_figure(w1, data.image_shape), f"{key}-units")
-            shown = min(w1.shape[1], charts.MAX_UNITS)
+            shown = min(w1.shape[1], charts.MAX_UNIT_IMAGES)
             st.caption(
                 f"Hidden units as images: the incoming weights of {shown} of the {w1.shape[1]} hidden units, one "
                 "image per unit, red for positive and blue for negative weights, each scaled to its largest."

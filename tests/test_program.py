@@ -82,6 +82,10 @@ def test_each_optimizer_line_is_the_one_make_optimizer_builds(name):
     assert type(built) is type(real) and built.defaults == real.defaults
 
 
+def test_the_optim_stage_declares_the_call_of_every_optimizer_a_config_names():
+    assert tuple(MODULES["optim"].OPTIMIZER_CALLS) == OPTIMIZERS
+
+
 def test_an_optimizer_make_optimizer_lacks_is_refused():
     with pytest.raises(ValueError, match="no optimizer 'lbfgs'"):
         optimizer_call("lbfgs")

@@ -8,8 +8,9 @@ import pytest
 
 from twolayer import Dataset, TrainConfig, Trainer
 from twolayer.charts.step import block_means, graph_figure, matrix_figure, update_figure
-from twolayer.teach.step_record import PHASES, describe, record_step
+from twolayer.teach.step_record import describe, record_step
 from twolayer.train.config import STAGES
+from twolayer.train.stages.phases import PHASES
 
 N, D_IN, HIDDEN, D_OUT = 16, 20, 12, 5  # all different, so each axis has one name
 TRAINED = 3  # epochs before the recorded step

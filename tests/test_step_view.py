@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from page import step_view
+from page import step_values, step_view
 from twolayer import TrainConfig, Trainer
-from twolayer.charts.step import MAX_UNITS, firing_figure, units_shown
+from twolayer.charts.step import MAX_FIRING_ROWS, firing_figure, units_shown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -129,7 +129,7 @@ def test_optimizer_step_shows_adam_state_before_and_after():
     assert highlighted(at).startswith("optimizer.step()")
     shown = " ".join(m.value for m in at.markdown)
     assert "optimizer.state.model.0.weight.exp_avg`" in shown and "exp_avg_sq`" in shown
-    at.selectbox(key=step_view.PARAM).set_value("model.2.weight").run()
+    at.selectbox(key=step_values.PARAM).set_value("model.2.weight").run()
     shown = " ".join(m.value for m in at.markdown)
     assert "optimizer.state.model.2.weight.exp_avg`" in shown
     assert "optimizer.state.model.0.weight.exp_avg`" not in shown
@@ -197,6 +197,6 @@ def test_firing_heatmap_shows_at_most_max_units_rows():
     rates = np.random.default_rng(0).random((1024, 3))
     figure = firing_figure([0, 1, 2], rates)
     rows = figure.data[0].y
-    assert len(rows) == MAX_UNITS and rows[1] - rows[0] == 4
+    assert len(rows) == MAX_FIRING_ROWS and rows[1] - rows[0] == 4
     assert np.array_equal(np.asarray(figure.data[0].z), rates[rows].astype(np.float32))
     assert list(units_shown(100)) == list(range(100))

@@ -10,7 +10,7 @@ from twolayer.charts.training import FONT_SIZE, INK, PALETTE, _figure
 MAX_SIDE = 64  # cells per side of a drawn matrix: enough to see structure, small enough to resend
 DIVERGING = "RdBu_r"  # red above zero, blue below, white at zero
 BOX_WIDTH, BOX_HEIGHT = 0.8, 0.5  # graph nodes, in the diagram's data units (one unit between columns)
-MAX_UNITS = 256  # rows of the firing heatmap: more would be thinner than a pixel on a laptop screen
+MAX_FIRING_ROWS = 256  # rows of the firing heatmap: more would be thinner than a pixel on a laptop screen
 # Blocked (0) is white, passing (1) green; block means in between are shades of the two.
 MASK_SCALE = [[0.0, "#ffffff"], [1.0, PALETTE[2]]]
 
@@ -79,7 +79,7 @@ def mask_figure(name: str, mask: np.ndarray, dims_label: str = "") -> go.Figure:
     return fig
 
 
-def units_shown(hidden: int, max_units: int = MAX_UNITS) -> np.ndarray:
+def units_shown(hidden: int, max_units: int = MAX_FIRING_ROWS) -> np.ndarray:
     """The hidden units a firing heatmap draws: all of them, or every k-th when there are more than `max_units`."""
     return np.arange(0, hidden, -(-hidden // max_units))
 

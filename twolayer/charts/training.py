@@ -25,7 +25,7 @@ MATRIX_HEIGHT_PX = 560
 # the grid, a narrower one shrinks it. Their height follows, within these bounds.
 GRID_WIDTH_PX = 860
 GRID_HEIGHT_PX = (320, 760)
-MAX_UNITS = 32  # hidden units drawn as images
+MAX_UNIT_IMAGES = 32  # hidden units drawn as images
 UNIT_COLUMNS = 8  # hidden units per row: 32 units of 8x8 digits come out about 100 px each
 PREDICTION_COLUMNS = 6
 # Legends go below the plot, anchored to the figure's bottom edge: Plotly then reserves a margin for them,
@@ -256,7 +256,7 @@ def confusion_matrix_figure(
 def weight_images_figure(
     w1: np.ndarray,
     image_shape: tuple[int, int],
-    max_units: int = MAX_UNITS,
+    max_units: int = MAX_UNIT_IMAGES,
     *,
     title: str = "Incoming weights of hidden units",
 ) -> go.Figure:

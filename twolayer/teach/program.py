@@ -6,10 +6,8 @@ over epochs); tests/test_program.py runs the text and checks that it gives the t
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
-import textwrap
 
 import numpy as np
 
@@ -51,16 +49,9 @@ def program_blocks(config: TrainConfig, rows: int) -> list[tuple[str, str]]:
 
 def optimizer_call(name: str) -> str:
     """The call `optim_stage.make_optimizer` builds optimizer `name` with, on the model's parameters."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(optim_stage.make_optimizer)))
-    for node in ast.walk(tree):
-        # Each optimizer is a branch `if name == "adam": return torch.optim.Adam(parameters, ...)`.
-        if isinstance(node, ast.If) and ast.literal_eval(node.test.comparators[0]) == name:
-            call = node.body[0].value
-            for argument in ast.walk(call):
-                if isinstance(argument, ast.Name) and argument.id == "parameters":
-                    argument.id = "model.parameters()"
-            return ast.unparse(call)
-    raise ValueError(f"make_optimizer builds no optimizer {name!r}")
+    if name not in optim_stage.OPTIMIZER_CALLS:
+        raise ValueError(f"make_optimizer builds no optimizer {name!r}")
+    return optim_stage.OPTIMIZER_CALLS[name]
 
 
 def _imports(stage: str) -> str:

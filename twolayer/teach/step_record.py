@@ -7,7 +7,7 @@ import json
 import linecache
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,30 +15,34 @@ from typing import Any
 import numpy as np
 import torch
 
-PHASES = ("forward", "loss", "backward", "update")
+from twolayer.train.stages.phases import Phase, StepLine, locate
+
 DIM_ORDER = ("N", "D_in", "H", "D_out")  # the lecture's sizes; the first wins when two are equal
 BEFORE = ".before"  # suffix of a weight or optimizer state as it was when the step began
-CONTROL_FLOW = ("if ", "elif ", "else", "return", "pass", "break", "continue")  # lines shown only if they made a value
-BLOCK_OPENERS = ("with ", "for ")  # lines that belong to the phase of the block they open
 
 Value = np.ndarray | float
 
 
 @dataclass
 class RecordedLine:
-    """One line of `train_step` as it ran: where it is, what it says, its phase and the names it produced."""
+    """One line of `train_step` as it ran: where it is, what it says, what its stage declares of it, what it made."""
 
     lineno: int  # in the stage's source file
     source: str
-    phase: str = "forward"
+    declared: StepLine  # its phase, and whether it applies the ReLU or runs backpropagation
     names: list[str] = field(default_factory=list)
+
+    @property
+    def phase(self) -> Phase:
+        """The part of the step the line belongs to, as its stage declares."""
+        return self.declared.phase
 
 
 @dataclass
 class StepRecording:
     """What one step computed, line by line, with copies of the real values."""
 
-    lines: list[RecordedLine]  # in the order they first ran; a line run again (a loop) adds to its names
+    lines: list[RecordedLine]  # the declared lines, in the order they first ran; one run again (a loop) adds names
     values: dict[str, Value]  # name -> copy, in the stage's own layout and dtype
     inputs: list[str]  # names taken when the step began: its arguments and the weights before it
     loss: float  # what the step returned
@@ -95,7 +99,7 @@ def record_step(stage: Any, x: Any, y: Any) -> StepRecording:
         sys.settrace(previous)
     code = holder.train_step.__code__
     return StepRecording(
-        lines=_with_phases(tracer.lines.values(), tracer.params),
+        lines=list(tracer.lines.values()),
         values=tracer.values,
         inputs=tracer.inputs,
         loss=float(loss),
@@ -142,6 +146,7 @@ class _StepTracer:
 
     def __init__(self, holder: Any) -> None:
         self.code = holder.train_step.__code__
+        self.declared = locate(holder.step_lines, holder.train_step)  # by line number; other lines are control flow
         self.optimizer = getattr(holder, "optimizer", None)
         model = getattr(holder, "model", None)
         if model is None:
@@ -151,7 +156,7 @@ class _StepTracer:
             for name, layer in model.named_children():
                 layer.register_forward_hook(self._layer_hook(f"model.{name}"))  # on the copy, thrown away after
         self.param_ids = {id(p) for p in self.params.values()}
-        self.lines: dict[int, RecordedLine] = {}  # by line number, in the order each first ran
+        self.lines: dict[int, RecordedLine] = {}  # declared lines by line number, in the order each first ran
         self.values: dict[str, Value] = {}
         self.inputs: list[str] = []
         self.graph: dict | None = None
@@ -220,15 +225,19 @@ class _StepTracer:
                 self.seen[name] = _snapshot(value)
                 self.values[name] = self.seen[name][2]
                 produced.append(name)
-        line = self.lines.get(lineno)
-        if line is None:
-            line = self.lines[lineno] = RecordedLine(lineno, linecache.getline(self.code.co_filename, lineno).strip())
-        line.names += [name for name in produced if name not in line.names]
         loss = objects.get("loss")
         if "loss" in produced and isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
             self.graph = autograd_graph(loss, self.params)
-        if self.graph is not None and "backward(" in line.source:
+        declared = self.declared.get(lineno)
+        if declared is None:  # control flow (`if`, `return`): it makes no value, and is not shown
+            return
+        if self.graph is not None and declared.backprop:
             self.graph["filled"] = [name for name in produced if name.endswith(".grad")]
+        line = self.lines.get(lineno)
+        if line is None:
+            source = linecache.getline(self.code.co_filename, lineno).strip()
+            line = self.lines[lineno] = RecordedLine(lineno, source, declared)
+        line.names += [name for name in produced if name not in line.names]
 
     def _changed(self, name: str, value: Any) -> bool:
         if name not in self.seen:
@@ -262,35 +271,6 @@ def autograd_graph(loss: torch.Tensor, params: Mapping[str, torch.Tensor]) -> di
 def _graph_node(function, depth: int, weight_names: Mapping[int, str]) -> dict:
     variable = getattr(function, "variable", None)  # AccumulateGrad: the weight whose .grad it fills
     return {"name": type(function).__name__, "depth": depth, "param": weight_names.get(id(variable))}
-
-
-def _with_phases(lines: Iterable[RecordedLine], weights: Mapping[str, Any]) -> list[RecordedLine]:
-    """The lines worth showing, each given a phase; phases only move on: forward -> loss -> backward -> update."""
-    shown = [line for line in lines if line.names or not line.source.startswith(CONTROL_FLOW)]
-    own = [_own_phase(line, weights) for line in shown]
-    phase = PHASES[0]
-    for i, line in enumerate(shown):
-        guess = own[i]
-        if guess is None and line.source.startswith(BLOCK_OPENERS):
-            guess = next((p for p in own[i + 1 :] if p is not None), None)  # `with torch.no_grad():` -> its body's
-        if guess is not None and PHASES.index(guess) > PHASES.index(phase):
-            phase = guess
-        line.phase = phase
-    return shown
-
-
-def _own_phase(line: RecordedLine, weights: Mapping[str, Any]) -> str | None:
-    """The phase a line's code and products point to, or None when they say nothing."""
-    source, names = line.source, line.names
-    if any(n in weights or n.startswith("optimizer.") for n in names) or "-=" in source or ".step(" in source:
-        return "update"
-    if any(n.endswith(".grad") or n.startswith("grad_") for n in names) or "backward(" in source:
-        return "backward"
-    if "zero_grad(" in source or ".grad = None" in source:
-        return "backward"
-    if any(n.startswith("loss") for n in names):
-        return "loss"
-    return "forward" if names else None
 
 
 def _run_dims(stage: Any, x: Any, y: Any) -> dict[str, int]:

@@ -7,6 +7,7 @@ import math
 import torch
 
 from twolayer.train.stages.base import Records, TorchArrays
+from twolayer.train.stages.phases import Phase, StepLine
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (
@@ -37,10 +38,34 @@ def train_step(w1, w2, x, y, learning_rate):
     return loss_value
 
 
+# What each line of train_step is for, named by its code (comment left out): the Inside a step tab reads this, and
+# tests/test_step_lines.py checks it against the function above.
+STEP_LINES = (
+    StepLine("y_pred = x.mm(w1).clamp(min=0).mm(w2)", Phase.FORWARD, relu=True),
+    StepLine("loss = (y_pred - y).pow(2).sum()", Phase.LOSS),
+    StepLine("loss_value = loss.item()", Phase.LOSS),
+    StepLine(
+        "w1.grad = None",
+        Phase.BACKWARD,
+        note="Clears the gradient the last step left in w1.grad: backward() adds into .grad, not replacing it.",
+    ),
+    StepLine("w2.grad = None", Phase.BACKWARD, note="Clears w2.grad likewise, before backward() adds into it."),
+    StepLine("loss.backward()", Phase.BACKWARD, backprop=True),
+    StepLine(
+        "with torch.no_grad():",
+        Phase.UPDATE,
+        note="Opens a block autograd does not record: the update must not become part of the next graph.",
+    ),
+    StepLine("w1 -= learning_rate * w1.grad", Phase.UPDATE),
+    StepLine("w2 -= learning_rate * w2.grad", Phase.UPDATE),
+)
+
+
 class Stage(Records, TorchArrays):
     """Holds weight tensors that require gradients and runs `train_step`."""
 
     train_step = staticmethod(train_step)
+    step_lines = STEP_LINES
 
     def __init__(self, weights, config, device):
         super().__init__(config.dtype, device)

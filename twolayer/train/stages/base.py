@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import torch
+
+from twolayer.train.stages.phases import StepLine
 
 
 class Stage(Protocol):
     """One lecture stage, holding a run's weights; the trainer only ever talks to this."""
 
     train_step: Callable[..., Any]  # the lecture's function that runs: shown on the page, traced when recorded
+    step_lines: Sequence[StepLine]  # what each line of train_step that does work is for, beside it in its module
     device: str
     learning_rate: float
     gradient_descent: bool  # True when a step subtracts lr x gradient (its size follows from the gradient)

@@ -7,6 +7,7 @@ import math
 import torch
 
 from twolayer.train.stages.base import Records, TorchArrays
+from twolayer.train.stages.phases import Phase, StepLine
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (
@@ -40,6 +41,31 @@ def train_step(model, loss_fn, x, y, learning_rate):
     return loss_value
 
 
+# What each line of train_step is for, named by its code (comment left out): the Inside a step tab reads this, and
+# tests/test_step_lines.py checks it against the function above.
+STEP_LINES = (
+    StepLine("y_pred = model(x)", Phase.FORWARD, relu=True),
+    StepLine("loss = loss_fn(y_pred, y)", Phase.LOSS),
+    StepLine("loss_value = loss.item()", Phase.LOSS),
+    StepLine(
+        "model.zero_grad()",
+        Phase.BACKWARD,
+        note="Clears every parameter's .grad left by the last step: backward() adds into .grad.",
+    ),
+    StepLine("loss.backward()", Phase.BACKWARD, backprop=True),
+    StepLine(
+        "with torch.no_grad():",
+        Phase.UPDATE,
+        note="Opens a block autograd does not record: the update must not become part of the next graph.",
+    ),
+    StepLine(
+        "for param in model.parameters():",
+        Phase.UPDATE,
+        note="Loops over the model's parameters: the line below runs once for each.",
+    ),
+    StepLine("param -= learning_rate * param.grad", Phase.UPDATE),
+)
+
 # nn.Linear stores weight as (out, in): the transpose of the lecture's w1 and w2.
 _LAYOUT = {"w1": ("0.weight", True), "w2": ("2.weight", True), "b1": ("0.bias", False), "b2": ("2.bias", False)}
 
@@ -48,6 +74,7 @@ class Stage(Records, TorchArrays):
     """Holds the Module and its loss function and runs `train_step`."""
 
     train_step = staticmethod(train_step)
+    step_lines = STEP_LINES
 
     def __init__(self, weights, config, device):
         super().__init__(config.dtype, device)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from twolayer.train.stages.base import HandWritten, NumpyArrays
+from twolayer.train.stages.phases import Phase, StepLine
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (
@@ -39,7 +40,25 @@ def train_step(w1, w2, x, y, learning_rate):
     return loss, (grad_w1, grad_w2)
 
 
+# What each line of train_step is for, named by its code (comment left out): the Inside a step tab reads this, and
+# tests/test_step_lines.py checks it against the function above.
+STEP_LINES = (
+    StepLine("h = x @ w1", Phase.FORWARD),
+    StepLine("h_relu = np.maximum(h, 0)", Phase.FORWARD, relu=True),
+    StepLine("y_pred = h_relu @ w2", Phase.FORWARD),
+    StepLine("loss = float(np.square(y_pred - y).sum())", Phase.LOSS),
+    StepLine("grad_y_pred = 2.0 * (y_pred - y)", Phase.BACKWARD),
+    StepLine("grad_w2 = h_relu.T @ grad_y_pred", Phase.BACKWARD),
+    StepLine("grad_h_relu = grad_y_pred @ w2.T", Phase.BACKWARD),
+    StepLine("grad_h = grad_h_relu * (h > 0)", Phase.BACKWARD, relu=True),
+    StepLine("grad_w1 = x.T @ grad_h", Phase.BACKWARD),
+    StepLine("w1 -= learning_rate * grad_w1", Phase.UPDATE),
+    StepLine("w2 -= learning_rate * grad_w2", Phase.UPDATE),
+)
+
+
 class Stage(HandWritten, NumpyArrays):
     """Holds the NumPy weights and runs `train_step`."""
 
     train_step = staticmethod(train_step)
+    step_lines = STEP_LINES

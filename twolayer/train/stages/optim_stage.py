@@ -7,6 +7,7 @@ import math
 import torch
 
 from twolayer.train.stages import nn_stage
+from twolayer.train.stages.phases import Phase, StepLine
 
 # Shown under the code: where these lines differ from the lecture's, and why.
 LECTURE_DIFFERENCES = (
@@ -28,6 +29,16 @@ def make_optimizer(name, parameters, learning_rate):
     raise ValueError(f"unknown optimizer {name!r}")
 
 
+# The call make_optimizer builds each optimizer with, on a model's parameters: the whole program shows the run's one,
+# and tests/test_program.py checks that each builds what make_optimizer does.
+OPTIMIZER_CALLS = {
+    "adam": "torch.optim.Adam(model.parameters(), lr=learning_rate)",
+    "sgd": "torch.optim.SGD(model.parameters(), lr=learning_rate)",
+    "momentum": "torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)",
+    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=learning_rate)",
+}
+
+
 def train_step(model, loss_fn, optimizer, x, y):
     """One optimizer step; returns the loss."""
     y_pred = model(x)  # (N, D_out)
@@ -42,10 +53,27 @@ def train_step(model, loss_fn, optimizer, x, y):
     return loss_value
 
 
+# What each line of train_step is for, named by its code (comment left out): the Inside a step tab reads this, and
+# tests/test_step_lines.py checks it against the function above.
+STEP_LINES = (
+    StepLine("y_pred = model(x)", Phase.FORWARD, relu=True),
+    StepLine("loss = loss_fn(y_pred, y)", Phase.LOSS),
+    StepLine("loss_value = loss.item()", Phase.LOSS),
+    StepLine(
+        "optimizer.zero_grad()",
+        Phase.BACKWARD,
+        note="Clears the .grad of every parameter the optimizer holds: backward() adds into .grad.",
+    ),
+    StepLine("loss.backward()", Phase.BACKWARD, backprop=True),
+    StepLine("optimizer.step()", Phase.UPDATE),
+)
+
+
 class Stage(nn_stage.Stage):
     """The nn stage's Module, stepped by an optimizer."""
 
     train_step = staticmethod(train_step)
+    step_lines = STEP_LINES
     gradient_descent = False  # the optimizer's update has its own size, measured against a copy of the weights
 
     def __init__(self, weights, config, device):
