@@ -124,8 +124,8 @@ CLI_CASES = {
     "data source that is no file type": (
         ["--data", "photo.png"],
         2,
-        "error: unknown data source 'photo.png': use 'random', 'digits', 'mnist5k', 'mnist:DIR' (a folder holding the four "
-        "MNIST IDX files) or a path to a .npz or .csv file\n",
+        "error: unknown data source 'photo.png': use 'random', 'digits', 'mnist5k', 'mnist:DIR' (a folder holding "
+        "the four MNIST IDX files) or a path to a .npz or .csv file\n",
     ),
     "data file missing": (["--data", "missing.npz"], 2, "error: missing.npz: no such file\n"),
 }
