@@ -14,7 +14,7 @@ import tokenize
 from twolayer.teach.stage_diff import ADDED, REMOVED, SAME, Part
 
 # Okabe-Ito colours, readable on a projector.
-TOKEN_COLOURS = {"keyword": "#0b4fb3", "string": "#00754a", "comment": "#6b6b6b", "number": "#a3410b"}
+TOKEN_COLOURS = {"keyword": "#0b4fb3", "string": "#00754a", "comment": "#636363", "number": "#a3410b"}
 CSS = """<style>
 .tl-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.8rem;
   line-height: 1.5; background: #fafafa; border: 1px solid #d0d0d0; border-radius: 6px; padding: 0.4rem 0; }
@@ -22,7 +22,7 @@ CSS = """<style>
 .tl-num { flex: none; width: 2.5ch; padding-right: 1ch; text-align: right; color: #444; user-select: none; }
 /* Long lines wrap with a hanging indent, so a comment never runs off the column. */
 .tl-src { white-space: pre-wrap; overflow-wrap: anywhere; padding-left: 8ch; text-indent: -8ch; color: #111; }
-.tl-quiet .tl-src, .tl-quiet .tl-src span { color: #6b6b6b; }
+.tl-quiet .tl-src, .tl-quiet .tl-src span { color: #636363; }
 .tl-current { background: #ffe9a8; outline: 2px solid #111; outline-offset: -2px; font-weight: 700; }
 /* A stage's difference: blue for added, orange for removed (told apart with red-green colour blindness), and a
    + or − in the margin, so no meaning rests on colour alone. */
