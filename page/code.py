@@ -29,6 +29,7 @@ CSS = """<style>
 .tl-added { background: #dcebfa; border-left-color: #0072B2; }
 .tl-removed { background: #fbe6d6; border-left-color: #D55E00; }
 .tl-removed .tl-src { text-decoration: line-through; text-decoration-color: #8a3a00; }
+.tl-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .tl-note { margin: 0.5rem 0.5rem 0.2rem 0.5rem; padding: 0.2rem 0.5rem; border-left: 4px solid #111;
   font-family: "Source Sans Pro", sans-serif; font-size: 0.9rem; color: #111; }
 </style>"""
@@ -71,13 +72,19 @@ def diff_html(parts: list[Part], label: str) -> str:
             if mark == SAME:
                 next(sides[REMOVED])  # the same line stands on both sides
             sign, kind, said = _MARKS[mark]
-            rows.append(f'<div class="tl-line{kind}"><span class="tl-num" aria-label="{said}">{sign}</span>'
+            # The sign for the eye, the word for a screen reader (an aria-label on a plain span is not read).
+            margin = (
+                f'<span class="tl-sign" aria-hidden="true">{sign}</span><span class="tl-sr">{said}</span>'
+                if sign
+                else ""
+            )
+            rows.append(f'<div class="tl-line{kind}"><span class="tl-num">{margin}</span>'
                         f'<span class="tl-src">{shown or " "}</span></div>')  # fmt: skip
         rows.append('<div class="tl-line"><span class="tl-src"> </span></div>')
     return f'{CSS}<div class="tl-code" role="figure" aria-label="{html.escape(label)}">{"".join(rows)}</div>'
 
 
-_MARKS = {SAME: ("", "", "unchanged"), REMOVED: ("−", " tl-removed", "removed"), ADDED: ("+", " tl-added", "added")}
+_MARKS = {SAME: ("", "", ""), REMOVED: ("−", " tl-removed", "removed: "), ADDED: ("+", " tl-added", "added: ")}
 
 
 def highlighted_lines(source: str) -> list[str]:

@@ -49,8 +49,8 @@ def test_the_code_panel_shows_what_each_stage_changed(page: Page, app_server: st
     added, removed = code.locator(".tl-added"), code.locator(".tl-removed")
     assert added.count() > 0 and removed.count() > 0, f"{stage}: {added.count()} added, {removed.count()} removed"
     assert code.locator(".tl-note").count() >= 1
-    assert all(sign == "+" for sign in added.locator(".tl-num").all_inner_texts())
-    assert all(sign == "−" for sign in removed.locator(".tl-num").all_inner_texts())
+    assert set(added.locator(".tl-sign").all_inner_texts()) == {"+"}
+    assert set(removed.locator(".tl-sign").all_inner_texts()) == {"−"}
     if stage == "autograd":  # the backward pass giving way to loss.backward(): the README's picture
         note = code.locator(".tl-note").nth(1)
         note.scroll_into_view_if_needed()
