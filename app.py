@@ -17,8 +17,9 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import browser, draw_view, persist, step_view, sweep_view, views, widgets
+from page import browser, draw_view, persist, state, step_view, sweep_view, views, widgets
 from page.pacing import Pacer
+from page.panels import PANELS
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
 from twolayer.train.trainer import warm_up
 
@@ -56,14 +57,14 @@ def pin_torch_threads() -> None:
 
 def main() -> None:
     widgets.load_link()  # first: presenter mode decides the page's layout
-    sidebar = "collapsed" if st.session_state.presenter else "auto"
+    sidebar = "collapsed" if state.PRESENTER.get() else "auto"
     st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide", initial_sidebar_state=sidebar)
     pool = server_resources()
     pin_torch_threads()
     sess = persist.training_session()  # with this browser's past runs, kept across reloads
     persist.recover_interrupted(sess)
     st.html(views.PAGE_CSS)
-    if st.session_state.presenter:
+    if state.PRESENTER.get():
         st.html(views.PRESENTER_CSS)
     # The tagline gives way on a phone, where the first screen belongs to the buttons, the status and the loss chart.
     st.container(key="page-title").markdown(
@@ -76,10 +77,9 @@ def main() -> None:
     values = widgets.settings_ui()
     widgets.save_link(values)
     config, data, problem = widgets.current_run()
-    st.session_state.train_blocked_by = problem  # the status line says why Train is off
     if problem:
         # Nothing uploaded yet is a hint; a refused file or setting is an error.
-        waiting = values["data"] == "upload" and not st.session_state.get("upload")
+        waiting = values["data"] == "upload" and not state.UPLOAD.get()
         (st.info if waiting else st.error)(problem)
     if widgets.late_settings(sess, config):
         sess.retrain(config, data)
@@ -88,34 +88,34 @@ def main() -> None:
         sess.pause()
         widgets.confirmation_ui(sess)
     widgets.buttons_ui(sess, ready=config is not None and not blocked)
-    if error := st.session_state.pop("action_error", None):
+    if error := state.ACTION_ERROR.pop():
         st.error(error)
     views.advice_box(config, data)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
     names = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
-    opening = "Sweep" if st.session_state.get("sweep_link") else None  # a link that hands out a sweep opens it
+    opening = "Sweep" if state.SWEEP_LINK.get() else None  # a link that hands out a sweep opens it
     train_tab, inside_tab, draw_tab, sweep_tab, compare_tab, runs_tab = st.tabs(names, default=opening)
     with train_tab:
-        placeholders = views.training_tab(sess, config, data)
+        placeholders = views.training_tab(sess, config, data, values["stage"])
     with inside_tab:
         step_view.step_tab(sess)
     with draw_tab:
         refresh_drawing = draw_view.draw_tab(sess)
     with sweep_tab:
-        sweep_places = sweep_view.sweep_tab(config, data, st.session_state.lr_touched)
+        sweep_places = sweep_view.sweep_tab(config, data, state.LR_TOUCHED.get())
     with compare_tab:
         views.compare_tab(config, data, pool)
     with runs_tab:
         views.history_tab(sess)
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
-    views.draw(sess, placeholders, frame=0, panels=() if sess.playing else views.PANELS)
+    views.draw(sess, placeholders, frame=0, panels=() if sess.playing else PANELS, blocked_by=problem)
     browser.browser_hook(persist.cookie_to_set())
 
     # Run: train in short slices between draws until done or paused.
     try:
-        trained = training_loop(sess, pool, placeholders, refresh_drawing)
+        trained = training_loop(sess, pool, placeholders, problem, refresh_drawing)
         trained = sweep_view.sweep_loop(pool, sweep_places) or trained
     except Exception:
         # A bug must not leave the page spinning on "Running": stop, keep what was computed, say so.
@@ -131,10 +131,12 @@ def main() -> None:
     warmed_up()
 
 
-def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict, refresh_drawing=None) -> bool:
+def training_loop(
+    sess: TrainingSession, pool: SlotPool, placeholders: dict, blocked_by: str | None, refresh_drawing=None
+) -> bool:
     """Advance the run slice by slice, redrawing as the pacer says (the drawing's scores too); True if any ran."""
     # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
-    pacer = Pacer(views.PANELS, starting=True)
+    pacer = Pacer(PANELS, starting=True)
     trained = False
     while sess.playing and sess.trainer is not None and not sess.trainer.finished:
         trained = True
@@ -147,7 +149,7 @@ def training_loop(sess: TrainingSession, pool: SlotPool, placeholders: dict, ref
         persist.report_live(sess)
         panels = pacer.due(finished=sess.trainer is None or sess.trainer.finished)
         if panels is not None:
-            views.draw(sess, placeholders, pacer.frame, panels)
+            views.draw(sess, placeholders, pacer.frame, panels, blocked_by)
             if refresh_drawing is not None:
                 refresh_drawing()
     return trained

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from bench.report import Section
 from bench.timing import interleaved, median, paired_ratio, verdict
 from page import step_view
+from page.state import STEP_LINE
 from twolayer import TrainConfig, Trainer
 from twolayer.train.config import STAGES
 
@@ -88,7 +89,7 @@ def tab_cost(stage: str, repeats: int) -> TabCost:
 
 def _run(app: AppTest, index: int) -> tuple[float, float, list[str]]:
     """One script run of the tab at line `index`: seconds to record, seconds to draw, and the lines' code."""
-    app.session_state[step_view.LINE] = index  # the scrubber's line, as a click on Next sets it
+    app.session_state[STEP_LINE.name] = index  # the scrubber's line, as a click on Next sets it
     app.run()
     if app.exception:
         raise RuntimeError(f"the tab failed: {app.exception}")

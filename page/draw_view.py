@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageOps
 
-from page import widgets
+from page import state, widgets
 from page.drawpad import CANVAS, drawpad
 from page.views import PLOTLY_CONFIG
 from twolayer.charts import training as charts
@@ -23,7 +23,6 @@ TOP_UNITS = 8  # hidden units shown beside the scores
 FRAME = 2  # grey frame around the input picture, in pixels
 INPUT_PIXELS = 168  # the prepared input's side as shown, in CSS pixels: 21 per pixel of 8x8, 6 per pixel of 28x28
 HIGHLIGHT, OTHER = charts.PALETTE[1], "#8c8c8c"  # the predicted digit's bar, and every other bar
-SHOWN, NEXT = "draw_test_shown", "draw_test_next"  # session keys: the test image on the pad, the one the button brings
 # Captions at body size, for the back of a lecture hall; scoped to this tab's container.
 CSS = "<style>.st-key-draw-view [data-testid='stCaptionContainer'] { font-size: 1rem; }</style>"
 
@@ -78,16 +77,16 @@ def _test_split(trainer: Trainer) -> tuple[np.ndarray, np.ndarray | None, str]:
 
 def _next_test_image() -> None:
     """The button's action: put the next image of the data on the pad."""
-    state = st.session_state
-    state[SHOWN] = state.get(NEXT, 0)
-    state[NEXT] = state[SHOWN] + 1
+    shown = state.DRAW_NEXT.get()
+    state.DRAW_SHOWN.set(shown)
+    state.DRAW_NEXT.set(shown + 1)
 
 
 def _drawing_view(sess: TrainingSession, trainer: Trainer, shape: tuple[int, int]) -> Callable[[], None]:
     side = shape[0]
     with sess.lock:
         x, _, kind = _test_split(trainer)
-        shown = st.session_state.get(SHOWN)
+        shown = state.DRAW_SHOWN.get()
         index = None if shown is None else shown % len(x)
         image = None if index is None else np.clip(x[index], 0.0, 1.0).tolist()
 
@@ -104,7 +103,8 @@ def _drawing_view(sess: TrainingSession, trainer: Trainer, shape: tuple[int, int
         drawing = drawpad(side, key=f"drawpad-{side}", image=image)
         if drawing is None and index is not None:
             # The pad was cleared: the test image is gone from it, and so is its line.
-            st.session_state[SHOWN] = index = None
+            state.DRAW_SHOWN.set(None)
+            index = None
         # No tooltip: it would cover the pad's Clear button just above.
         st.button(f"Try a {kind}", key="draw_test_image", on_click=_next_test_image)
         test_line = st.empty()

@@ -15,7 +15,7 @@ class Pacer:
     """Decides how long each training slice runs and what each frame redraws; the clock is injectable for tests."""
 
     def __init__(
-        self, panels: tuple[str, ...], clock: Callable[[], float] = time.perf_counter, starting: bool = False
+        self, panels: tuple[object, ...], clock: Callable[[], float] = time.perf_counter, starting: bool = False
     ) -> None:
         """`starting`: a run starts now: its first frame, the loss chart alone, comes after one short slice, and its
         slow panels follow one a frame at once, not HEAVY_SECONDS later."""
@@ -27,14 +27,14 @@ class Pacer:
         self._loss_only = starting
         if starting:
             self._last_draw -= FRAME_SECONDS
-        self._due: list[str] = list(panels) if starting else []  # slow panels still to redraw this round
+        self._due: list[object] = list(panels) if starting else []  # slow panels still to redraw this round
 
     def slice_seconds(self) -> float:
         """The next slice's budget: it ends when the next frame is due, so the charts update at an even pace."""
         until_frame = self._last_draw + FRAME_SECONDS - self.clock()
         return min(SLICE_SECONDS, max(MIN_SLICE_SECONDS, until_frame))
 
-    def due(self, finished: bool) -> tuple[str, ...] | None:
+    def due(self, finished: bool) -> tuple[object, ...] | None:
         """None when no frame is due; else the slow panels to redraw with the loss chart in this frame."""
         now = self.clock()
         if now - self._last_draw < FRAME_SECONDS and not finished:

@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from page import state
 from twolayer.serve.session import TrainingSession
 from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive
 
@@ -28,7 +29,6 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 # its process cannot be checked (another host).
 LIVE_EVERY_S = 2.0
 STALE_S = 15.0
-NOTE = "interrupted_note"  # session_state key of the message about runs cut short
 
 
 @st.cache_resource
@@ -45,33 +45,37 @@ def run_store() -> RunStore | None:
 
 def browser_id() -> str:
     """This browser's id from its cookie; a new one (for `cookie_to_set`) when it came without."""
-    if "browser_id" not in st.session_state:
+    known = state.BROWSER_ID.get()
+    if known is None:
         sent = st.context.cookies.get(COOKIE, "")
         sent = sent if isinstance(sent, str) else ""  # no cookies at all where no browser connects (AppTest)
-        st.session_state.browser_id = sent if ID_PATTERN.fullmatch(sent) else secrets.token_urlsafe(24)
-        st.session_state.set_cookie = st.session_state.browser_id != sent
-    return st.session_state.browser_id
+        known = sent if ID_PATTERN.fullmatch(sent) else secrets.token_urlsafe(24)
+        state.BROWSER_ID.set(known)
+        state.SET_COOKIE.set(known != sent)
+    return known
 
 
 def cookie_to_set() -> str | None:
     """The id cookie the page sets (Streamlit's server sets none), or None when the browser already sent it."""
-    if not st.session_state.get("set_cookie"):
+    if not state.SET_COOKIE.get():
         return None
     # SameSite=Strict keeps it off other sites' requests; the token is random, so only this browser can name its runs.
-    return f"{COOKIE}={st.session_state.browser_id}; path=/; max-age={COOKIE_DAYS * 24 * 3600}; SameSite=Strict"
+    return f"{COOKIE}={state.BROWSER_ID.get()}; path=/; max-age={COOKIE_DAYS * 24 * 3600}; SameSite=Strict"
 
 
 def training_session() -> TrainingSession:
     """This page's TrainingSession, created on its first script run with the browser's past runs."""
     browser = browser_key(browser_id())
-    if "session" not in st.session_state:
+    sess = state.SESSION.get()
+    if sess is None:
         store = run_store()
         try:
-            st.session_state.session = TrainingSession(store, browser, _session_id())
+            sess = TrainingSession(store, browser, _session_id())
         except Exception as error:  # an unreadable store file: carry on without it
             log.warning("run history is kept in memory only: %s", error)
-            st.session_state.session = TrainingSession()
-    return st.session_state.session
+            sess = TrainingSession()
+        state.SESSION.set(sess)
+    return sess
 
 
 def recover_interrupted(sess: TrainingSession) -> None:
@@ -86,7 +90,7 @@ def recover_interrupted(sess: TrainingSession) -> None:
     if runs:
         sess.keep_runs(runs)
         last = runs[-1]
-        st.session_state[NOTE] = (
+        state.INTERRUPTED_NOTE.set(
             f"Your last run ({last.config.stage}, hidden {last.config.hidden_size}) stopped at epoch "
             f"{last.epochs_completed} of {last.config.epochs}: the page was reloaded or the server process it "
             "trained on stopped. Its loss curve is in **Run history**, and the settings come back from the link: "
@@ -97,17 +101,17 @@ def recover_interrupted(sess: TrainingSession) -> None:
 def report_live(sess: TrainingSession) -> None:
     """Save how far the playing run got, at most every LIVE_EVERY_S."""
     now = time.monotonic()
-    if now - st.session_state.get("live_reported", 0.0) < LIVE_EVERY_S:
+    if now - state.LIVE_REPORTED.get() < LIVE_EVERY_S:
         return
-    st.session_state.live_reported = now
+    state.LIVE_REPORTED.set(now)
     sess.report_live()
 
 
 def interrupted_note(sess: TrainingSession) -> None:
     """The message about runs cut short, until a new run starts."""
     if sess.playing:
-        st.session_state.pop(NOTE, None)
-    if note := st.session_state.get(NOTE):
+        state.INTERRUPTED_NOTE.pop()
+    if note := state.INTERRUPTED_NOTE.get():
         st.warning(note, icon=":material/history:")
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import streamlit as st
 
 from page.code import code_html
+from page.state import STEP_PARAM
 from twolayer.charts import step as step_charts
 from twolayer.teach.step_record import BEFORE, RecordedLine, StepRecording
 
 PLOTLY_CONFIG = {"displaylogo": False}
-PARAM = "step_view_param"  # session_state key of the parameter an optimizer line shows
 OPTIMIZER = "optimizer.state."
 CHART_HEIGHT = 380  # pixels: a heatmap and its stats fit beside the code on a laptop screen
 DIM_WORDS = {"N": "example", "D_in": "input", "H": "hidden unit", "D_out": "output"}
@@ -103,9 +103,11 @@ def _value(recording: StepRecording, name: str) -> None:
 def _optimizer_values(recording: StepRecording, names: list[str]) -> None:
     """An optimizer's step: one parameter at a time, its weights and its state (Adam's moments), before and after."""
     params = [name for name in names if not name.startswith(OPTIMIZER)]
-    if st.session_state.get(PARAM) not in params:
-        st.session_state[PARAM] = params[0]  # a new stage has other parameters: start from its first
-    chosen = st.selectbox("Parameter", params, key=PARAM, help="The optimizer updates every parameter; pick one.")
+    if STEP_PARAM.get() not in params:
+        STEP_PARAM.set(params[0])  # a new stage has other parameters: start from its first
+    chosen = st.selectbox(
+        "Parameter", params, key=STEP_PARAM.name, help="The optimizer updates every parameter; pick one."
+    )
     _value(recording, chosen)
     state = [name for name in names if name.startswith(f"{OPTIMIZER}{chosen}.")]
     if state:

@@ -16,6 +16,7 @@ import streamlit as st
 import torch
 
 from page.code import code_html
+from page.state import STEP_LINE, STEP_RECORDED, STEP_SLIDER
 from page.step_values import inputs_table, line_values, plot
 from twolayer.charts import step as step_charts
 from twolayer.serve.session import TrainingSession
@@ -24,9 +25,6 @@ from twolayer.train.stages.phases import PHASES
 from twolayer.train.trainer import Trainer
 
 log = logging.getLogger("twolayer")
-CACHE = "step_view_recorded"  # session_state key of the one recording kept: this run's next step
-LINE = "step_view_line"  # session_state key of the highlighted line's index, kept across reruns and new steps
-SLIDER = "step_view_slider"  # the slider's own key: it shows LINE + 1
 # Okabe-Ito colours, one per phase, in the order a step runs them.
 PHASE_COLOURS = dict(zip(PHASES, ("#0072B2", "#E69F00", "#D55E00", "#009E73"), strict=True))
 LEGEND_CSS = """<style>
@@ -82,11 +80,11 @@ def _recorded(sess: TrainingSession) -> Recorded | None:
         if trainer is None:
             return None
         key = (id(trainer), trainer.epoch, trainer.status)
-        cached = st.session_state.get(CACHE)
+        cached = STEP_RECORDED.get()
         if cached is not None and cached.key == key and cached.run() is trainer:
             return cached
         recorded = _record(trainer, key)
-    st.session_state[CACHE] = recorded  # only the latest: an old step is never shown again
+    STEP_RECORDED.set(recorded)  # only the latest: an old step is never shown again
     return recorded
 
 
@@ -164,11 +162,11 @@ def _intro(recorded: Recorded) -> str:
 
 def _scrubber(count: int) -> int:
     """A slider over the recorded lines with Previous and Next buttons; returns the highlighted line's index."""
-    index = min(max(st.session_state.get(LINE, 0), 0), count - 1)
-    st.session_state[LINE] = index
+    index = min(max(STEP_LINE.get(), 0), count - 1)
+    STEP_LINE.set(index)
     if count < 2:
         return index
-    st.session_state[SLIDER] = index + 1  # set before the slider is drawn, so buttons and a new step move it
+    STEP_SLIDER.set(index + 1)  # set before the slider is drawn, so buttons and a new step move it
     slider, back, forward = st.columns([3, 1, 1], vertical_alignment="bottom")
     slider.slider(
         "Line of the step, in the order the lines ran",
@@ -176,8 +174,8 @@ def _scrubber(count: int) -> int:
         max_value=count,
         step=1,
         format=f"%d of {count}",
-        key=SLIDER,
-        on_change=lambda: st.session_state.update({LINE: st.session_state[SLIDER] - 1}),
+        key=STEP_SLIDER.name,
+        on_change=lambda: STEP_LINE.set(STEP_SLIDER.get() - 1),
     )
     back.button("◀ Previous", key="step_prev", disabled=index == 0, on_click=_move, args=(-1, count), width="stretch")
     forward.button(
@@ -188,7 +186,7 @@ def _scrubber(count: int) -> int:
 
 
 def _move(delta: int, count: int) -> None:
-    st.session_state[LINE] = min(max(st.session_state.get(LINE, 0) + delta, 0), count - 1)
+    STEP_LINE.set(min(max(STEP_LINE.get() + delta, 0), count - 1))
 
 
 def _code_html(recorded: Recorded, current: RecordedLine) -> str:

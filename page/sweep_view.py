@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from page.state import SWEEP_ERROR, SWEEP_KEY, SWEEP_RUN, SWEEP_VALUES
 from page.views import PLOTLY_CONFIG, presented
 from twolayer.charts.sweep import sweep_figure
 from twolayer.cli.sweep import COLUMNS, table_rows
@@ -63,14 +64,15 @@ def sweep_tab(config: TrainConfig | None, data: Dataset | None, lr_chosen: bool)
         "(the sidebar's), so the curves differ only by that value."
     )
     pick, values, go_col = st.columns([2, 3, 2], vertical_alignment="bottom")
-    key = pick.selectbox("Setting to vary", VARIABLE, format_func=label, key="sweep_key", on_change=_suggest)
-    st.session_state.setdefault("sweep_values", SUGGESTED[key])
+    key = pick.selectbox("Setting to vary", VARIABLE, format_func=label, key=SWEEP_KEY.name, on_change=_suggest)
+    if SWEEP_VALUES.get() is None:
+        SWEEP_VALUES.set(SUGGESTED[key])
     values.text_input(
         f"Values, {MIN_VALUES} to {MAX_VALUES}, separated by commas",
-        key="sweep_values",
+        key=SWEEP_VALUES.name,
         help=f"For example {SUGGESTED[key]}.",
     )
-    run: SweepRun | None = st.session_state.get("sweep_run")
+    run = SWEEP_RUN.get()
     button = go_col.empty()  # one place for Train sweep or Stop sweep, so the one replaces the other
     if run is not None and run.playing:
         button.button("Stop sweep", on_click=_stop, width="stretch")
@@ -83,7 +85,7 @@ def sweep_tab(config: TrainConfig | None, data: Dataset | None, lr_chosen: bool)
             args=(config, data, lr_chosen),
             width="stretch",
         )
-    if error := st.session_state.pop("sweep_error", None):
+    if error := SWEEP_ERROR.pop():
         st.error(error)
     places = {"status": st.empty(), "chart": st.empty(), "best": st.empty(), "table": st.empty()}
     if run is not None:
@@ -93,13 +95,13 @@ def sweep_tab(config: TrainConfig | None, data: Dataset | None, lr_chosen: bool)
 
 def _suggest() -> None:
     """A newly chosen setting brings values worth trying for it."""
-    st.session_state.sweep_values = SUGGESTED[st.session_state.sweep_key]
+    SWEEP_VALUES.set(SUGGESTED[SWEEP_KEY.get()])
 
 
 def _start(config: TrainConfig, data: Dataset | None, lr_chosen: bool) -> None:
     """Build the sweep from the controls; a bad value is reported and nothing starts."""
-    key = st.session_state.sweep_key
-    texts = [text.strip() for text in st.session_state.sweep_values.split(",") if text.strip()]
+    key = SWEEP_KEY.get()
+    texts = [text.strip() for text in SWEEP_VALUES.get().split(",") if text.strip()]
     base = config.to_dict()
     if key in ("stage", "init") and not lr_chosen:
         base["learning_rate"] = None  # each value brings its lecture learning rate, as the sidebar would
@@ -108,13 +110,13 @@ def _start(config: TrainConfig, data: Dataset | None, lr_chosen: bool) -> None:
     try:
         sweep = Sweep(key, sweep_configs(key, texts, base), data)
     except (SweepError, ValueError) as error:
-        st.session_state.sweep_error = f"The sweep cannot start: {error}"
+        SWEEP_ERROR.set(f"The sweep cannot start: {error}")
         return
-    st.session_state.sweep_run = SweepRun(sweep, link_text(key, sweep.values))
+    SWEEP_RUN.set(SweepRun(sweep, link_text(key, sweep.values)))
 
 
 def _stop() -> None:
-    run: SweepRun | None = st.session_state.get("sweep_run")
+    run = SWEEP_RUN.get()
     if run is not None:
         with run.lock:
             run.playing = False
@@ -122,7 +124,7 @@ def _stop() -> None:
 
 def sweep_loop(pool: SlotPool, places: dict) -> bool:
     """Train the session's sweep in slices inside one training slot, redrawing a few times a second; True if it ran."""
-    run: SweepRun | None = st.session_state.get("sweep_run")
+    run = SWEEP_RUN.get()
     trained, frame, last_draw = False, 0, time.perf_counter()
     while run is not None and run.playing and not run.sweep.finished:
         trained = True

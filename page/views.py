@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from page import live_chart
+from page import live_chart, state
 from page.code import code_html, diff_html
+from page.panels import HISTOGRAMS, HistogramKind, Panel
 from twolayer.charts import training as charts
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
@@ -51,7 +52,7 @@ PRESENTER_FONT = 26  # chart text in presenter mode, against charts.FONT_SIZE ot
 
 def presented(figure):
     """The figure, in presenter mode with its text scaled up for the back of the room."""
-    if st.session_state.get("presenter"):
+    if state.PRESENTER.get():
         figure.update_layout(font_size=PRESENTER_FONT, title_font_size=PRESENTER_FONT + 2)
     return figure
 
@@ -67,16 +68,15 @@ def show(spot: live_chart.Spot, figure, caption: str, key: str) -> None:
     spot.show(presented(figure), caption, key)
 
 
-def status_line(container, sess: TrainingSession, trainer: Trainer | None) -> None:
-    """Epoch k of E, current loss, time per epoch and the state, in one line."""
+def status_line(container, sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> None:
+    """Epoch k of E, current loss, time per epoch and the state, in one line; `blocked_by`: why Train is off."""
     if trainer is not None and trainer.status == "diverged" and trainer.last_loss() is None:
         container.markdown(f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch.")
         return
     if trainer is None or trainer.epoch == 0:
-        blocked = st.session_state.get("train_blocked_by")
         if sess.playing:
             hint = "starting…"
-        elif blocked:
+        elif blocked_by:
             hint = "Train is off until the settings or data are fixed (see the message above)."
         else:
             hint = "press Train to start, or Step for one epoch."
@@ -139,14 +139,12 @@ def diverged_box(container, trainer: Trainer) -> None:
     container.error("**The loss exploded.** " + trainer.hint, icon="💥")
 
 
-HISTOGRAM_KINDS = {"weights": "", "change since the start (W − W0)": "", "gradients": "grad_"}
-
-
-def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: str, name: str, view: str, key: str) -> None:
-    """One layer's weights, their change since the start, or gradients: `view` "now", or "over time"."""
-    prefix, change = HISTOGRAM_KINDS[kind], kind.startswith("change")
+def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: HistogramKind, panel: Panel, key: str) -> None:
+    """One layer's weights, their change since the start, or gradients: now, or over the epochs, as `panel` says."""
+    name, over_time = HISTOGRAMS[panel]
+    prefix, change = "grad_" if kind is HistogramKind.GRADIENTS else "", kind is HistogramKind.CHANGE
     label = f"∂L/∂{name.upper()}" if prefix else f"{name.upper()} − {name.upper()}0" if change else name.upper()
-    if view == "now":
+    if not over_time:
         binned = trainer.histogram_now(prefix + name, change)
         if binned is None:
             spot.unplace()
@@ -165,13 +163,13 @@ def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: str, name: st
     show(spot, figure, caption, key)
 
 
-def norm_panel(spot: live_chart.Spot, trainer: Trainer, view: str, key: str) -> None:
-    """Per layer, the `view` "gradient norms" or "update ratios" (each update's size relative to the weights)."""
+def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) -> None:
+    """Per layer, the gradient norms or the update ratios (each update's size relative to the weights)."""
     stats = trainer.norm_records()
     if not len(stats.get("epoch", ())):
         return
     layers = [name for name in trainer.layers() if f"grad_norm_{name}" in stats]
-    if view == "gradient norms":
+    if panel is Panel.GRADIENT_NORMS:
         grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
         caption = "Gradient norms: the size of each layer's gradient at the recorded epochs."
         show(spot, charts.norms_figure(stats["epoch"], grads), caption, key)
@@ -232,11 +230,11 @@ def advice_box(config: TrainConfig | None, data) -> None:
     """When the settings are known to train this data poorly: say why, and offer settings that work, measured."""
     if config is None or config.data == "random" or config.stage not in MANUAL_STAGES or config.init != "lecture":
         return  # the cheap checks first: only labelled data on a lecture-started manual stage can be advised
-    cache = st.session_state.setdefault("advice", {})
-    if config not in cache:
-        cache.clear()  # one entry: the settings on screen
-        cache[config] = advise(config, data if data is not None else make_dataset(config))
-    advice = cache[config]
+    cached = state.ADVICE.get()
+    if cached is None or cached[0] != config:  # one entry: the settings on screen
+        cached = config, advise(config, data if data is not None else make_dataset(config))
+        state.ADVICE.set(cached)
+    advice = cached[1]
     if advice is None:
         return
     split = "test" if (data is not None and data.has_test) or holds_images(config.data) else "training"
@@ -249,7 +247,8 @@ def advice_box(config: TrainConfig | None, data) -> None:
 
 
 def _take(changes: dict[str, object]) -> None:
-    st.session_state.update(changes, lr_touched=True)
+    state.put_settings(changes)
+    state.LR_TOUCHED.set(True)
 
 
 def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
@@ -262,10 +261,10 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
     if st.button("Compare the five stages", key="compare", disabled=config is None):
         with st.spinner("Training five stages..."), pool.slot(timeout=60) as acquired:
             if acquired:
-                st.session_state.comparison = compare_stages(config, data)
+                state.COMPARISON.set(compare_stages(config, data))
             else:
                 st.warning("The server is busy training other runs; try again in a moment.")
-    result = st.session_state.get("comparison")
+    result = state.COMPARISON.get()
     if result is None:
         return
     c = result.config
@@ -299,11 +298,7 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
     )
 
 
-# Slow panels by placeholder: one chart each, but for the labelled data's group.
-PANELS = ("w1 now", "w1 over time", "w2 now", "w2 over time", "gradient norms", "update ratios", "labels")
-
-
-def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None) -> dict:
+def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None, stage: str) -> dict:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views.
 
     Returns the places that `draw` fills, one per panel so that each can be redrawn on its own: a live-chart spot
@@ -316,11 +311,10 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
     with loss_col:
         placeholders["status"] = st.container(key="run-status").empty()  # a stable place for tests to read
         placeholders["diverged"] = st.empty()
-        st.toggle("Log-scale loss", value=True, key="log_loss")
+        st.toggle("Log-scale loss", value=True, key=state.LOG_LOSS.name)
         placeholders["loss"] = live_chart.Spot("loss", feeds, PLOTLY_CONFIG)
     with code_col:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
-        stage = st.session_state.stage
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
         previous = PREVIOUS.get(stage)
         differences = st.toggle(
@@ -345,15 +339,15 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
             st.caption(f"The run shown used stage {sess.trainer.config.stage}: press Train to run this one.")
     if sess.trainer is not None and sess.trainer.epoch > 0:
         downloads(sess)
-    st.radio("Histograms of", list(HISTOGRAM_KINDS), horizontal=True, key="hist_kind")
-    for column, name in zip(st.columns(2), ("w1", "w2"), strict=True):
+    st.radio("Histograms of", list(HistogramKind), format_func=str, horizontal=True, key=state.HIST_KIND.name)
+    columns = dict(zip(("w1", "w2"), st.columns(2), strict=True))
+    for panel, (layer, _) in HISTOGRAMS.items():
+        with columns[layer]:
+            placeholders[panel] = live_chart.Spot(panel.value, feeds, PLOTLY_CONFIG)
+    for column, panel in zip(st.columns(2), (Panel.GRADIENT_NORMS, Panel.UPDATE_RATIOS), strict=True):
         with column:
-            for view in ("now", "over time"):
-                placeholders[f"{name} {view}"] = live_chart.Spot(f"{name} {view}", feeds, PLOTLY_CONFIG)
-    for column, panel in zip(st.columns(2), ("gradient norms", "update ratios"), strict=True):
-        with column:
-            placeholders[panel] = live_chart.Spot(panel, feeds, PLOTLY_CONFIG)
-    placeholders["labels"] = st.empty()
+            placeholders[panel] = live_chart.Spot(panel.value, feeds, PLOTLY_CONFIG)
+    placeholders[Panel.LABELS] = st.empty()
     return placeholders
 
 
@@ -370,22 +364,27 @@ def _source_rows(source: str) -> int:
     return len(make_dataset(TrainConfig(data=source)).x_train)
 
 
-def draw(sess: TrainingSession, placeholders: dict, frame: int, panels: tuple[str, ...] = ()) -> None:
-    """Redraw the status and loss from the current run, and the slower-moving `panels` (some of PANELS)."""
+def draw(
+    sess: TrainingSession,
+    placeholders: dict,
+    frame: int,
+    panels: tuple[Panel, ...] = (),
+    blocked_by: str | None = None,
+) -> None:
+    """Redraw the status (`blocked_by`: why Train is off, if it is) and loss, and the slower-moving `panels`."""
     with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
         trainer = sess.trainer
-        status_line(placeholders["status"], sess, trainer)
-        loss_panel(placeholders["loss"], trainer, st.session_state.log_loss, key=f"loss-{frame}")
+        status_line(placeholders["status"], sess, trainer, blocked_by)
+        loss_panel(placeholders["loss"], trainer, state.LOG_LOSS.get(), key=f"loss-{frame}")
         if trainer is not None and trainer.status == "diverged":
             diverged_box(placeholders["diverged"], trainer)
         if trainer is None:
             return
         for panel in panels:
-            key = f"{panel}-{frame}"
-            if panel.startswith(("w1", "w2")):
-                name, view = panel.split(" ", 1)
-                histogram_panel(placeholders[panel], trainer, st.session_state.hist_kind, name, view, key=key)
-            elif panel in ("gradient norms", "update ratios"):
+            key = f"{panel.value}-{frame}"
+            if panel in HISTOGRAMS:
+                histogram_panel(placeholders[panel], trainer, state.HIST_KIND.get(), panel, key=key)
+            elif panel in (Panel.GRADIENT_NORMS, Panel.UPDATE_RATIOS):
                 norm_panel(placeholders[panel], trainer, panel, key=key)
             elif trainer.data.is_classification:
                 label_panels(placeholders[panel], trainer, key=key)
@@ -409,7 +408,7 @@ def history_tab(sess: TrainingSession) -> None:
     st.dataframe(rows, hide_index=True, column_config={"final loss": loss})
     chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
     curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
-    plot(st, charts.compare_figure(curves, log_y=st.session_state.get("log_loss", True)), "history")
+    plot(st, charts.compare_figure(curves, log_y=state.LOG_LOSS.get()), "history")
     st.caption("Run history chart: the loss curves of the chosen runs, one colour each.")
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     pick = left.selectbox("A past run's loss curve", range(len(sess.runs)), format_func=lambda i: sess.runs[i].label)

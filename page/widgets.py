@@ -7,6 +7,7 @@ import time
 
 import streamlit as st
 
+from page import state
 from twolayer.data.dataset import DataError, Dataset
 from twolayer.data.uploads import ACCEPTED, read_uploads, upload_source
 from twolayer.serve.links import VIEW_DEFAULTS, resolve_link, to_query
@@ -23,26 +24,25 @@ LINK_PROBLEMS = "**Some of the link's settings could not be used; the page shows
 
 def load_link() -> None:
     """On a session's first run, put the link's settings into the widgets and keep its warnings."""
-    if "settings_loaded" in st.session_state:
+    if state.SETTINGS_LOADED.get():
         return
     link = resolve_link({key: st.query_params.get_all(key) for key in st.query_params}, available_devices())
-    st.session_state.update({key: value for key, value in link.values.items() if key not in VIEW_DEFAULTS})
-    st.session_state.update(
-        lr_touched=link.lr_chosen,
-        presenter=link.present,
-        hidden_controls=link.hidden_controls,
-        link_warnings=link.warnings,
-        settings_loaded=True,
-        sweep_link=link.values["sweep"],
-    )
+    state.put_settings({key: value for key, value in link.values.items() if key not in VIEW_DEFAULTS})
+    state.LR_TOUCHED.set(link.lr_chosen)
+    state.PRESENTER.set(link.present)
+    state.HIDDEN_CONTROLS.set(link.hidden_controls)
+    state.LINK_WARNINGS.set(link.warnings)
+    state.SETTINGS_LOADED.set(True)
+    state.SWEEP_LINK.set(link.values["sweep"])
     if link.values["sweep"]:  # a handed-out sweep: its setting and values wait in the Sweep tab
         key, values = link.values["sweep"].split(":", 1)
-        st.session_state.update(sweep_key=key, sweep_values=", ".join(values.split(",")))
+        state.SWEEP_KEY.set(key)
+        state.SWEEP_VALUES.set(", ".join(values.split(",")))
 
 
 def link_warnings_box() -> None:
     """What the link asked for that could not be used: one box, dismissible, however many problems."""
-    warnings = st.session_state.link_warnings
+    warnings = state.LINK_WARNINGS.get()
     if not warnings:
         return
     text = warnings[0] if len(warnings) == 1 else "\n".join([LINK_PROBLEMS, *(f"- {w}" for w in warnings)])
@@ -52,24 +52,23 @@ def link_warnings_box() -> None:
         "✕",
         key="dismiss_link_warnings",
         help="Dismiss",
-        on_click=st.session_state.update,
-        args=({"link_warnings": []},),
+        on_click=state.LINK_WARNINGS.set,
+        args=([],),
     )
 
 
 def save_link(values: dict[str, object]) -> None:
     """Keep the URL in step with the controls, so the address bar is always a link to this run."""
-    state = st.session_state
-    sweep = state.get("sweep_run")
-    view = {"present": state.presenter, "hide": tuple(state.hidden_controls)}
-    view["sweep"] = sweep.spec if sweep is not None else state.sweep_link
-    st.query_params.from_dict(to_query({**values, "lr": values["lr"] if state.lr_touched else None, **view}))
+    sweep = state.SWEEP_RUN.get()
+    view = {"present": state.PRESENTER.get(), "hide": tuple(state.HIDDEN_CONTROLS.get())}
+    view["sweep"] = sweep.spec if sweep is not None else state.SWEEP_LINK.get()
+    st.query_params.from_dict(to_query({**values, "lr": values["lr"] if state.LR_TOUCHED.get() else None, **view}))
 
 
 def follow_stage_default() -> None:
     """A new stage or initialisation brings its lecture learning rate, unless the person chose one."""
-    if not st.session_state.lr_touched:
-        st.session_state.lr = default_learning_rate(st.session_state.stage, st.session_state.init)
+    if not state.LR_TOUCHED.get():
+        state.put_settings({"lr": default_learning_rate(state.setting("stage"), state.setting("init"))})
 
 
 def settings_ui() -> dict[str, object]:
@@ -77,13 +76,18 @@ def settings_ui() -> dict[str, object]:
     with st.sidebar:
         st.header("Settings")
         for spec in CONTROLS:
-            if spec.key not in st.session_state.hidden_controls and st.session_state.stage in spec.control.stages:
+            if spec.key not in state.HIDDEN_CONTROLS.get() and state.setting("stage") in spec.control.stages:
                 _control(spec)
-            if spec.key == "device" and st.session_state.stage == "numpy":
+            if spec.key == "device" and state.setting("stage") == "numpy":
                 st.caption("The NumPy stage always runs on the CPU; the device applies to the PyTorch stages.")
-            if spec.key == "data" and st.session_state.data == "upload":
-                st.file_uploader("Data file(s)", key="upload", accept_multiple_files=True, help=ACCEPTED)
-    return {spec.key: st.session_state[spec.key] for spec in CONTROLS}
+            if spec.key == "data" and state.setting("data") == "upload":
+                st.file_uploader("Data file(s)", key=state.UPLOAD.name, accept_multiple_files=True, help=ACCEPTED)
+    return _settings()
+
+
+def _settings() -> dict[str, object]:
+    """Every control's value now, by setting key."""
+    return {spec.key: state.setting(spec.key) for spec in CONTROLS}
 
 
 def _control(spec: Setting) -> None:
@@ -103,7 +107,7 @@ def _control(spec: Setting) -> None:
             control.label,
             control.stops,
             format_func=(lambda v: f"{v:.0e}") if lr else str,
-            on_change=(lambda: st.session_state.update(lr_touched=True)) if lr else None,
+            on_change=(lambda: state.LR_TOUCHED.set(True)) if lr else None,
             **common,
         )
     elif control.widget == "number":
@@ -115,10 +119,10 @@ def _control(spec: Setting) -> None:
 
 def current_run() -> tuple[TrainConfig | None, Dataset | None, str | None]:
     """The config and data the controls describe right now, or the reason there is no run to start."""
-    values = {spec.key: st.session_state[spec.key] for spec in CONTROLS}
+    values = _settings()
     data = None
     if values["data"] == "upload":
-        files = st.session_state.get("upload") or []
+        files = state.UPLOAD.get() or []
         data, error = _uploaded(files)
         if data is None:
             return None, None, error
@@ -134,20 +138,20 @@ def _uploaded(files) -> tuple[Dataset | None, str | None]:
     if not files:
         return None, "Upload a .npz or .csv file, or the four MNIST IDX files, to train on your own data."
     ids = tuple(f.file_id for f in files)
-    cached = st.session_state.get("upload_cache")
+    cached = state.UPLOAD_CACHE.get()
     if cached and cached[0] == ids:
         return cached[1], cached[2]
     try:
         dataset, error = read_uploads({f.name: f.getvalue() for f in files}), None
     except DataError as exc:
         dataset, error = None, str(exc)
-    st.session_state.upload_cache = (ids, dataset, error)
+    state.UPLOAD_CACHE.set((ids, dataset, error))
     return dataset, error
 
 
 def train(sess: TrainingSession, config: TrainConfig, data: Dataset | None) -> None:
     """Train's action: start or continue, noting when, so that a setting arriving just after still counts."""
-    st.session_state.train_pressed_at = time.monotonic()
+    state.TRAIN_PRESSED_AT.set(time.monotonic())
     sess.train(config, data)
 
 
@@ -155,7 +159,7 @@ def late_settings(sess: TrainingSession, config: TrainConfig | None) -> bool:
     """True when settings changed within LATE_SECONDS of pressing Train: the press meant these settings."""
     # A slider sends its new value a moment after the key or drag that moved it; a click on Train in
     # that moment reaches the server first, and would start a run with the value the slider just left.
-    pressed = st.session_state.get("train_pressed_at")
+    pressed = state.TRAIN_PRESSED_AT.get()
     return (
         config is not None
         and pressed is not None
@@ -171,15 +175,15 @@ def guarded(action) -> None:
     # arguments bound when the button was drawn would hold the settings of the run before.
     config, data, error = current_run()
     if config is None:
-        st.session_state.action_error = error
+        state.ACTION_ERROR.set(error)
         return
     try:
         action(config, data)
     except (ConfigError, DataError, DeviceError) as exc:
-        st.session_state.action_error = str(exc)
+        state.ACTION_ERROR.set(str(exc))
     except Exception:
         log.exception("action %s failed", getattr(action, "__name__", action))
-        st.session_state.action_error = "Something went wrong on the server; the error was logged. Try Reset."
+        state.ACTION_ERROR.set("Something went wrong on the server; the error was logged. Try Reset.")
 
 
 def buttons_ui(sess: TrainingSession, ready: bool) -> None:
@@ -204,10 +208,10 @@ def buttons_ui(sess: TrainingSession, ready: bool) -> None:
 def restore_run_settings(sess: TrainingSession) -> None:
     """Put the controls back to the settings of the paused run."""
     values = sess.trainer.config.values()
-    st.session_state.update({spec.key: values[spec.key] for spec in CONTROLS if spec.key not in ("data", "bias")})
+    state.put_settings({spec.key: values[spec.key] for spec in CONTROLS if spec.key not in ("data", "bias")})
     if sess.trainer.config.stage not in MANUAL_STAGES:
-        st.session_state.bias = values["bias"]
-    st.session_state.lr_touched = True
+        state.put_settings({"bias": values["bias"]})
+    state.LR_TOUCHED.set(True)
 
 
 def confirmation_ui(sess: TrainingSession) -> None:

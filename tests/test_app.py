@@ -10,6 +10,7 @@ import numpy as np
 import streamlit
 from streamlit.testing.v1 import AppTest
 
+from page import state
 from page.browser import CHART_CODE
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -23,7 +24,7 @@ def open_app(query: dict | None = None) -> AppTest:
 
 
 def session(at):
-    return at.session_state["session"]
+    return at.session_state[state.SESSION.name]
 
 
 def live_chart_parts(at) -> tuple[list[str], dict[str, dict]]:
@@ -231,7 +232,7 @@ def test_work_cap_is_refused_with_a_message():
 def test_compare_stages_overlays_identical_curves_and_checks_gradients():
     at = open_app({"epochs": "100", "init": "shared"})
     at.button(key="compare").click().run()
-    result = at.session_state["comparison"]
+    result = at.session_state[state.COMPARISON.name]
     assert set(result.curves) == {"numpy", "tensor", "autograd", "nn", "optim"}
     for row in result.gaps:
         assert row["largest relative gap to numpy"] < 1e-9, row

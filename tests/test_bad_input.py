@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from page import state
 from page.widgets import LINK_PROBLEMS
 from twolayer.__main__ import main
 from twolayer.data.dataset import MAX_UPLOAD_BYTES, DataError
@@ -176,7 +177,7 @@ def open_app(query: dict | None = None) -> AppTest:
 
 
 def runs(at) -> list:
-    return list(at.session_state["session"].runs)
+    return list(at.session_state[state.SESSION.name].runs)
 
 
 def messages(at) -> dict[str, list[str]]:
@@ -196,7 +197,7 @@ def train_succeeds(at, epochs: int | None = None) -> None:
     before = len(runs(at))
     at.button(key="train").click().run()
     assert not at.exception
-    trainer = at.session_state["session"].trainer
+    trainer = at.session_state[state.SESSION.name].trainer
     assert trainer.status == "done", trainer.hint
     assert epochs is None or trainer.epoch == epochs
     assert len(runs(at)) == before + 1
@@ -285,7 +286,7 @@ def test_every_setting_repeated_uses_the_last_of_each():
     at = open_app(EVERY_KEY)
     trainer_config = None
     train_succeeds(at, epochs=20)
-    trainer_config = at.session_state["session"].trainer.config
+    trainer_config = at.session_state[state.SESSION.name].trainer.config
     assert (trainer_config.stage, trainer_config.hidden_size, trainer_config.learning_rate) == ("nn", 32, 1e-4)
     assert (trainer_config.batch_size, trainer_config.seed, trainer_config.bias) == (16, 3, False)
     assert "Seed" in {w.label for w in at.number_input} and "Batch size" not in {w.label for w in at.number_input}
@@ -343,7 +344,7 @@ def test_widget_learning_rate_1_diverges_with_the_explanation_and_keeps_the_earl
     at.selectbox(key="stage").set_value("tensor").run()
     at.select_slider(key="lr").set_value(1.0).run()
     at.button(key="train").click().run()
-    assert at.session_state["session"].trainer.status == "diverged"
+    assert at.session_state[state.SESSION.name].trainer.status == "diverged"
     [box] = messages(at)["error"]
     assert box.startswith("**The loss exploded.** The loss became inf at epoch 2, so training stopped there; ")
     assert "A learning rate of 1 is too high for this initialisation and data scale" in box
@@ -400,7 +401,7 @@ def test_bad_upload_shows_the_exact_error_and_a_good_one_then_trains(name, conte
     at.file_uploader(key="upload").set_value(("good.npz", GOOD_NPZ, "application/octet-stream")).run()
     assert messages(at)["error"] == []
     train_succeeds(at, epochs=20)
-    assert at.session_state["session"].trainer.data.name == "good.npz"
+    assert at.session_state[state.SESSION.name].trainer.data.name == "good.npz"
     assert runs(at)[0] is first
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from page import state
 from page.draw_view import scores_figure, units_figure
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -69,7 +70,7 @@ def test_a_test_image_shows_its_label_and_the_evaluations_prediction():
     for expected in (1, 2):  # the button cycles through the test split
         at.button(key="draw_test_image").click().run()
         assert not at.exception
-        trainer = at.session_state["session"].trainer
+        trainer = at.session_state[state.SESSION.name].trainer
         number, count, label, predicted = (int(g) for g in pad_test_image(at).groups())
         assert number == expected and count == len(trainer.data.x_test)
         assert label == trainer.data.labels_test[number - 1]
@@ -87,7 +88,7 @@ def test_scores_follow_the_training():
     before = scores_chart(at)
     at.button(key="train").click().run()  # trains to the end, refreshing the scores after each frame
     assert not at.exception
-    trainer = at.session_state["session"].trainer
+    trainer = at.session_state[state.SESSION.name].trainer
     assert trainer.status == "done"
     after = scores_chart(at)
     assert not np.allclose(before, after), "the scores did not move with four more epochs of training"

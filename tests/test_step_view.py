@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from page import step_values, step_view
+from page import state
 from twolayer import TrainConfig, Trainer
 from twolayer.charts.step import MAX_FIRING_ROWS, firing_figure, units_shown
 
@@ -56,13 +56,13 @@ def test_before_any_run_the_tab_only_hints():
     at = open_app()
     assert any("Press **Train** or **Step** first" in m.value for m in at.markdown)
     assert not any("tl-legend" in h.proto.body for h in at.html), "no code view before a run"
-    assert step_view.SLIDER not in [s.key for s in at.slider]
+    assert state.STEP_SLIDER.name not in [s.key for s in at.slider]
 
 
 def test_step_shows_each_recorded_line_with_its_values():
     at = step(open_app({"epochs": "5"}))
     no_errors(at)
-    recording = at.session_state[step_view.CACHE].recording
+    recording = at.session_state[state.STEP_RECORDED.name].recording
     assert [line.names for line in recording.lines][:3] == [["h"], ["h_relu"], ["y_pred"]]
     assert "h_relu = np.maximum(h, 0)" in text(code_html(at))
     assert line_header(at).startswith("**Line 1 of 11**")
@@ -70,7 +70,7 @@ def test_step_shows_each_recorded_line_with_its_values():
     assert any(m.value.startswith("**`h`** · N x H = 64 x 100") for m in at.markdown)
 
     # The slider moves the highlight; the loss line shows the step's loss as a number.
-    at.slider(key=step_view.SLIDER).set_value(4).run()
+    at.slider(key=state.STEP_SLIDER.name).set_value(4).run()
     assert highlighted(at).startswith("loss = float(np.square(y_pred - y).sum())")
     assert line_header(at).startswith("**Line 4 of 11**")
     loss = next(m for m in at.metric if m.label.startswith("loss"))
@@ -90,8 +90,8 @@ def test_step_shows_each_recorded_line_with_its_values():
 
 def test_each_value_is_described_by_its_real_statistics():
     at = step(open_app({"epochs": "5"}))
-    at.slider(key=step_view.SLIDER).set_value(8).run()  # grad_h = grad_h_relu * (h > 0)
-    recording = at.session_state[step_view.CACHE].recording
+    at.slider(key=state.STEP_SLIDER.name).set_value(8).run()  # grad_h = grad_h_relu * (h > 0)
+    recording = at.session_state[state.STEP_RECORDED.name].recording
     info = recording.describe("grad_h")
     captions = " ".join(c.value for c in at.caption)
     assert f"min {info['min']:.4g} · max {info['max']:.4g}" in captions
@@ -120,16 +120,16 @@ def test_recording_leaves_the_run_unchanged_and_happens_once_per_epoch(monkeypat
 
     alone = Trainer(TrainConfig(stage="optim", epochs=5))
     alone.advance(3)
-    assert at.session_state["session"].trainer.history.column("loss") == alone.history.column("loss")
+    assert at.session_state[state.SESSION.name].trainer.history.column("loss") == alone.history.column("loss")
 
 
 def test_optimizer_step_shows_adam_state_before_and_after():
     at = step(open_app({"stage": "optim", "epochs": "5"}))
-    at.slider(key=step_view.SLIDER).set_value(6).run()
+    at.slider(key=state.STEP_SLIDER.name).set_value(6).run()
     assert highlighted(at).startswith("optimizer.step()")
     shown = " ".join(m.value for m in at.markdown)
     assert "optimizer.state.model.0.weight.exp_avg`" in shown and "exp_avg_sq`" in shown
-    at.selectbox(key=step_values.PARAM).set_value("model.2.weight").run()
+    at.selectbox(key=state.STEP_PARAM.name).set_value("model.2.weight").run()
     shown = " ".join(m.value for m in at.markdown)
     assert "optimizer.state.model.2.weight.exp_avg`" in shown
     assert "optimizer.state.model.0.weight.exp_avg`" not in shown
@@ -140,7 +140,7 @@ def test_optimizer_step_shows_adam_state_before_and_after():
 
 def test_backward_line_draws_the_graph_and_names_the_filled_gradients():
     at = step(open_app({"stage": "autograd", "epochs": "5"}))
-    at.slider(key=step_view.SLIDER).set_value(6).run()
+    at.slider(key=state.STEP_SLIDER.name).set_value(6).run()
     assert highlighted(at).startswith("loss.backward()")
     captions = " ".join(c.value for c in at.caption)
     assert "(green): w1.grad, w2.grad." in captions
@@ -151,13 +151,13 @@ def test_backward_line_draws_the_graph_and_names_the_filled_gradients():
 
 def test_a_line_without_a_value_says_what_it_does():
     at = step(open_app({"stage": "autograd", "epochs": "5"}))
-    at.slider(key=step_view.SLIDER).set_value(4).run()  # w1.grad = None
+    at.slider(key=state.STEP_SLIDER.name).set_value(4).run()  # w1.grad = None
     assert any("It makes no new value." in m.value for m in at.markdown)
 
 
 def test_a_new_stage_keeps_the_highlight_within_its_lines():
     at = step(open_app({"stage": "numpy", "epochs": "5"}))
-    at.slider(key=step_view.SLIDER).set_value(11).run()
+    at.slider(key=state.STEP_SLIDER.name).set_value(11).run()
     at.button(key="reset").click().run()
     at.selectbox(key="stage").set_value("optim").run()
     step(at)
@@ -169,7 +169,7 @@ def test_a_new_stage_keeps_the_highlight_within_its_lines():
 def test_a_diverged_run_shows_the_overflowed_step():
     at = open_app({"stage": "tensor", "lr": "0.001"})
     at.button(key="train").click().run()
-    assert at.session_state["session"].trainer.status == "diverged"
+    assert at.session_state[state.SESSION.name].trainer.status == "diverged"
     assert any("overflowed" in m.value for m in at.markdown)
     assert not at.exception
 

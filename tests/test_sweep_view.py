@@ -4,6 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from page import state
 from twolayer import TrainConfig, Trainer
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -52,4 +53,4 @@ def test_a_bad_sweep_value_is_refused_and_nothing_trains():
     at.text_input(key="sweep_values").set_value("10, 9000").run()
     next(b for b in at.button if b.label == "Train sweep").click().run()
     assert any("hidden=9000: hidden 9000 is not allowed: a whole number from 1 to 4,096" in e.value for e in at.error)
-    assert "sweep_run" not in at.session_state
+    assert state.SWEEP_RUN.name not in at.session_state

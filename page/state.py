@@ -1,0 +1,101 @@
+"""Every value the page keeps in st.session_state, each named once with its type and default.
+
+The page's other modules read and write session state only through these keys. A setting's control is a widget
+keyed by the setting's own key (`twolayer.train.config.SETTINGS`: "stage", "lr", ...), read through `setting`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import streamlit as st
+
+from page.panels import HistogramKind
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from page.step_view import Recorded
+    from page.sweep_view import SweepRun
+    from twolayer.data.dataset import Dataset
+    from twolayer.serve.session import TrainingSession
+    from twolayer.teach.advice import Advice
+    from twolayer.teach.compare import Comparison
+    from twolayer.train.config import TrainConfig
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Key(Generic[T]):
+    """One value of the session state: its key there, and what it reads as until it is set."""
+
+    name: str
+    default: T
+
+    def get(self) -> T:
+        """The value now, or the default."""
+        return st.session_state.get(self.name, self.default)
+
+    def set(self, value: T) -> None:
+        """Keep `value` for this and later script runs."""
+        st.session_state[self.name] = value
+
+    def pop(self) -> T:
+        """The value now, or the default, and forget it."""
+        return st.session_state.pop(self.name, self.default)
+
+
+def setting(key: str) -> object:
+    """The value of the control of setting `key` now."""
+    return st.session_state[key]
+
+
+def put_settings(values: Mapping[str, object]) -> None:
+    """Set controls to `values`, by setting key: before the controls are drawn, or in a callback."""
+    st.session_state.update(values)
+
+
+# The browser and its runs (persist.py).
+BROWSER_ID: Key[str | None] = Key("browser_id", None)  # from the browser's cookie, or new
+SET_COOKIE: Key[bool] = Key("set_cookie", False)  # the browser came without a valid id: the page sets the cookie
+SESSION: Key[TrainingSession | None] = Key("session", None)  # the page's runs, made on its first script run
+INTERRUPTED_NOTE: Key[str | None] = Key("interrupted_note", None)  # the message about runs cut short
+LIVE_REPORTED: Key[float] = Key("live_reported", 0.0)  # monotonic time the playing run last saved its progress
+
+# The link and the controls (widgets.py).
+SETTINGS_LOADED: Key[bool] = Key("settings_loaded", False)  # the link's settings went into the controls
+PRESENTER: Key[bool] = Key("presenter", False)  # presenter mode, from the link
+HIDDEN_CONTROLS: Key[Set[str]] = Key("hidden_controls", frozenset())  # controls presenter mode hides, from the link
+LINK_WARNINGS: Key[Sequence[str]] = Key("link_warnings", ())  # what the link asked for that could not be used
+LR_TOUCHED: Key[bool] = Key("lr_touched", False)  # the learning rate was chosen, not a stage's default
+UPLOAD: Key[list[UploadedFile] | None] = Key("upload", None)  # the file uploader's widget: the uploaded files
+# The upload last read: its files' ids, and the dataset in them or what is wrong with them.
+UPLOAD_CACHE: Key[tuple[tuple[str, ...], Dataset | None, str | None] | None] = Key("upload_cache", None)
+TRAIN_PRESSED_AT: Key[float | None] = Key("train_pressed_at", None)  # monotonic time Train was last pressed
+ACTION_ERROR: Key[str | None] = Key("action_error", None)  # why a button's action failed, set in its callback
+
+# The Training, Compare stages and Run history tabs (views.py).
+LOG_LOSS: Key[bool] = Key("log_loss", True)  # the "Log-scale loss" toggle's widget
+HIST_KIND: Key[HistogramKind] = Key("hist_kind", HistogramKind.WEIGHTS)  # the "Histograms of" radio's widget
+ADVICE: Key[tuple[TrainConfig, Advice | None] | None] = Key("advice", None)  # settings on screen, their advice
+COMPARISON: Key[Comparison | None] = Key("comparison", None)  # the last comparison of the stages
+
+# The Inside a step tab (step_view.py).
+STEP_RECORDED: Key[Recorded | None] = Key("step_view_recorded", None)  # the one recording kept: the run's next step
+STEP_LINE: Key[int] = Key("step_view_line", 0)  # the highlighted line's index, kept across reruns and new steps
+STEP_SLIDER: Key[int] = Key("step_view_slider", 1)  # the line slider's widget: STEP_LINE + 1
+STEP_PARAM: Key[str | None] = Key("step_view_param", None)  # the parameter selectbox's widget (optimizer lines)
+
+# The Sweep tab (sweep_view.py).
+SWEEP_LINK: Key[str] = Key("sweep_link", "")  # the sweep a link handed out (KEY:V1,V2), else ""
+SWEEP_KEY: Key[str | None] = Key("sweep_key", None)  # the "Setting to vary" selectbox's widget
+SWEEP_VALUES: Key[str | None] = Key("sweep_values", None)  # the values text input's widget
+SWEEP_RUN: Key[SweepRun | None] = Key("sweep_run", None)  # the session's sweep, once one started
+SWEEP_ERROR: Key[str | None] = Key("sweep_error", None)  # why the sweep could not start, set in its callback
+
+# The Draw tab (draw_view.py).
+DRAW_SHOWN: Key[int | None] = Key("draw_test_shown", None)  # the data image on the pad, if any
+DRAW_NEXT: Key[int] = Key("draw_test_next", 0)  # the data image the "Try a ..." button brings next
