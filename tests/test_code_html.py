@@ -16,7 +16,7 @@ def test_a_long_call_chain_may_wrap_after_each_dot_and_nowhere_else():
     assert text(out) == line
     assert out.startswith("seeds = np.<wbr>random.<wbr>SeedSequence(seed).<wbr>spawn(")
     assert out.count("<wbr>") == 3
-    comment = re.search(r'<span style="color: #6b6b6b">(.*?)</span>', out).group(1)
+    comment = re.search(r'<span style="color: #636363">(.*?)</span>', out).group(1)
     assert "<wbr>" not in comment  # comments, strings and numbers keep their dots as written
 
 
