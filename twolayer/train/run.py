@@ -10,7 +10,7 @@ from twolayer.data.dataset import Dataset
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import Binned, Firing, Histograms, Table, bin_samples, sample
 from twolayer.train.stages.base import Stage
-from twolayer.train.state import RunState
+from twolayer.train.state import FINISHED, RunState
 
 PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
 EVAL_TRAIN_ROWS = 10_000  # training rows whose accuracy is measured: a fixed sample of bigger sets
@@ -37,7 +37,7 @@ class Run:
     @property
     def finished(self) -> bool:
         """True once the run is done or diverged: it advances no further."""
-        return self.status.finished
+        return self.status in FINISHED  # a set, not the enum's property: advance asks at every epoch
 
     def evaluate(self) -> dict[str, float]:
         """Loss per example and accuracy on the training and test sets with the current weights."""

@@ -17,7 +17,10 @@ class RunState(StrEnum):
     @property
     def finished(self) -> bool:
         """True for the states a run never leaves."""
-        return self in (RunState.DONE, RunState.DIVERGED)
+        return self in FINISHED
+
+
+FINISHED = frozenset((RunState.DONE, RunState.DIVERGED))
 
 
 def read_status(word: str) -> RunState | str:
