@@ -11,7 +11,9 @@ from bench.loops import LOOPS
 from bench.report import Section
 from bench.timing import interleaved, median, paired_ratio, verdict
 from twolayer import TrainConfig, Trainer
+from twolayer.teach.advice import divergence_hint
 from twolayer.train.config import STAGES
+from twolayer.train.state import RunState
 
 TARGET = 1.05  # engine time / bare time, at most
 # name: (batch N, hidden H, epochs, learning rate); None keeps the shared initialisation's 1e-4,
@@ -76,8 +78,9 @@ def pair(cfg: TrainConfig) -> Pair:
         trainer.advance(cfg.epochs)
         seconds = time.perf_counter() - start
         cpu["engine"].append(time.process_time() - start_cpu)
-        if trainer.status != "done":
-            raise RuntimeError(f"{cfg.stage}: the engine stopped with status {trainer.status}: {trainer.hint}")
+        if trainer.status is not RunState.DONE:
+            stopped = f"{cfg.stage}: the engine stopped with status {trainer.status}"
+            raise RuntimeError(f"{stopped}: {divergence_hint(trainer)}")
         losses["engine"] = trainer.history.column("loss")[-1]
         return seconds
 

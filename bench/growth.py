@@ -16,6 +16,8 @@ from bench import engine, long_run
 from bench.report import Section
 from bench.timing import interleaved, median, verdict
 from twolayer import Trainer
+from twolayer.teach.advice import divergence_hint
+from twolayer.train.state import RunState
 
 STAGE = "tensor"
 BATCHES, HIDDENS = (64, 256, 1024), (100, 400, 1600)
@@ -44,8 +46,8 @@ def slice_case(batch: int, hidden: int, quick: bool) -> Callable[[], float]:
     def case() -> float:
         start = time.perf_counter()
         trainer.advance(epochs)
-        if trainer.status == "diverged":
-            raise RuntimeError(f"N={batch}, H={hidden}: {trainer.hint}")
+        if trainer.status is RunState.DIVERGED:
+            raise RuntimeError(f"N={batch}, H={hidden}: {divergence_hint(trainer)}")
         return (time.perf_counter() - start) / epochs
 
     return case

@@ -29,9 +29,10 @@ from bench.timing import median, paired_ratio, verdict
 from twolayer import TrainConfig, Trainer
 from twolayer.data.dataset import DIGIT_CLASSES
 from twolayer.data.idx import IMAGES_MAGIC, LABELS_MAGIC, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
+from twolayer.teach.advice import divergence_hint
 from twolayer.train.config import STAGES
 from twolayer.train.stages import MODULES, make_stage
-from twolayer.train.trainer import PAUSED
+from twolayer.train.state import RunState
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ROWS, TEST_ROWS, SIDE = 60_000, 10_000, 28
@@ -165,8 +166,9 @@ def speed(trainer: Trainer, repeats: int) -> Speed:
 
     def engine() -> None:
         trainer.advance(1)
-        if trainer.status != PAUSED:
-            raise RuntimeError(f"{cfg.stage}: the engine stopped with status {trainer.status}: {trainer.hint}")
+        if trainer.status is not RunState.PAUSED:
+            stopped = f"{cfg.stage}: the engine stopped with status {trainer.status}"
+            raise RuntimeError(f"{stopped}: {divergence_hint(trainer)}")
 
     cases = {"bare": bare, "engine": engine}
     times: dict[str, list[float]] = {name: [] for name in ("bare", "engine", "records", "evaluate")}

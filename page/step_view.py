@@ -20,8 +20,9 @@ from page.state import STEP_LINE, STEP_RECORDED, STEP_SLIDER
 from page.step_values import inputs_table, line_values, plot
 from twolayer.charts import step as step_charts
 from twolayer.serve.session import TrainingSession
-from twolayer.teach.step_record import RecordedLine, StepRecording
+from twolayer.teach.step_record import RecordedLine, StepRecording, record_next_step
 from twolayer.train.stages.phases import PHASES
+from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
 log = logging.getLogger("twolayer")
@@ -39,7 +40,7 @@ def step_tab(sess: TrainingSession) -> None:
         # Hints of an empty tab are plain text, as in the other tabs: never mistaken for a problem.
         st.markdown("Press **Train** or **Step** first: this tab then shows every line of the next training step.")
         return
-    if sess.state == "running":
+    if sess.state is RunState.RUNNING:
         st.markdown("Training is running. Press **Pause** (or wait until it is done) to look inside the next step.")
         return
     try:
@@ -60,13 +61,13 @@ class Recorded:
     """One recorded step and what the tab shows beside it, for one run at one epoch."""
 
     run: weakref.ref  # the Trainer it was made from; a weak reference, so a reset run can be freed
-    key: tuple[int, int, str]  # id, epoch and status of that run
+    key: tuple[int, int, RunState]  # id, epoch and status of that run
     recording: StepRecording
     source: list[str]  # the lines of the stage's train_step, from its `def`
     first_lineno: int
     next_epoch: int
     minibatch: bool
-    status: str
+    status: RunState
     relu_inputs: dict[str, str]  # a ReLU layer's output name -> the name of its input (nn stages)
     firing: tuple[list[int], np.ndarray]
     dead: int
@@ -88,9 +89,9 @@ def _recorded(sess: TrainingSession) -> Recorded | None:
     return recorded
 
 
-def _record(trainer: Trainer, key: tuple[int, int, str]) -> Recorded:
+def _record(trainer: Trainer, key: tuple[int, int, RunState]) -> Recorded:
     """Record the run's next step and read its hidden units' history (the run is left unchanged)."""
-    recording = trainer.record_next_step()
+    recording = record_next_step(trainer)
     source, first_lineno = inspect.getsourcelines(trainer.stage.train_step)
     epochs, rates = trainer.firing_history()
     return Recorded(
@@ -153,7 +154,7 @@ def _draw(recorded: Recorded) -> None:
 def _intro(recorded: Recorded) -> str:
     """One sentence on which step this is, and that recording it changed nothing."""
     step = f"{'the first mini-batch of ' if recorded.minibatch else ''}epoch {recorded.next_epoch}"
-    if recorded.status in ("done", "diverged"):
+    if recorded.status.finished:
         start = f"The run is {recorded.status}; this is the step it would take next ({step})"
     else:
         start = f"The step the run takes next ({step})"

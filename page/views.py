@@ -11,7 +11,7 @@ from twolayer.charts import training as charts
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import SlotPool, TrainingSession
-from twolayer.teach.advice import TRIAL_EPOCHS, advise
+from twolayer.teach.advice import SETTINGS_TRIAL_EPOCHS, advise, divergence_hint
 from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.teach.program import program_source
 from twolayer.teach.stage_diff import PREVIOUS, stage_difference
@@ -19,6 +19,7 @@ from twolayer.train import export
 from twolayer.train.config import MANUAL_STAGES, STAGE_TITLES, STAGES, TrainConfig
 from twolayer.train.history import MAX_SAMPLE
 from twolayer.train.stages import lecture_differences, stage_source
+from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer, make_dataset
 
 PLOTLY_CONFIG = {"displaylogo": False}
@@ -70,7 +71,7 @@ def show(spot: live_chart.Spot, figure, caption: str, key: str) -> None:
 
 def status_line(container, sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> None:
     """Epoch k of E, current loss, time per epoch and the state, in one line; `blocked_by`: why Train is off."""
-    if trainer is not None and trainer.status == "diverged" and trainer.last_loss() is None:
+    if trainer is not None and trainer.status is RunState.DIVERGED and trainer.last_loss() is None:
         container.markdown(f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch.")
         return
     if trainer is None or trainer.epoch == 0:
@@ -84,7 +85,7 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None, block
         return
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
     scale, unit = loss_unit(trainer)
-    if trainer.status == "diverged":
+    if trainer.status is RunState.DIVERGED:
         epoch, value = trainer.diverged_at
         loss = f"loss **became {value}** at epoch {epoch} (last finite {trainer.last_loss() * scale:.4g}, {unit})"
     else:
@@ -136,7 +137,7 @@ def loss_unit(trainer: Trainer) -> tuple[float, str]:
 
 
 def diverged_box(container, trainer: Trainer) -> None:
-    container.error("**The loss exploded.** " + trainer.hint, icon="💥")
+    container.error("**The loss exploded.** " + divergence_hint(trainer), icon="💥")
 
 
 def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: HistogramKind, panel: Panel, key: str) -> None:
@@ -221,7 +222,8 @@ def downloads(sess: TrainingSession) -> None:
 
         return data
 
-    for column, (label, name, mime, build) in zip(st.columns(3), export.downloads(sess.trainer), strict=True):
+    files = export.downloads(sess.trainer, divergence_hint(sess.trainer))
+    for column, (label, name, mime, build) in zip(st.columns(3), files, strict=True):
         ext = name.rsplit(".", 1)[1]
         column.download_button(label, locked(build), name, mime, key=f"download_{ext}", on_click="ignore")
 
@@ -241,7 +243,7 @@ def advice_box(config: TrainConfig | None, data) -> None:
     st.info(f"**These settings train this data poorly.** {advice.reason}")
     label = (
         f"Use the shared start and learning rate {advice.changes['lr']:g} "
-        f"({advice.accuracy:.0%} {split} accuracy in a {TRIAL_EPOCHS}-epoch trial)"
+        f"({advice.accuracy:.0%} {split} accuracy in a {SETTINGS_TRIAL_EPOCHS}-epoch trial)"
     )
     st.button(label, key="take_advice", on_click=_take, args=(advice.changes,))
 
@@ -376,7 +378,7 @@ def draw(
         trainer = sess.trainer
         status_line(placeholders["status"], sess, trainer, blocked_by)
         loss_panel(placeholders["loss"], trainer, state.LOG_LOSS.get(), key=f"loss-{frame}")
-        if trainer is not None and trainer.status == "diverged":
+        if trainer is not None and trainer.status is RunState.DIVERGED:
             diverged_box(placeholders["diverged"], trainer)
         if trainer is None:
             return

@@ -14,7 +14,7 @@ from twolayer.serve.links import VIEW_DEFAULTS, resolve_link, to_query
 from twolayer.serve.session import TrainingSession
 from twolayer.train.config import MANUAL_STAGES, SETTINGS, ConfigError, Setting, TrainConfig, default_learning_rate
 from twolayer.train.devices import DeviceError, available_devices
-from twolayer.train.trainer import RUNNING
+from twolayer.train.state import RunState
 
 log = logging.getLogger("twolayer")
 CONTROLS = tuple(spec for spec in SETTINGS if spec.control is not None)
@@ -189,7 +189,7 @@ def guarded(action) -> None:
 def buttons_ui(sess: TrainingSession, ready: bool) -> None:
     """Train, Pause, Step and Reset, acting through callbacks before the page redraws."""
     cols = st.container(key="run-buttons").columns([1, 1, 1, 1, 4])  # one row on a phone too (views.PAGE_CSS)
-    running = sess.state == RUNNING
+    running = sess.state is RunState.RUNNING
     stretch = {"use_container_width": True}
     cols[0].button(
         "Train",

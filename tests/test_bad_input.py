@@ -14,6 +14,7 @@ from page.widgets import LINK_PROBLEMS
 from twolayer.__main__ import main
 from twolayer.data.dataset import MAX_UPLOAD_BYTES, DataError
 from twolayer.data.files import load_upload
+from twolayer.teach.advice import divergence_hint
 from twolayer.train.devices import available_devices
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -198,7 +199,7 @@ def train_succeeds(at, epochs: int | None = None) -> None:
     at.button(key="train").click().run()
     assert not at.exception
     trainer = at.session_state[state.SESSION.name].trainer
-    assert trainer.status == "done", trainer.hint
+    assert trainer.status == "done", divergence_hint(trainer)
     assert epochs is None or trainer.epoch == epochs
     assert len(runs(at)) == before + 1
 

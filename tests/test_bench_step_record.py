@@ -6,6 +6,7 @@ import pytest
 
 from bench import step_record
 from twolayer import TrainConfig, Trainer
+from twolayer.teach.step_record import record_next_step
 
 STAGES = ("numpy", "optim")  # a hand-written step and one with an optimizer's state
 
@@ -42,7 +43,7 @@ def test_the_costliest_line_is_named_by_its_number_and_code(sections):
     for row in tab.rows:
         trainer = Trainer(TrainConfig(stage=row[0]))
         trainer.advance(1)
-        lines = trainer.record_next_step().lines
+        lines = record_next_step(trainer).lines
         assert int(row[1]) == len(lines), f"{row[0]}: {row[1]} lines, the step has {len(lines)}"
         number, source = row[tab.header.index("costliest line")].split(": ", 1)
         assert source == f"`{lines[int(number) - 1].source}`", f"{row[0]}: line {number} is not {source}"

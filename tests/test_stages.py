@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from twolayer import TrainConfig, Trainer
+from twolayer.teach.advice import divergence_hint
 from twolayer.teach.gradcheck import gradient_check
 from twolayer.train.config import STAGES
 from twolayer.train.stages import stage_source
@@ -14,7 +15,7 @@ def _losses(stage, **overrides):
     config = TrainConfig(stage=stage, init="shared", dtype="float64", bias=False, optimizer="sgd", **overrides)
     trainer = Trainer(config)
     trainer.advance(config.epochs)
-    assert trainer.status == "done", f"{stage}: {trainer.hint}"
+    assert trainer.status == "done", f"{stage}: {divergence_hint(trainer)}"
     return np.array(trainer.history.column("loss"))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from page import state
+from page import state, step_view
 from twolayer import TrainConfig, Trainer
 from twolayer.charts.step import MAX_FIRING_ROWS, firing_figure, units_shown
 
@@ -102,13 +102,13 @@ def test_each_value_is_described_by_its_real_statistics():
 
 def test_recording_leaves_the_run_unchanged_and_happens_once_per_epoch(monkeypatch):
     calls = []
-    record = Trainer.record_next_step
+    record = step_view.record_next_step
 
-    def counted(self):
-        calls.append(self.epoch)
-        return record(self)
+    def counted(trainer):
+        calls.append(trainer.epoch)
+        return record(trainer)
 
-    monkeypatch.setattr(Trainer, "record_next_step", counted)
+    monkeypatch.setattr(step_view, "record_next_step", counted)
     at = step(open_app({"stage": "optim", "epochs": "5"}))
     for _ in range(3):
         at.button(key="step_next").click().run()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 
-from twolayer.serve.session import MAX_KEPT_RUNS, TrainingSession
-from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive, run_body
+from twolayer.serve.session import TrainingSession
+from twolayer.serve.store import MAX_KEPT_RUNS, OWNER, RunStore, browser_key, process_alive, run_body
 from twolayer.train.config import TrainConfig
+from twolayer.train.state import RunState
 
 SHORT = TrainConfig(hidden_size=8, epochs=5)
 
@@ -81,6 +84,19 @@ def test_a_damaged_entry_is_skipped_and_the_rest_read(tmp_path):
     with sqlite3.connect(tmp_path / "runs.sqlite3") as db:
         db.execute("UPDATE runs SET body = '{not json' WHERE number = 1")
     assert [r.number for r in store.runs("b")] == [2]
+
+
+def test_states_are_stored_as_their_words_and_read_back_as_states(tmp_path):
+    store = RunStore(tmp_path)
+    sess = finished_session(store, "b")
+    sess.train(SHORT.replace(seed=5))
+    sess.trainer.advance(2)
+    sess.reset()
+    with closing(sqlite3.connect(store.path)) as db:
+        stored = [json.loads(body)["status"] for (body,) in db.execute("SELECT body FROM runs ORDER BY number")]
+    assert stored == ["done", "stopped at 2"]
+    done, stopped = (run.status for run in store.runs("b"))
+    assert done is RunState.DONE and stopped == "stopped at 2"
 
 
 def test_a_broken_store_file_costs_the_history_not_the_run(tmp_path, caplog):

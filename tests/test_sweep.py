@@ -8,6 +8,7 @@ from twolayer.__main__ import main
 from twolayer.teach.sweep import Outcome, Sweep, best_sentence
 from twolayer.teach.sweep_spec import SweepError, parse_vary, sweep_configs
 from twolayer.train.config import SETTINGS
+from twolayer.train.state import RunState
 
 TIMES = ("train_seconds", "seconds")  # wall-clock fields: the only ones two equal runs may differ in
 
@@ -82,16 +83,20 @@ def test_a_diverged_value_does_not_stop_the_others(tmp_path, capsys):
 
 
 def test_the_best_value_is_named_by_accuracy_then_test_loss_then_final_loss():
-    def outcome(value, loss, test_loss=None, accuracy=None, status="done"):
+    def outcome(value, loss, test_loss=None, accuracy=None, status=RunState.DONE):
         return Outcome(value, status, 10, loss, test_loss, accuracy, 0.1, "")
 
-    labelled = [outcome(1e-3, 5.0, 0.3, 0.91), outcome(1e-2, 4.0, 0.2, 0.95), outcome(1.0, 1.0, 0.1, 0.5, "diverged")]
+    labelled = [
+        outcome(1e-3, 5.0, 0.3, 0.91),
+        outcome(1e-2, 4.0, 0.2, 0.95),
+        outcome(1.0, 1.0, 0.1, 0.5, RunState.DIVERGED),
+    ]
     assert (
         best_sentence("lr", labelled) == "lr = 0.01 is best: the highest test accuracy of the 2 that finished, 95.0%."
     )
     plain = [outcome(8, 30.0), outcome(16, 12.5)]
     assert best_sentence("hidden", plain) == "hidden = 16 is best: the lowest final loss, 12.5."
-    assert best_sentence("hidden", [outcome(8, None, status="diverged")]) == ""
+    assert best_sentence("hidden", [outcome(8, None, status=RunState.DIVERGED)]) == ""
 
 
 def test_a_sweep_keeps_every_other_setting_from_the_base():

@@ -1,11 +1,15 @@
 """The Trainer: resumable to the bit, isolated per run, bounded in memory, safe when the loss explodes."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from twolayer import ConfigError, DeviceError, TrainConfig, Trainer
+from twolayer.teach.advice import divergence_hint, working_learning_rate
+from twolayer.teach.step_record import record_next_step
 from twolayer.train.config import STAGES
 from twolayer.train.devices import available_devices, resolve_device
 
@@ -82,7 +86,7 @@ def test_divergence_stops_the_run_and_keeps_the_last_finite_state():
     losses = trainer.history.column("loss")
     assert len(losses) == trainer.epoch and all(math.isfinite(v) for v in losses)
     assert all(np.isfinite(w).all() for w in trainer.weights().values())
-    assert "learning rate of 0.001 is too high" in trainer.hint
+    assert "learning rate of 0.001 is too high" in divergence_hint(trainer)
     assert trainer.advance(10) == 0, "a diverged run does not advance"
 
 
@@ -357,7 +361,7 @@ def test_the_recorded_step_is_the_next_batch_even_mid_epoch():
     x, _ = trainer.next_batch()
     expected = trainer.data.x_train[trainer._partial.order[500:600]]
     assert np.array_equal(x.numpy(), expected)
-    recording = trainer.record_next_step()
+    recording = record_next_step(trainer)
     assert np.array_equal(recording.values["x"], expected)
 
 
@@ -372,14 +376,20 @@ def test_evaluation_is_spaced_to_a_tenth_of_training():
     assert trainer.evaluations()["epoch"].tolist() == [4, 9, 11], "every 5th epoch and the last"
 
 
+def test_the_engine_imports_nothing_that_teaches():
+    code = "import sys, twolayer.train.trainer; print(sorted(m for m in sys.modules if m.startswith('twolayer.teach')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", "train/ is what teach/ builds on, never the other way round"
+
+
 def test_divergence_names_the_cause_and_a_rate_that_works_from_the_same_start():
     config = TrainConfig(hidden_size=1024, epochs=200)  # the lecture's rate, too big for this many hidden units
     trainer = Trainer(config)
     trainer.advance(200)
     assert trainer.status == "diverged"
-    assert "grows with the rows per step (64) and the hidden size (1,024)" in trainer.hint
-    found, _ = trainer.working_learning_rate()
-    assert found == 1e-7 and f"set the learning rate to {found:g}" in trainer.hint
+    assert "grows with the rows per step (64) and the hidden size (1,024)" in divergence_hint(trainer)
+    found, _ = working_learning_rate(trainer)
+    assert found == 1e-7 and f"set the learning rate to {found:g}" in divergence_hint(trainer)
     retried = Trainer(config.replace(learning_rate=found))
     retried.advance(200)
     assert retried.status == "done" and retried.history.column("loss")[-1] < 1e-2 * retried.history.column("loss")[0]

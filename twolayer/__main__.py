@@ -17,10 +17,13 @@ from twolayer.cli.flags import (
 )
 from twolayer.cli.predict import add_predict_parser, predict_command
 from twolayer.cli.sweep import add_sweep_parser, sweep_command
+from twolayer.teach.advice import divergence_hint
+from twolayer.teach.step_record import record_next_step
 from twolayer.train.config import ConfigError, TrainConfig
 from twolayer.train.devices import device_note
 from twolayer.train.export import HISTORY_FORMATS, weights_npz, write_history
-from twolayer.train.trainer import DIVERGED, Trainer, make_dataset
+from twolayer.train.state import RunState
+from twolayer.train.trainer import Trainer, make_dataset
 from twolayer.train.weights import load_weights
 
 
@@ -82,14 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     if note:
         print(note, file=sys.stderr)
     _train(trainer, show_progress=sys.stderr.isatty() and not args.quiet)
+    hint = divergence_hint(trainer)
     if args.out:
-        write_history(trainer, args.out)
+        write_history(trainer, args.out, hint)
     if args.save_weights:
         Path(args.save_weights).write_bytes(weights_npz(trainer.weights()))
     if not args.quiet:
         print(summary_line(trainer))
-    if trainer.status == DIVERGED:
-        print(trainer.hint, file=sys.stderr)
+    if hint is not None:
+        print(hint, file=sys.stderr)
         return EXIT_DIVERGED
     return EXIT_DONE
 
@@ -130,10 +134,10 @@ def _step(args: argparse.Namespace) -> int:
     except BAD_INPUT as exc:
         return bad_input(exc)
     trainer.advance(args.epochs)
-    if trainer.status == DIVERGED:
-        print(trainer.hint, file=sys.stderr)
+    if trainer.status is RunState.DIVERGED:
+        print(divergence_hint(trainer), file=sys.stderr)
         return EXIT_DIVERGED
-    recording = trainer.record_next_step()
+    recording = record_next_step(trainer)
     recording.save_npz(args.out)
     if args.json:
         Path(args.json).write_text(recording.to_json())

@@ -14,7 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 from threadpoolctl import threadpool_limits
 
 from twolayer import TrainConfig, Trainer
-from twolayer.teach.step_record import StepRecording
+from twolayer.teach.step_record import StepRecording, record_next_step
 from twolayer.train.config import STAGES
 
 from .helpers import REPO, wait_for_app
@@ -37,7 +37,7 @@ def expected_step(stage: str) -> StepRecording:
         with threadpool_limits(threads):
             trainer = Trainer(TrainConfig(stage=stage, epochs=5, device="cpu"))
             trainer.advance(1)
-            return trainer.record_next_step()
+            return record_next_step(trainer)
     finally:
         torch.set_num_threads(before)
 

@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 from twolayer.cli.flags import BAD_INPUT, EXIT_DIVERGED, EXIT_DONE, add_setting_flags, bad_input
+from twolayer.teach.advice import divergence_hint
 from twolayer.teach.sweep import Outcome, Sweep
 from twolayer.teach.sweep_spec import MAX_VALUES, MIN_VALUES, VARIABLE, format_value, parse_vary, sweep_configs
 from twolayer.train.config import SETTINGS
+from twolayer.train.state import RunState
 
 SWEEP_FORMATS = (".json", ".csv")
 COLUMNS = ("value", "status", "epochs", "final loss", "test loss per example", "test accuracy", "seconds")
@@ -59,7 +61,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             print(f"{key} = {format_value(outcome.value)}: {outcome.note}", file=sys.stderr)
     if args.out:
         Path(args.out).write_text(sweep_file(sweep, Path(args.out).suffix), newline="")
-    return EXIT_DIVERGED if any(o.status == "diverged" for o in outcomes) else EXIT_DONE
+    return EXIT_DIVERGED if any(o.status is RunState.DIVERGED for o in outcomes) else EXIT_DONE
 
 
 def table_rows(outcomes: list[Outcome]) -> list[list[str]]:
@@ -88,7 +90,7 @@ def format_table(outcomes: list[Outcome]) -> str:
 def sweep_file(sweep: Sweep, suffix: str) -> str:
     """The sweep as JSON (every run in full) or CSV (the table)."""
     if suffix == ".json":
-        runs = [trainer.summary() for trainer in sweep.trainers]
+        runs = [trainer.summary(divergence_hint(trainer)) for trainer in sweep.trainers]
         return json.dumps({"vary": sweep.key, "values": sweep.values, "runs": runs}, indent=1, allow_nan=False)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -5,26 +5,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from twolayer.data.dataset import Dataset
+from twolayer.serve.store import MAX_KEPT_RUNS, RunStore
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
-from twolayer.train.trainer import DIVERGED, DONE, PAUSED, READY, RUNNING, Trainer
+from twolayer.train.state import RunState
+from twolayer.train.trainer import Trainer
 
 log = logging.getLogger("twolayer")
-MAX_KEPT_RUNS = 8
 KEPT_POINTS = 2000  # loss points kept per past run: enough for a chart, bounded in memory
 
 
 class TrainingSession:
     """The run one browser session is looking at, whether it is playing, and its recent runs.
 
-    Given a `store` (twolayer.serve.store.RunStore), the browser's past runs come from it and go to it, and the run
-    in progress is reported to it by `report_live`, so a reload or another server process finds them.
+    Given a `store`, the browser's past runs come from it and go to it, and the run in progress is reported to it
+    by `report_live`, so a reload or another server process finds them.
     """
 
-    def __init__(self, store=None, browser: str = "", session_id: str = "") -> None:
+    def __init__(self, store: RunStore | None = None, browser: str = "", session_id: str = "") -> None:
         # A page can have two script runs at once (a click starts a new one while the old one
         # finishes its slice): every change to the run, and every read of it for drawing, holds this.
         self.lock = threading.RLock()
@@ -36,13 +38,13 @@ class TrainingSession:
         self.store, self.browser, self.session_id = store, browser, session_id
 
     @property
-    def state(self) -> str:
-        """One of the trainer's STATES: the run's own, except that playing means running."""
+    def state(self) -> RunState:
+        """The run's own state, except that playing means running."""
         if self.trainer is None or not self.trainer.started and not self.trainer.finished and not self.playing:
-            return READY
+            return RunState.READY
         if self.trainer.finished:
             return self.trainer.status
-        return RUNNING if self.playing else PAUSED
+        return RunState.RUNNING if self.playing else RunState.PAUSED
 
     def needs_confirmation(self, config: TrainConfig) -> bool:
         """True when a started, unfinished run would be continued under settings it was not started with."""
@@ -94,7 +96,9 @@ class TrainingSession:
     def clear_runs(self) -> None:
         with self.lock:
             self.runs.clear()
-            self._tell_store("clear")
+            if self.store is not None:
+                with _storing("clear"):
+                    self.store.clear(self.browser)
 
     def keep_runs(self, runs: list[PastRun]) -> None:
         """Add runs recovered from elsewhere (a session that ended mid-run) to the history, numbered as this one's."""
@@ -107,7 +111,8 @@ class TrainingSession:
         """Tell the store how far the playing run got, so that it is not lost if this session ends mid-run."""
         if self.store is not None and self.playing and self.trainer is not None and self.trainer.epoch:
             run = _past_run(self.trainer, 0, f"interrupted at {self.trainer.epoch}")
-            self._tell_store("save_live", self.session_id, run)
+            with _storing("save live"):
+                self.store.save_live(self.browser, self.session_id, run)
 
     def after_slice(self) -> None:
         """Stop playing and keep the run once it has finished."""
@@ -126,25 +131,29 @@ class TrainingSession:
             return
         self._archived = trainer
         self._counter += 1
-        status = trainer.status if trainer.status in (DONE, DIVERGED) else f"stopped at {trainer.epoch}"
+        status = trainer.status if trainer.finished else f"stopped at {trainer.epoch}"
         self._keep(_past_run(trainer, self._counter, status))
 
     def _keep(self, run: PastRun) -> None:
         self.runs.append(run)
         del self.runs[:-MAX_KEPT_RUNS]
-        self._tell_store("add", run)
+        if self.store is not None:
+            with _storing("add"):
+                self.store.add(self.browser, run)
 
     def _end_live(self) -> None:
-        self._tell_store("end_live", self.session_id)
+        if self.store is not None:
+            with _storing("end live"):
+                self.store.end_live(self.browser, self.session_id)
 
-    def _tell_store(self, action: str, *args) -> None:
-        """Call the store for this browser; a failing store (locked, broken) costs the kept runs, never the run."""
-        if self.store is None:
-            return
-        try:
-            getattr(self.store, action)(self.browser, *args)
-        except Exception:
-            log.warning("the run store could not %s", action.replace("_", " "), exc_info=True)
+
+@contextmanager
+def _storing(action: str) -> Iterator[None]:
+    """Around a call to the store: a failing store (locked, broken) costs the kept runs, never the run."""
+    try:
+        yield
+    except Exception:
+        log.warning("the run store could not %s", action, exc_info=True)
 
 
 def _label(number: int, c: TrainConfig) -> str:
@@ -153,7 +162,7 @@ def _label(number: int, c: TrainConfig) -> str:
     return f"#{number} {c.stage}, {settings}, {data}"
 
 
-def _past_run(trainer: Trainer, number: int, status: str) -> PastRun:
+def _past_run(trainer: Trainer, number: int, status: RunState | str) -> PastRun:
     """The run as a past run: its settings, status and loss curve thinned to at most about KEPT_POINTS points."""
     epochs = trainer.history.column("epoch")
     losses = trainer.history.column("loss")

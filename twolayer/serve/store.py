@@ -19,13 +19,14 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from twolayer.serve.session import MAX_KEPT_RUNS
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
+from twolayer.train.state import read_status
 
 log = logging.getLogger("twolayer")
 FILE_NAME = "runs.sqlite3"
 DAY_S = 24 * 3600
+MAX_KEPT_RUNS = 8  # past runs per browser, in the store and in its session
 MAX_BYTES = 50_000_000  # of stored run bodies: about 1,000 runs of 2,000 loss points each
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (browser TEXT NOT NULL, number INTEGER NOT NULL, saved REAL NOT NULL,
@@ -52,6 +53,7 @@ def run_from_body(body: str) -> PastRun | None:
     try:
         fields = json.loads(body)
         fields["config"] = TrainConfig(**fields["config"])
+        fields["status"] = read_status(fields["status"])
         return PastRun(**fields)
     except (ValueError, TypeError, KeyError) as error:  # ConfigError is a ValueError
         log.warning("skipped a stored run that does not read: %s", error)

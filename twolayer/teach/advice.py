@@ -1,16 +1,26 @@
-"""Settings known to train some data badly, the settings to use instead, and what those reach in a short trial."""
+"""Advice in plain words: better settings for data the current ones train badly, and why a run diverged."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from twolayer.data.dataset import Dataset
 from twolayer.train.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
-TRIAL_EPOCHS = 20
-TRIAL_ROWS = 2000  # rows a trial trains on; it measures on the test split (or on these rows without one)
+# Two different trials: one measures the accuracy better settings reach, the other only whether a smaller
+# learning rate lowers the loss at all, so it can be shorter and smaller.
+SETTINGS_TRIAL_EPOCHS = 20  # the settings offered: epochs of the trial that measures their accuracy
+SETTINGS_TRIAL_ROWS = 2000  # rows that trial trains on; it measures on the test split (or on these rows without one)
 BETTER_RATE = 1e-3  # with the shared start, for labelled data: 97.5% on digits in 100 epochs of the NumPy stage
+RATE_TRIAL_EPOCHS = 10  # a diverged run's suggestion: epochs of each trial from the same start
+RATE_TRIAL_BATCHES = 8  # ... on at most this many batches of its rows
+RATE_TRIAL_FLOOR = 1e-12  # ... at a learning rate 10, 100, 1,000, ... times smaller, down to this (overflows end early)
+
+# A diverged run's explanation, made once: the page redraws a run many times, and each making runs trials.
+_hints: weakref.WeakKeyDictionary[Trainer, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -19,7 +29,7 @@ class Advice:
 
     changes: dict[str, object]  # by public key, as the page's controls hold them
     reason: str
-    accuracy: float  # reached in a trial of TRIAL_EPOCHS epochs
+    accuracy: float  # reached in a trial of SETTINGS_TRIAL_EPOCHS epochs
 
 
 def advise(config: TrainConfig, data: Dataset) -> Advice | None:
@@ -37,8 +47,8 @@ def advise(config: TrainConfig, data: Dataset) -> Advice | None:
 
 
 def trial_accuracy(config: TrainConfig, data: Dataset) -> float:
-    """Accuracy after TRIAL_EPOCHS epochs on at most TRIAL_ROWS training rows (test split if there is one)."""
-    rows = min(len(data.x_train), TRIAL_ROWS)
+    """Accuracy after SETTINGS_TRIAL_EPOCHS epochs on at most SETTINGS_TRIAL_ROWS training rows (test split if any)."""
+    rows = min(len(data.x_train), SETTINGS_TRIAL_ROWS)
     subset = Dataset(
         data.name,
         data.x_train[:rows],
@@ -49,8 +59,62 @@ def trial_accuracy(config: TrainConfig, data: Dataset) -> float:
         data.labels_test,
         data.image_shape,
     )
-    trainer = Trainer(config.replace(epochs=TRIAL_EPOCHS, eval_every=TRIAL_EPOCHS), subset)
-    trainer.advance(TRIAL_EPOCHS)
+    epochs = SETTINGS_TRIAL_EPOCHS
+    trainer = Trainer(config.replace(epochs=epochs, eval_every=epochs), subset)
+    trainer.advance(epochs)
     evals = trainer.evaluations()
     split = "test" if "test_accuracy" in evals else "train"
-    return float(evals[f"{split}_accuracy"][-1]) if trainer.status == "done" else 0.0
+    return float(evals[f"{split}_accuracy"][-1]) if trainer.status is RunState.DONE else 0.0
+
+
+def divergence_hint(trainer: Trainer) -> str | None:
+    """Why the run diverged and a learning rate that works from its start; None for a run that did not diverge."""
+    if trainer.diverged_at is None:
+        return None
+    if trainer not in _hints:
+        _hints[trainer] = _explain_divergence(trainer)
+    return _hints[trainer]
+
+
+def _explain_divergence(trainer: Trainer) -> str:
+    """What overflowed and why, and the rate a trial found to work (or what to change if none did)."""
+    epoch, loss = trainer.diverged_at
+    config = trainer.config
+    rows = min(config.batch_size, len(trainer.data.x_train))
+    found, tried = working_learning_rate(trainer)
+    advice = (
+        f"A trial from the same start at a learning rate of {found:g} lowered the loss over {RATE_TRIAL_EPOCHS} "
+        f"epochs: set the learning rate to {found:g}."
+        if found
+        else f"Short trials from the same start still overflowed down to a learning rate of {tried:g}: "
+        "use the shared initialisation (smaller starting weights) or fewer hidden units."
+    )
+    return (
+        f"The loss became {loss} at epoch {epoch}, so training stopped there; everything up to the last "
+        f"finite epoch is kept. A learning rate of {config.learning_rate:g} is too high for this "
+        "initialisation and data scale: each step moves the weights by the learning rate times the gradient, "
+        f"and the gradient of a summed loss grows with the rows per step ({rows:,}) and the hidden size "
+        f"({config.hidden_size:,}), so the steps overshot, the errors grew instead of shrinking, and the "
+        f"numbers overflowed. {advice}"
+    )
+
+
+def working_learning_rate(trainer: Trainer) -> tuple[float | None, float]:
+    """The largest of lr/10, lr/100, ... (to RATE_TRIAL_FLOOR) that lowers the loss in a short trial from the start.
+
+    Returns it (None if none did) and the smallest rate tried. The trials run on copies, on at most
+    RATE_TRIAL_BATCHES batches of rows, and leave the run as it is.
+    """
+    config, data = trainer.config, trainer.data
+    rows = min(len(data.x_train), RATE_TRIAL_BATCHES * config.batch_size)
+    subset = Dataset(data.name, data.x_train[:rows], data.y_train[:rows])
+    rate = config.learning_rate
+    while rate / 10 >= RATE_TRIAL_FLOOR:
+        rate /= 10
+        trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0)
+        trial = Trainer(trial_config, subset, trainer.initial_weights)
+        trial.advance(RATE_TRIAL_EPOCHS)
+        losses = trial.history.column("loss")
+        if trial.status is RunState.DONE and losses[-1] < losses[0]:
+            return rate, rate
+    return None, rate

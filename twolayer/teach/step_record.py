@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from twolayer.train.stages.phases import Phase, StepLine, locate
+from twolayer.train.trainer import Trainer
 
 DIM_ORDER = ("N", "D_in", "H", "D_out")  # the lecture's sizes; the first wins when two are equal
 BEFORE = ".before"  # suffix of a weight or optimizer state as it was when the step began
@@ -82,6 +83,13 @@ class StepRecording:
     def save_npz(self, path: str | Path) -> None:
         """Every recorded value as one array in an .npz file, keyed by its name."""
         np.savez(path, **{name: np.asarray(value) for name, value in self.values.items()})
+
+
+def record_next_step(trainer: Trainer) -> StepRecording:
+    """Every value of the step `trainer` takes next, line by line, computed on a copy (the run is unchanged)."""
+    trainer.stage.adopt_thread_count()
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite loss, not warnings
+        return record_step(trainer.stage, *trainer.next_batch())
 
 
 def record_step(stage: Any, x: Any, y: Any) -> StepRecording:

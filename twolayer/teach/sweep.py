@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from twolayer.data.dataset import Dataset
 from twolayer.teach.sweep_spec import format_value
 from twolayer.train.config import BY_KEY, TrainConfig
+from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer, make_dataset
 
 
@@ -16,7 +17,7 @@ class Outcome:
     """One value's run as the sweep's table shows it."""
 
     value: object
-    status: str  # done, diverged or stopped, as the trainer says
+    status: RunState  # as the trainer says
     epochs: int
     loss: float | None  # the last epoch's loss (summed over its rows, as recorded)
     test_loss: float | None  # per example, on the test split, where the data has one
@@ -80,7 +81,7 @@ def _outcome(value: object, trainer: Trainer) -> Outcome:
         note = f"diverged at epoch {epoch}: the loss became {loss}"
     return Outcome(
         value,
-        str(trainer.status),
+        trainer.status,
         trainer.epoch,
         trainer.last_loss(),
         last.get("test_loss_per_example"),
@@ -92,7 +93,7 @@ def _outcome(value: object, trainer: Trainer) -> Outcome:
 
 def best_sentence(key: str, outcomes: list[Outcome]) -> str:
     """The best value by test accuracy (labelled data), else by test loss, else by the final loss."""
-    finished = [o for o in outcomes if o.status == "done"]
+    finished = [o for o in outcomes if o.status is RunState.DONE]
     for measure, words, better in (
         ("accuracy", "the highest test accuracy", max),
         ("test_loss", "the lowest test loss per example", min),

@@ -19,9 +19,9 @@ HISTORY_FORMATS = (".json", ".csv")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def history_json(trainer: Trainer) -> str:
-    """The run's summary and per-epoch records as JSON text (strict: no NaN or infinity)."""
-    return json.dumps(trainer.summary(), indent=1, allow_nan=False)
+def history_json(trainer: Trainer, hint: str | None = None) -> str:
+    """The run's summary, `hint` included, and per-epoch records as JSON text (strict: no NaN or infinity)."""
+    return json.dumps(trainer.summary(hint), indent=1, allow_nan=False)
 
 
 def history_csv(trainer: Trainer) -> str:
@@ -44,25 +44,25 @@ def weights_npz(weights: dict[str, np.ndarray]) -> bytes:
     return out.getvalue()
 
 
-def history_file(trainer: Trainer, suffix: str) -> str:
+def history_file(trainer: Trainer, suffix: str, hint: str | None = None) -> str:
     """The history in the format a file suffix names (.json or .csv)."""
     if suffix not in HISTORY_FORMATS:
         raise ValueError(f"a history file's name must end in {' or '.join(HISTORY_FORMATS)}, not {suffix or 'nothing'}")
-    return history_json(trainer) if suffix == ".json" else history_csv(trainer)
+    return history_json(trainer, hint) if suffix == ".json" else history_csv(trainer)
 
 
-def write_history(trainer: Trainer, path: str | Path) -> None:
-    """Write the history to `path`, as JSON or CSV by its suffix."""
+def write_history(trainer: Trainer, path: str | Path, hint: str | None = None) -> None:
+    """Write the history to `path`, as JSON (with `hint`) or CSV by its suffix."""
     path = Path(path)
-    path.write_text(history_file(trainer, path.suffix), newline="")
+    path.write_text(history_file(trainer, path.suffix, hint), newline="")
 
 
-def downloads(trainer: Trainer) -> list[tuple[str, str, str, Callable[[], str | bytes]]]:
+def downloads(trainer: Trainer, hint: str | None = None) -> list[tuple[str, str, str, Callable[[], str | bytes]]]:
     """The page's downloads: (label, file name, MIME type, a function building the content when asked)."""
     stem = file_stem(trainer)
     return [
         ("History (CSV)", f"{stem}.csv", "text/csv", lambda: history_csv(trainer)),
-        ("History (JSON)", f"{stem}.json", "application/json", lambda: history_json(trainer)),
+        ("History (JSON)", f"{stem}.json", "application/json", lambda: history_json(trainer, hint)),
         ("Weights (.npz)", f"{stem}.npz", "application/octet-stream", lambda: weights_npz(trainer.weights())),
     ]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twolayer.train.config import TrainConfig
+from twolayer.train.state import RunState
 
 
 class Table:
@@ -156,7 +157,7 @@ class PastRun:
 
     label: str
     config: TrainConfig
-    status: str
+    status: RunState | str  # a finished run's state, or where it stopped ("stopped at 12")
     epochs: list[int]  # a thinned curve, its last point always kept
     losses: list[float]
     epochs_completed: int

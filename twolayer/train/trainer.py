@@ -13,24 +13,17 @@ from twolayer.data.dataset import Dataset
 from twolayer.data.sources import load_data
 from twolayer.train.config import TrainConfig, check_work
 from twolayer.train.devices import resolve_device
-from twolayer.train.history import Binned, Firing, Histograms, Table, bin_samples, sample
+from twolayer.train.run import EVAL_TRAIN_ROWS, Run
 from twolayer.train.stages import make_stage
+from twolayer.train.state import RunState
 from twolayer.train.weights import initial_weights
 
-# A run's state, in the same words in the trainer, the page's session, the CLI's JSON and the page.
-READY, RUNNING, PAUSED, DONE, DIVERGED = "ready", "running", "paused", "done", "diverged"
-STATES = (READY, RUNNING, PAUSED, DONE, DIVERGED)
 MAX_RECORDS = 50  # histogram snapshots and norm records per run, besides those of the first and last epochs
 MIN_RECORDS = 10  # per run, however few the epochs
 # A snapshot and a set of norms together cost about as much as a whole epoch of the lecture's
 # 64 rows (caches are cold after each step): one per 3,200 rows of training keeps them near 2%.
 RECORD_ROWS = 3200
-PREDICT_CHUNK = 8192  # rows per forward pass when evaluating
-TRIAL_EPOCHS = 10  # a diverged run's suggestion: epochs of each trial from the same start
-TRIAL_BATCHES = 8  # ... on at most this many batches of its rows
-TRIAL_FLOOR = 1e-12  # ... at a learning rate 10, 100, 1,000, ... times smaller, down to this (overflows end early)
 EVAL_SHARE = 0.1  # evaluation's share of the training time, by default
-EVAL_TRAIN_ROWS = 10_000  # training rows whose accuracy is measured: a fixed sample of bigger sets
 FIRING_ROWS = 256  # rows whose hidden units are watched (the lecture batch whole): a record costs ~1/12 epoch at N=1024
 
 
@@ -72,45 +65,29 @@ def _next_multiple(value: int, period: int) -> int:
     return -(-value // period) * period
 
 
-class Trainer:
+class Trainer(Run):
     """One training run that advances epoch by epoch; pausing is simply not calling `advance`."""
 
     def __init__(self, config: TrainConfig, data: Dataset | None = None, weights: dict[str, np.ndarray] | None = None):
-        self.config = config
         _, init_seed, shuffle_seed = _seed_streams(config.seed)
-        self.data = data if data is not None else make_dataset(config)
+        data = data if data is not None else make_dataset(config)
         # The config checked rows = batch size; real data can hold many more rows per epoch.
-        check_work(config.hidden_size, max(len(self.data.x_train), config.batch_size), config.epochs)
-        self.device = resolve_device(config.device, config.stage)
+        check_work(config.hidden_size, max(len(data.x_train), config.batch_size), config.epochs)
+        device = resolve_device(config.device, config.stage)
         if weights is None:
-            weights = initial_weights(
-                config, self.data.input_size, self.data.output_size, np.random.default_rng(init_seed)
-            )
+            weights = initial_weights(config, data.input_size, data.output_size, np.random.default_rng(init_seed))
         self.initial_weights = weights
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
-        self.stage = make_stage(config.stage, weights, config, self.device)
-        self._x = self.stage.to_backend(self.data.x_train)
-        self._y = self.stage.to_backend(self.data.y_train)
-        self._x_test = None
-        self.epoch = 0  # epochs completed
-        self.status = READY
-        self.hint: str | None = None  # plain-language explanation when the run diverged
-        self.diverged_at: tuple[int, float] | None = None
-        self.train_seconds = 0.0
-        self.history = Table(("epoch", "loss", "seconds"))  # every epoch
-        self.stats = Table()  # every stats_every epochs: norms and update ratios
-        self.evals = Table()  # every eval_every epochs, for data with labels or a test split
-        self.histograms = Histograms()
-        rows = len(self.data.x_train)
+        super().__init__(config, data, make_stage(config.stage, weights, config, device), device)
+        rows = len(data.x_train)
         self._full_batch = rows <= config.batch_size  # the lecture's case: one step per epoch on every row
         # Norms and snapshots fall on the same epochs: the second of the two then finds warm caches.
         self._record_every = record_spacing(config.epochs, rows)
         self._stats_every = config.stats_every or self._record_every
-        self._evaluates = self.data.is_classification or self.data.has_test
-        test_rows = 0 if self.data.x_test is None else len(self.data.x_test)
+        self._evaluates = data.is_classification or data.has_test
+        test_rows = 0 if data.x_test is None else len(data.x_test)
         self._eval_every = config.eval_every or evaluation_spacing(rows, test_rows)
         self._partial: _PartialEpoch | None = None  # a mini-batch epoch cut short by a deadline
-        self.firing = Firing()
         # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
         self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
         self._record_snapshot()
@@ -124,10 +101,6 @@ class Trainer:
     def started(self) -> bool:
         """True once any step ran, even if the first epoch is not complete yet."""
         return self.epoch > 0 or self._partial is not None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (DONE, DIVERGED)
 
     def advance(self, epochs: int = 1, time_budget: float | None = None) -> int:
         """Run up to `epochs` more epochs, or until `time_budget` seconds pass; returns how many ran."""
@@ -145,7 +118,7 @@ class Trainer:
                 if time.perf_counter() >= deadline:
                     break
         if not self.finished and self.started:
-            self.status = PAUSED  # nothing advances a run between two calls
+            self.status = RunState.PAUSED  # nothing advances a run between two calls
         return ran
 
     def _next_recording_epoch(self) -> int:
@@ -162,7 +135,7 @@ class Trainer:
         """Up to `count` full-batch epochs that record only loss and time, looped as tightly as the lecture's."""
         step, x, y, clock = self.stage.step, self._x, self._y, time.perf_counter
         losses, seconds = [], []
-        self.status = RUNNING
+        self.status = RunState.RUNNING
         while len(losses) < count:
             tick = clock()
             loss = step(x, y)
@@ -186,7 +159,7 @@ class Trainer:
     def _run_epoch(self, deadline: float = math.inf) -> bool:
         """One epoch with every record that falls on it (norms, evaluation, snapshot); False if the deadline cut it."""
         config, epoch = self.config, self.epoch
-        self.status = RUNNING
+        self.status = RunState.RUNNING
         last = epoch == config.epochs - 1
         measure = epoch == 0 or (epoch + 1) % self._stats_every == 0 or last
         copy = measure and not self.stage.gradient_descent  # only an optimizer's step needs a copy to be measured
@@ -216,7 +189,7 @@ class Trainer:
         if self.epoch % self._record_every == 0 or last:
             self._record_snapshot()
         if last:
-            self.status = DONE
+            self.status = RunState.DONE
         return True
 
     def _record_snapshot(self) -> None:
@@ -245,47 +218,9 @@ class Trainer:
         return part.loss, part.before
 
     def _diverge(self, loss: float) -> None:
-        self.status = DIVERGED
-        self.diverged_at = (self.epoch, loss)  # the epoch whose loss was not finite, and that loss
-        config = self.config
-        rows = min(config.batch_size, len(self.data.x_train))
-        found, tried = self.working_learning_rate()
-        advice = (
-            f"A trial from the same start at a learning rate of {found:g} lowered the loss over {TRIAL_EPOCHS} "
-            f"epochs: set the learning rate to {found:g}."
-            if found
-            else f"Short trials from the same start still overflowed down to a learning rate of {tried:g}: "
-            "use the shared initialisation (smaller starting weights) or fewer hidden units."
-        )
-        self.hint = (
-            f"The loss became {loss} at epoch {self.epoch}, so training stopped there; everything up to the last "
-            f"finite epoch is kept. A learning rate of {config.learning_rate:g} is too high for this "
-            "initialisation and data scale: each step moves the weights by the learning rate times the gradient, "
-            f"and the gradient of a summed loss grows with the rows per step ({rows:,}) and the hidden size "
-            f"({config.hidden_size:,}), so the steps overshot, the errors grew instead of shrinking, and the "
-            f"numbers overflowed. {advice}"
-        )
-
-    def working_learning_rate(self) -> tuple[float | None, float]:
-        """The largest of lr/10, lr/100, ... (down to TRIAL_FLOOR) that lowers the loss in a short trial from the start.
-
-        Returns it (None if none did) and the smallest rate tried. The trials run on copies, on at most
-        TRIAL_BATCHES batches of rows, and leave this run as it is.
-        """
-        config, data = self.config, self.data
-        rows = min(len(data.x_train), TRIAL_BATCHES * config.batch_size)
-        subset = Dataset(data.name, data.x_train[:rows], data.y_train[:rows])
-        rate = config.learning_rate
-        while rate / 10 >= TRIAL_FLOOR:
-            rate /= 10
-            trial = Trainer(
-                config.replace(learning_rate=rate, epochs=TRIAL_EPOCHS, eval_every=0), subset, self.initial_weights
-            )
-            trial.advance(TRIAL_EPOCHS)
-            losses = trial.history.column("loss")
-            if trial.status == DONE and losses[-1] < losses[0]:
-                return rate, rate
-        return None, rate
+        """End the run at this epoch, whose loss was not finite (twolayer.teach.advice explains why)."""
+        self.status = RunState.DIVERGED
+        self.diverged_at = (self.epoch, loss)
 
     def next_batch(self):
         """The inputs and targets of the step the run takes next, as backend arrays; draws nothing from the run."""
@@ -296,129 +231,6 @@ class Trainer:
         else:  # a copy of the shuffling generator: the run's own still draws this order when it gets there
             index = copy.deepcopy(self._shuffle_rng).permutation(len(self.data.x_train))[: self.config.batch_size]
         return self.stage.take(self._x, index), self.stage.take(self._y, index)
-
-    def record_next_step(self):
-        """Every value of the step the run takes next, line by line, computed on a copy (the run is unchanged)."""
-        from twolayer.teach.step_record import record_step
-
-        self.stage.adopt_thread_count()
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite loss, not warnings
-            return record_step(self.stage, *self.next_batch())
-
-    def evaluate(self) -> dict[str, float]:
-        """Loss per example and accuracy on the training and test sets with the current weights."""
-        out = {}
-        data, every = self.data, math.ceil(len(self._x) / EVAL_TRAIN_ROWS)  # evenly spaced rows of big sets
-        labels = None if data.labels_train is None else data.labels_train[::every]
-        splits = [("train", self._x[::every], data.y_train[::every], labels)]
-        if self.data.has_test:
-            if self._x_test is None:  # converted once, not at every evaluation
-                self._x_test = self.stage.to_backend(self.data.x_test)
-            splits.append(("test", self._x_test, self.data.y_test, self.data.labels_test))
-        for split, x, y, labels in splits:
-            y_pred = self._predict_backend(x)
-            out[f"{split}_loss_per_example"] = float(np.square(y_pred - y).sum() / len(y))
-            if labels is not None:
-                out[f"{split}_accuracy"] = float((y_pred.argmax(axis=1) == labels).mean())
-        return out
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """The network's outputs for inputs `x`, as float64."""
-        self.stage.adopt_thread_count()
-        return self._predict_backend(self.stage.to_backend(x))
-
-    def _predict_backend(self, x) -> np.ndarray:
-        # In chunks: 60,000 rows x 4,096 hidden units at once would need a gigabyte.
-        chunks = [
-            self.stage.to_numpy(self.stage.predict(x[i : i + PREDICT_CHUNK])) for i in range(0, len(x), PREDICT_CHUNK)
-        ]
-        return np.concatenate(chunks)
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """Current weights in the lecture's layout, as float64 arrays."""
-        return self.stage.weights()
-
-    def histogram_arrays(self) -> dict[str, np.ndarray]:
-        """Weights and their latest gradients, as the histograms see them (layout and dtype do not matter)."""
-        arrays = {name: self.stage.host(w) for name, w in self.stage.params().items()}
-        for name, grad in self.stage.grads().items():
-            if grad is not None:
-                arrays[f"grad_{name}"] = self.stage.host(grad)
-        return arrays
-
-    # --- the read interface: what the page, the CLI and the exports look at; no read changes a record ---
-
-    def loss_curve(self) -> tuple[np.ndarray, np.ndarray]:
-        """Epochs and their losses (each summed over the epoch's rows), as copies."""
-        return np.array(self.history.columns["epoch"]), np.array(self.history.columns["loss"])
-
-    def last_loss(self) -> float | None:
-        """The loss of the last completed epoch, or None before the first."""
-        losses = self.history.columns["loss"]
-        return losses[-1] if losses else None
-
-    def evaluations(self) -> dict[str, np.ndarray]:
-        """Per evaluated epoch: epoch, train/test loss per example and accuracy, as far as the data allows."""
-        return {name: np.array(column) for name, column in self.evals.columns.items()}
-
-    def norm_records(self) -> dict[str, np.ndarray]:
-        """Per recorded epoch: weight and gradient norms and update ratios by layer."""
-        return {name: np.array(column) for name, column in self.stats.columns.items()}
-
-    def layers(self) -> list[str]:
-        """The names of the run's weights: w1, w2 and, with biases, b1, b2."""
-        return list(self.stage.params())
-
-    def histogram_now(self, name: str, change: bool = False) -> Binned | None:
-        """Array `name` (`w1`, `grad_w1`, ...) as it is now, or its change since the start, binned on its own range."""
-        array = self.histogram_arrays().get(name)
-        if array is None:
-            return None
-        values = sample(array)
-        if change:
-            start = self.histograms.first(name)
-            if start is None:
-                return None
-            values = values - start
-        return bin_samples([(self.epoch, values)], self.histograms.bins)
-
-    def histogram_history(self, name: str, change: bool = False) -> Binned | None:
-        """Every recorded snapshot of `name` (or its change since the start) on one range covering the run."""
-        return self.histograms.over_time(name, change)
-
-    def firing_history(self) -> tuple[list[int], np.ndarray]:
-        """Recorded epochs and each hidden unit's firing rate at each, as a (hidden units, records) array."""
-        return list(self.firing.epochs), np.stack(self.firing.rates, axis=1)
-
-    def dead_units(self) -> int:
-        """Hidden units that fire (h > 0) on no training row with the current weights: dead ReLUs."""
-        fired = None
-        for i in range(0, len(self._x), PREDICT_CHUNK):
-            now = self.stage.to_numpy((self.stage.hidden(self._x[i : i + PREDICT_CHUNK]) > 0).any(0))
-            fired = now if fired is None else np.logical_or(fired, now)
-        return int((~fired.astype(bool)).sum())
-
-    def records(self) -> list[dict[str, float]]:
-        """One dict per completed epoch, merging losses, norms and evaluations where measured."""
-        rows = {int(row["epoch"]): row for row in self.history.rows()}
-        for table in (self.stats, self.evals):
-            for row in table.rows():
-                rows[int(row["epoch"])].update(row)
-        for row in rows.values():
-            row["epoch"] = int(row["epoch"])
-        return list(rows.values())
-
-    def summary(self) -> dict[str, object]:
-        """The run as plain values: config, status, device, timing and per-epoch records."""
-        return {
-            "config": self.config.to_dict(),
-            "status": self.status,
-            "device": self.device,
-            "epochs_completed": self.epoch,
-            "train_seconds": self.train_seconds,
-            "hint": self.hint,
-            "epochs": self.records(),
-        }
 
 
 def warm_up(threads: int) -> None:
