@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 import streamlit as st
 
@@ -197,7 +198,7 @@ def buttons_ui(sess: TrainingSession, ready: bool) -> None:
         type="primary",
         disabled=not ready or running,
         on_click=guarded,
-        args=(sess.train,),
+        args=(partial(train, sess),),  # noting when Train was pressed, for settings that arrive just after
         **stretch,
     )
     cols[1].button("Pause", key="pause", disabled=not running, on_click=sess.pause, **stretch)
