@@ -166,6 +166,7 @@ def late_settings(sess: TrainingSession, config: TrainConfig | None) -> bool:
         and pressed is not None
         and time.monotonic() - pressed < LATE_SECONDS
         and sess.trainer is not None
+        and not sess.trainer.finished  # the late value interrupts the run it meant; a finished run stays as it is
         and sess.trainer.config != config
     )
 

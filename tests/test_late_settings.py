@@ -1,5 +1,6 @@
 """A setting that reaches the server just after Train is the one the press meant; a later one is not."""
 
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -9,25 +10,34 @@ from page import state, widgets
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def trained(query: dict) -> AppTest:
+def interrupted_at_first_epoch(pressed_ago: float) -> AppTest:
+    """A run of 30 epochs, Train pressed `pressed_ago` seconds ago, stopped after its first epoch by a new value."""
     at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query)
-    return at.run().button(key="train").click().run()
+    at.query_params.update({"epochs": "30", "hidden": "10"})
+    at.run().button(key="step").click().run()  # the run the press started, one epoch in
+    at.session_state[state.TRAIN_PRESSED_AT.name] = time.monotonic() - pressed_ago
+    return at
+
+
+def test_train_notes_when_it_was_pressed():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"epochs": "5"})
+    before = time.monotonic()
+    at.run().button(key="train").click().run()
+    assert before <= at.session_state[state.TRAIN_PRESSED_AT.name] <= time.monotonic()
 
 
 def test_a_setting_just_after_train_restarts_the_run_with_it():
-    at = trained({"epochs": "30", "hidden": "10"})
-    first = at.session_state[state.SESSION.name]
-    assert first.trainer.config.hidden_size == 10 and at.session_state[state.TRAIN_PRESSED_AT.name] is not None
+    at = interrupted_at_first_epoch(pressed_ago=0.1)
     at.select_slider(key="hidden").set_value(20).run()  # as a slider's value arrives, a moment after the click
     sess = at.session_state[state.SESSION.name]
     assert sess.trainer.config.hidden_size == 20 and sess.trainer.epoch == 30
-    assert len(sess.runs) == 1 and sess.runs[0].config.hidden_size == 20  # the run the press meant, kept once
+    assert [run.config.hidden_size for run in sess.runs] == [20]  # the run the press meant, kept once
 
 
-def test_a_setting_long_after_train_leaves_the_finished_run():
-    at = trained({"epochs": "30", "hidden": "10"})
-    at.session_state[state.TRAIN_PRESSED_AT.name] -= widgets.LATE_SECONDS + 1
+def test_a_setting_long_after_train_does_not_restart_the_run():
+    at = interrupted_at_first_epoch(pressed_ago=widgets.LATE_SECONDS + 1)
     at.select_slider(key="hidden").set_value(20).run()
     sess = at.session_state[state.SESSION.name]
-    assert sess.trainer.config.hidden_size == 10 and [run.config.hidden_size for run in sess.runs] == [10]
+    assert sess.trainer.config.hidden_size == 10 and sess.trainer.epoch == 1
+    assert any("changed settings while a run is paused" in w.value for w in at.warning)
