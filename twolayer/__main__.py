@@ -19,6 +19,7 @@ from twolayer.cli.predict import add_predict_parser, predict_command
 from twolayer.cli.sweep import add_sweep_parser, sweep_command
 from twolayer.teach.advice import divergence_hint
 from twolayer.teach.step_record import record_next_step
+from twolayer.teach.verdict import explanation
 from twolayer.train.config import ConfigError, TrainConfig
 from twolayer.train.devices import device_note
 from twolayer.train.export import HISTORY_FORMATS, weights_npz, write_history
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     if hint is not None:
         print(hint, file=sys.stderr)
         return EXIT_DIVERGED
+    if went_wrong := explanation(trainer):  # finished, but the loss rose or stalled: say so, and what to try
+        print(went_wrong, file=sys.stderr)
     return EXIT_DONE
 
 

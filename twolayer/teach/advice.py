@@ -102,19 +102,24 @@ def _explain_divergence(trainer: Trainer) -> str:
 def working_learning_rate(trainer: Trainer) -> tuple[float | None, float]:
     """The largest of lr/10, lr/100, ... (to RATE_TRIAL_FLOOR) that lowers the loss in a short trial from the start.
 
-    Returns it (None if none did) and the smallest rate tried. The trials run on copies, on at most
-    RATE_TRIAL_BATCHES batches of rows, and leave the run as it is.
+    Returns it (None if none did) and the smallest rate tried. The trials leave the run as it is.
     """
+    rate = trainer.config.learning_rate
+    while rate / 10 >= RATE_TRIAL_FLOOR:
+        rate /= 10
+        losses = trial_losses(trainer, rate)
+        if losses is not None and losses[-1] < losses[0]:
+            return rate, rate
+    return None, rate
+
+
+def trial_losses(trainer: Trainer, rate: float) -> list[float] | None:
+    """The losses of RATE_TRIAL_EPOCHS epochs at `rate` from the run's start, on a copy of at most
+    RATE_TRIAL_BATCHES batches of its rows; None when the trial overflowed."""
     config, data = trainer.config, trainer.data
     rows = min(len(data.x_train), RATE_TRIAL_BATCHES * config.batch_size)
     subset = Dataset(data.name, data.x_train[:rows], data.y_train[:rows])
-    rate = config.learning_rate
-    while rate / 10 >= RATE_TRIAL_FLOOR:
-        rate /= 10
-        trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0)
-        trial = Trainer(trial_config, subset, trainer.initial_weights)
-        trial.advance(RATE_TRIAL_EPOCHS)
-        losses = trial.history.column("loss")
-        if trial.status is RunState.DONE and losses[-1] < losses[0]:
-            return rate, rate
-    return None, rate
+    trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0)
+    trial = Trainer(trial_config, subset, trainer.initial_weights)
+    trial.advance(RATE_TRIAL_EPOCHS)
+    return list(trial.history.column("loss")) if trial.status is RunState.DONE else None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from twolayer.data.dataset import Dataset
 from twolayer.teach.sweep_spec import format_value
+from twolayer.teach.verdict import verdict
 from twolayer.train.config import BY_KEY, TrainConfig
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer, make_dataset
@@ -79,6 +80,8 @@ def _outcome(value: object, trainer: Trainer) -> Outcome:
     if trainer.diverged_at is not None:
         epoch, loss = trainer.diverged_at
         note = f"diverged at epoch {epoch}: the loss became {loss}"
+    elif (found := verdict(trainer)) is not None:
+        note = found.summary  # the words the page and `train` use for a run that went wrong without overflowing
     return Outcome(
         value,
         trainer.status,
