@@ -6,14 +6,13 @@ import itertools
 from collections.abc import Callable
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageOps
 
 from page import state, widgets
 from page.drawpad import CANVAS, drawpad
-from page.views import PLOTLY_CONFIG
-from twolayer.charts import training as charts
+from page.plot import plot
+from twolayer.charts.draw import scores_figure, units_figure
 from twolayer.data.drawing import prepare_with_caption, scores, top_units
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import TrainingSession
@@ -22,7 +21,6 @@ from twolayer.train.trainer import Trainer
 TOP_UNITS = 8  # hidden units shown beside the scores
 FRAME = 2  # grey frame around the input picture, in pixels
 INPUT_PIXELS = 168  # the prepared input's side as shown, in CSS pixels: 21 per pixel of 8x8, 6 per pixel of 28x28
-HIGHLIGHT, OTHER = charts.PALETTE[1], "#8c8c8c"  # the predicted digit's bar, and every other bar
 # Captions at body size, for the back of a lecture hall; scoped to this tab's container.
 CSS = "<style>.st-key-draw-view [data-testid='stCaptionContainer'] { font-size: 1rem; }</style>"
 
@@ -192,8 +190,7 @@ def _scores_panel(slot, weights: dict[str, np.ndarray], x_in: np.ndarray, key: s
             f"Bar chart of the network's {len(values)} scores for the drawing, one bar per digit, the highest "
             f"({predicted}) highlighted. Trained on one-hot targets, the right digit's score aims at 1."
         )
-        _plot(scores_figure(values, predicted), key, caption)
-        st.caption(caption)
+        plot(st, scores_figure(values, predicted), key, caption)
 
 
 def _units_panel(slot, weights: dict[str, np.ndarray], x_in: np.ndarray, shape: tuple[int, int], key: str) -> None:
@@ -212,98 +209,4 @@ def _units_panel(slot, weights: dict[str, np.ndarray], x_in: np.ndarray, shape: 
             "weights (a column of w1) in the input's shape: red where ink raises the unit, blue where ink lowers it. "
             "Under each: the unit's number and what it adds to the score (activation × its weight to that output)."
         )
-        _plot(units_figure(np.asarray(weights["w1"]), units, shape, predicted), key, caption)
-        st.caption(caption)
-
-
-def _plot(figure: go.Figure, key: str, caption: str) -> None:
-    # theme=None: the figures carry their own projection-ready styling; alt: what a screen reader says.
-    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None, alt=caption)
-
-
-def _layout(title: str, height: int, **extra: object) -> dict:
-    """The lecture-hall look of the other charts: large type, dark ink, white paper."""
-    return dict(
-        template="none",
-        height=height,
-        font=dict(family="Arial, Helvetica, sans-serif", size=charts.FONT_SIZE, color=charts.INK),
-        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=charts.FONT_SIZE + 4)),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        margin=dict(l=10, r=10, t=50, b=10),
-        hoverlabel=dict(font=dict(size=charts.FONT_SIZE - 2)),
-        showlegend=False,
-        **extra,
-    )
-
-
-def scores_figure(values: np.ndarray, predicted: int) -> go.Figure:
-    """One bar per output, the predicted one in the highlight colour with its value on top."""
-    names = [str(i) for i in range(len(values))]
-    low, high = min(0.0, float(values.min())), max(1.0, float(values.max()))
-    pad = 0.12 * (high - low)  # room for the values written above and below the bars
-    axis = dict(showline=True, linewidth=2, linecolor=charts.INK, ticks="outside", automargin=True)
-    layout = _layout(
-        f"Scores: reads {predicted}",
-        340,
-        xaxis=dict(**axis, title=dict(text="digit"), type="category"),
-        yaxis=dict(
-            **axis,
-            title=dict(text="score"),
-            range=[low - pad, high + pad],
-            gridcolor=charts.GRID,
-            zeroline=True,
-            zerolinecolor=charts.INK,
-        ),
-    )
-    bars = go.Bar(
-        x=names,
-        y=values,
-        marker=dict(color=[HIGHLIGHT if i == predicted else OTHER for i in range(len(values))]),
-        text=[f"{v:.2f}" if i == predicted else "" for i, v in enumerate(values)],  # one label fits any width
-        textposition="outside",
-        textfont=dict(size=charts.FONT_SIZE - 2),
-        cliponaxis=False,
-        hovertemplate="digit %{x}: score %{y:.3f}<extra></extra>",
-    )
-    return go.Figure(data=[bars], layout=layout)
-
-
-def units_figure(w1: np.ndarray, units: list[tuple[int, float]], shape: tuple[int, int], predicted: int) -> go.Figure:
-    """The given hidden units' incoming weights as images in one row, each labelled with its number and share."""
-    height, width = shape
-    gap = max(1, width // 4)
-    row = np.full((height, len(units) * (width + gap) - gap), np.nan, dtype=np.float32)
-    centres, names = [], []
-    for i, (unit, contribution) in enumerate(units):
-        image = w1[:, unit].reshape(height, width)
-        scale = np.abs(image).max()
-        left = i * (width + gap)
-        row[:, left : left + width] = image / scale if scale > 0 else image
-        centres.append(left + (width - 1) / 2)
-        names.append(f"unit {unit}<br>+{contribution:.2f}")
-    layout = _layout(
-        f"Hidden units adding most to the score for {predicted}",
-        210,
-        xaxis=dict(
-            tickmode="array",
-            tickvals=centres,
-            ticktext=names,
-            showgrid=False,
-            zeroline=False,
-            showline=False,
-            ticks="",
-            constrain="domain",
-            automargin=True,
-        ),
-        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
-    )
-    heatmap = go.Heatmap(
-        z=row,
-        zmin=-1,
-        zmax=1,
-        colorscale="RdBu_r",
-        colorbar=dict(title=dict(text="w / max|w|"), thickness=14, tickvals=[-1, 0, 1]),
-        hovertemplate="weight / max|weight|: %{z:.2f}<extra></extra>",
-    )
-    return go.Figure(data=[heatmap], layout=layout)
+        plot(st, units_figure(np.asarray(weights["w1"]), units, shape, predicted), key, caption)

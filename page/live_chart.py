@@ -13,6 +13,8 @@ A feed cannot be the host itself: an element's key may be used once per script r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from page.browser import CHART_CODE
@@ -20,63 +22,7 @@ from page.browser import CHART_CODE
 FEEDS_KEY = "tl-live-feeds"  # the hidden container that holds the feeds
 FEEDS_CSS = f"<style>.st-key-{FEEDS_KEY} {{ display: none; }}</style>"
 
-# A chart's node belongs to the page, not to a mount: the host places it, feeds update it. Figures that arrive while
-# one draws are skipped but the latest, so a slow browser draws less often and never falls behind; a chart whose tab
-# is hidden draws when it is shown.
-_JS = """
-const charts = (window.twolayerLiveCharts ||= {});
-let plotly = null;
-
-function chartNamed(name) {
-  if (!charts[name]) {
-    const node = document.createElement('div');
-    node.className = 'tl-live-chart';
-    node.setAttribute('role', 'figure');
-    const chart = { node, figure: null, drawing: false, width: 0 };
-    new ResizeObserver(() => {
-      if (!node.offsetWidth || node.offsetWidth === chart.width) return;
-      chart.width = node.offsetWidth;
-      if (node._fullLayout && window.Plotly) window.Plotly.Plots.resize(node);
-      kick(chart);
-    }).observe(node);
-    charts[name] = chart;
-  }
-  return charts[name];
-}
-
-function kick(chart) {
-  if (chart.drawing || !chart.figure || !chart.node.offsetWidth) return;
-  chart.drawing = true;
-  // Again once done: a figure that came between the loop's last look and this callback would wait for a next one.
-  draw(chart).finally(() => { chart.drawing = false; kick(chart); });
-}
-
-async function draw(chart) {
-  // The frontend's own chart module, by the URL its lazy import uses: loaded once, and it sets window.Plotly.
-  plotly ||= import(new URL(chart.chartCode, document.baseURI).href).then(() => window.Plotly);
-  const Plotly = await plotly;
-  while (chart.figure && chart.node.offsetWidth) {
-    const figure = JSON.parse(chart.figure);
-    chart.figure = null;
-    await Plotly.react(chart.node, figure.data, figure.layout, chart.config);
-    await new Promise((resolve) => requestAnimationFrame(resolve));
-  }
-}
-
-export default function ({ data, parentElement }) {
-  const chart = chartNamed(data.name);
-  if (data.host) {
-    if (chart.node.parentNode === parentElement) return;
-    // Placed anew (the page had shown something else here): the last run's chart must not flash up.
-    if (!chart.node.isConnected && window.Plotly) window.Plotly.purge(chart.node);
-    parentElement.appendChild(chart.node);
-  } else {
-    Object.assign(chart, { figure: data.figure, config: data.config, chartCode: data.chartCode });
-    chart.node.setAttribute('aria-label', data.label);
-  }
-  kick(chart);
-}
-"""
+_JS = (Path(__file__).resolve().parent / "live_chart.js").read_text()
 # Without style isolation: Plotly styles its charts from the document's head, which a shadow root would not see.
 _component = st.components.v2.component("twolayer.live_chart", js=_JS, isolate_styles=False)
 
@@ -89,17 +35,17 @@ def feeds():
 class Spot:
     """Where one live chart shows on the page: its host, its caption under it, and its feed; made once a script run."""
 
-    def __init__(self, name: str, feeds, config: dict) -> None:
+    def __init__(self, name: str, feeds) -> None:
         """Placeholders for chart `name` here (in the current container) and for its feed in `feeds`."""
-        self.name, self.config = name, config
+        self.name = name
         self.chart, self.caption = st.empty(), st.empty()
         self._feed = feeds.empty()
         self._placed = False
         self._captioned: str | None = None
 
-    def show(self, figure, caption: str, key: str) -> None:
-        """Hand `figure` to the chart (placing it, the first time this script run) with `caption`; `key` is new
-        each frame."""
+    def show(self, figure, caption: str, key: str, config: dict) -> None:
+        """Hand `figure` and its Plotly `config` to the chart (placing it, the first time this script run) with
+        `caption`; `key` is new each frame."""
         if not self._placed:
             # One key in every script run, so that the browser keeps the chart: a new key would be a new chart.
             with self.chart:
@@ -112,7 +58,7 @@ class Spot:
             "name": self.name,
             "label": caption,
             "figure": figure.to_json(),
-            "config": self.config,
+            "config": config,
             "chartCode": CHART_CODE,
         }
         with self._feed:

@@ -9,13 +9,12 @@ import numpy as np
 import streamlit as st
 
 from page.code import code_html
+from page.plot import plot
 from page.state import STEP_PARAM
 from twolayer.charts import step as step_charts
 from twolayer.teach.step_record import BEFORE, RecordedLine, StepRecording
 
-PLOTLY_CONFIG = {"displaylogo": False}
 OPTIMIZER = "optimizer.state."
-CHART_HEIGHT = 380  # pixels: a heatmap and its stats fit beside the code on a laptop screen
 DIM_WORDS = {"N": "example", "D_in": "input", "H": "hidden unit", "D_out": "output"}
 
 
@@ -47,16 +46,6 @@ def inputs_table(recording: StepRecording) -> None:
         st.dataframe(rows, hide_index=True)
 
 
-def plot(figure, key: str) -> None:
-    """Draw a figure of the tab at half a page's width."""
-    # Half a page wide: a smaller title than the full-width charts' fits without being cut off. Set one property
-    # at a time: update_layout() parses each path again, at several times the cost.
-    figure.layout.title.font.size = 16
-    figure.layout.height = figure.layout.height or CHART_HEIGHT
-    # theme=None: the figures carry their own projection-ready styling.
-    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None)
-
-
 def _summary_row(info: dict) -> dict:
     """A value's description as one table row."""
     if "value" in info:
@@ -85,18 +74,18 @@ def _value(recording: StepRecording, name: str) -> None:
     if before is not None and np.shape(before) == np.shape(value):
         figure = step_charts.update_figure(before, value, name)
         figure.layout.title.text = f"{name}: before, after, change"  # the shape is in the line above the chart
-        plot(figure, f"step-update-{name}")
+        plot(st, figure, f"step-update-{name}")
         st.caption(
             f"{name} before the step, after it, and the change (after − before): before and after share one "
             "colour scale, the change, far smaller, has its own. Red above zero, blue below."
         )
     elif np.ndim(value) == 1:
-        plot(step_charts.vector_figure(name, value, dims_label), f"step-vector-{name}")
+        plot(st, step_charts.vector_figure(name, value, dims_label), f"step-vector-{name}")
         st.caption(f"{name} as bars: one bar per {_word(info['dims'][0], 'entry')}.")
     else:
         matrix = np.reshape(value, (np.shape(value)[0], -1))  # more than two axes: all but the first side by side
         figure = step_charts.matrix_figure(name, matrix, dims_label)
-        plot(_name_axes(figure, info["dims"], matrix.shape), f"step-matrix-{name}")
+        plot(st, _name_axes(figure, info["dims"], matrix.shape), f"step-matrix-{name}")
         st.caption(_heatmap_caption(name, info["dims"], matrix.shape))
 
 
@@ -121,7 +110,7 @@ def _graph(recording: StepRecording, line: RecordedLine) -> None:
     backward = line.declared.backprop
     graph = recording.graph if backward else {**recording.graph, "filled": []}
     title = "backward() walks this graph" if backward else "The graph autograd built for the loss"
-    plot(step_charts.graph_column_figure(graph, title=title), f"step-graph-{int(backward)}")
+    plot(st, step_charts.graph_column_figure(graph, title=title), f"step-graph-{int(backward)}")
     if backward:
         filled = ", ".join(graph.get("filled", [])) or "none"
         st.caption(
@@ -150,7 +139,7 @@ def _relu_mask(recording: StepRecording, line: RecordedLine, relu_inputs: dict[s
     else:
         return
     mask = np.asarray(h) > 0
-    plot(_name_axes(step_charts.mask_figure("h > 0", mask, "N x H"), ["N", "H"], mask.shape), "step-mask")
+    plot(st, _name_axes(step_charts.mask_figure("h > 0", mask, "N x H"), ["N", "H"], mask.shape), "step-mask")
     st.caption(
         f"Where {what} is above zero (green): the ReLU passes those entries forward and lets their gradient through "
         f"backward; white entries are blocked. {mask.mean():.1%} pass; one row per example, one column per hidden unit."

@@ -16,8 +16,9 @@ import streamlit as st
 import torch
 
 from page.code import code_html
+from page.plot import plot
 from page.state import STEP_LINE, STEP_RECORDED, STEP_SLIDER
-from page.step_values import inputs_table, line_values, plot
+from page.step_values import inputs_table, line_values
 from twolayer.charts import step as step_charts
 from twolayer.serve.session import TrainingSession
 from twolayer.teach.step_record import RecordedLine, StepRecording, record_next_step
@@ -215,7 +216,7 @@ def _hidden_units(recorded: Recorded) -> None:
     epochs, rates = recorded.firing
     chart_col, count_col = st.columns([3, 1], gap="medium")
     with chart_col:
-        plot(step_charts.firing_figure(epochs, rates), "step-firing")
+        plot(st, step_charts.firing_figure(epochs, rates), "step-firing")
         shown = len(step_charts.units_shown(recorded.hidden))
         st.caption(
             "Each row is one hidden unit, each column an epoch at which the run recorded it; the colour is the share "

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from page.plot import plot
 from page.state import SWEEP_ERROR, SWEEP_KEY, SWEEP_RUN, SWEEP_VALUES
-from page.views import PLOTLY_CONFIG, presented
-from twolayer.charts.sweep import sweep_figure
+from twolayer.charts.curves import sweep_figure
 from twolayer.cli.sweep import COLUMNS, table_rows
 from twolayer.data.dataset import Dataset
 from twolayer.serve.session import SlotPool
@@ -159,7 +159,7 @@ def draw(places: dict, run: SweepRun, frame: int) -> None:
             f"{sweep.epochs_done:,} of {sweep.epochs_total:,} epochs in all"
         )
         figure, caption = _chart(sweep)
-        places["chart"].plotly_chart(presented(figure), key=f"sweep-{frame}", config=PLOTLY_CONFIG, theme=None)
+        plot(places["chart"], figure, f"sweep-{frame}")
         best = sweep.best() if sweep.finished else ""
         if best:
             places["best"].success(best)

@@ -7,7 +7,10 @@ import streamlit as st
 from page import live_chart, state
 from page.code import code_html, diff_html
 from page.panels import HISTOGRAMS, HistogramKind, Panel
-from twolayer.charts import training as charts
+from page.plot import plot
+from twolayer.charts.curves import accuracy_figure, compare_figure, loss_figure, norms_figure, update_ratio_figure
+from twolayer.charts.labels import MATRIX_HEIGHT_PX, confusion_matrix_figure, predictions_figure
+from twolayer.charts.weights import MAX_UNIT_IMAGES, histogram_figure, histogram_over_time_figure, weight_images_figure
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import SlotPool, TrainingSession
@@ -22,7 +25,6 @@ from twolayer.train.stages import lecture_differences, stage_source
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer, make_dataset
 
-PLOTLY_CONFIG = {"displaylogo": False}
 EMPTY_LOSS = (
     "<div style='border:2px dashed #c5cedb;border-radius:8px;padding:3rem 1rem;text-align:center;color:#55606e'>"
     "The loss curve appears here, epoch by epoch, once you press <b>Train</b> or <b>Step</b>.</div>"
@@ -43,30 +45,11 @@ PAGE_CSS = (
     " }</style>" + live_chart.FEEDS_CSS
 )
 # Presenter mode, a layout for a projector: larger text and code, the band above the title gone (and, set in
-# app.py, the sidebar collapsed and chart fonts scaled), so charts and code fill the screen.
+# app.py and page.plot, the sidebar collapsed and chart fonts scaled), so charts and code fill the screen.
 PRESENTER_CSS = (
     "<style>html { font-size: 22px; } .tl-code { font-size: 0.8rem; }"
     " [data-testid='stMainBlockContainer'] { padding: 4rem 1rem 1rem; max-width: 100%; }</style>"
 )
-PRESENTER_FONT = 26  # chart text in presenter mode, against charts.FONT_SIZE otherwise
-
-
-def presented(figure):
-    """The figure, in presenter mode with its text scaled up for the back of the room."""
-    if state.PRESENTER.get():
-        figure.update_layout(font_size=PRESENTER_FONT, title_font_size=PRESENTER_FONT + 2)
-    return figure
-
-
-def plot(container, figure, key: str) -> None:
-    """Draw a figure, its text scaled in presenter mode."""
-    # theme=None: the figures carry their own projection-ready styling.
-    container.plotly_chart(presented(figure), key=key, config=PLOTLY_CONFIG, theme=None)
-
-
-def show(spot: live_chart.Spot, figure, caption: str, key: str) -> None:
-    """Hand a figure to a live chart with its caption, its text scaled in presenter mode."""
-    spot.show(presented(figure), caption, key)
 
 
 def status_line(container, sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> None:
@@ -115,9 +98,9 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
     evals = trainer.evaluations()
     if trainer.data.has_test and len(evals.get("epoch", ())):
         test = (evals["epoch"], evals["test_loss_per_example"])
-        figure = charts.loss_figure(epochs, losses * scale, test=test, log_y=log_y, title="Loss per example", unit=unit)
+        figure = loss_figure(epochs, losses * scale, test=test, log_y=log_y, title="Loss per example", unit=unit)
     else:
-        figure = charts.loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit)
+        figure = loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit)
     every = trainer.eval_every
     tested = (
         f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."
@@ -125,7 +108,7 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
         else ""
     )
     caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
-    show(spot, figure, caption, key)
+    plot(spot, figure, key, caption)
 
 
 def loss_unit(trainer: Trainer) -> tuple[float, str]:
@@ -152,16 +135,16 @@ def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: HistogramKind
             spot.caption.caption(f"{label}: no gradient yet; take a step first.")
             return
         [(_, counts)] = binned.counts
-        figure = charts.histogram_figure(binned.edges, counts, title=f"{label} now")
+        figure = histogram_figure(binned.edges, counts, title=f"{label} now")
     else:
         binned = trainer.histogram_history(prefix + name, change)
         if binned is None:
             spot.unplace()
             return
-        figure = charts.histogram_over_time_figure(binned.edges, binned.counts, title=f"{label} over epochs")
+        figure = histogram_over_time_figure(binned.edges, binned.counts, title=f"{label} over epochs")
     clipped = f" {binned.outside:,} values lie outside and are counted in the end bins." if binned.outside else ""
     caption = f"{label}: counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range.{clipped}"
-    show(spot, figure, caption, key)
+    plot(spot, figure, key, caption)
 
 
 def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) -> None:
@@ -173,11 +156,11 @@ def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) 
     if panel is Panel.GRADIENT_NORMS:
         grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
         caption = "Gradient norms: the size of each layer's gradient at the recorded epochs."
-        show(spot, charts.norms_figure(stats["epoch"], grads), caption, key)
+        plot(spot, norms_figure(stats["epoch"], grads), key, caption)
     else:
         ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
         caption = "Update ratios: each step's size relative to the layer's weights; about 1e-3 is healthy."
-        show(spot, charts.update_ratio_figure(stats["epoch"], ratios), caption, key)
+        plot(spot, update_ratio_figure(stats["epoch"], ratios), key, caption)
 
 
 def label_panels(container, trainer: Trainer, key: str) -> None:
@@ -188,24 +171,24 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
         evals = trainer.evaluations()
         split = "test" if data.has_test else "training"
         if len(evals.get("epoch", ())):
-            figure = charts.accuracy_figure(evals["epoch"], evals["train_accuracy"], evals.get("test_accuracy"))
-            figure.update_layout(height=charts.MATRIX_HEIGHT_PX)  # level with the confusion matrix beside it
+            figure = accuracy_figure(evals["epoch"], evals["train_accuracy"], evals.get("test_accuracy"))
+            figure.update_layout(height=MATRIX_HEIGHT_PX)  # level with the confusion matrix beside it
             plot(left, figure, f"{key}-acc")
             left.caption("Accuracy chart: the share of examples classified right at each evaluated epoch.")
         x, labels = (data.x_test, data.labels_test) if data.has_test else (data.x_train, data.labels_train)
         predicted = trainer.predict(x).argmax(axis=1)
-        plot(right, charts.confusion_matrix_figure(labels, predicted, data.output_size), f"{key}-confusion")
+        plot(right, confusion_matrix_figure(labels, predicted, data.output_size), f"{key}-confusion")
         right.caption(f"Confusion matrix: {split} examples counted by true class (row) and predicted class (column).")
         if data.image_shape:
             # Each grid the full width, so that a unit's pattern and a digit's caption read from the back row.
             w1 = trainer.weights()["w1"]
-            plot(st, charts.weight_images_figure(w1, data.image_shape), f"{key}-units")
-            shown = min(w1.shape[1], charts.MAX_UNIT_IMAGES)
+            plot(st, weight_images_figure(w1, data.image_shape), f"{key}-units")
+            shown = min(w1.shape[1], MAX_UNIT_IMAGES)
             st.caption(
                 f"Hidden units as images: the incoming weights of {shown} of the {w1.shape[1]} hidden units, one "
                 "image per unit, red for positive and blue for negative weights, each scaled to its largest."
             )
-            plot(st, charts.predictions_figure(x, data.image_shape, labels, predicted), f"{key}-predictions")
+            plot(st, predictions_figure(x, data.image_shape, labels, predicted), f"{key}-predictions")
             st.caption(
                 f"Test images with predictions: {split} images captioned true → predicted, ✓ when right and ✗ when "
                 "wrong; the wrongly predicted ones first."
@@ -277,10 +260,10 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
     )
     left, right = st.columns(2)
     with left:
-        plot(st, charts.compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
+        plot(st, compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
         st.caption("Loss by stage: the five curves lie on top of each other, so one colour hides the rest.")
     with right:
-        gaps = charts.compare_figure(
+        gaps = compare_figure(
             result.gap_curves, log_y=True, title="Relative gap to the NumPy stage", y_title="relative gap"
         )
         plot(st, gaps, "compare-gaps")
@@ -314,7 +297,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
         placeholders["status"] = st.container(key="run-status").empty()  # a stable place for tests to read
         placeholders["diverged"] = st.empty()
         st.toggle("Log-scale loss", value=True, key=state.LOG_LOSS.name)
-        placeholders["loss"] = live_chart.Spot("loss", feeds, PLOTLY_CONFIG)
+        placeholders["loss"] = live_chart.Spot("loss", feeds)
     with code_col:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
         st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
@@ -345,10 +328,10 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
     columns = dict(zip(("w1", "w2"), st.columns(2), strict=True))
     for panel, (layer, _) in HISTOGRAMS.items():
         with columns[layer]:
-            placeholders[panel] = live_chart.Spot(panel.value, feeds, PLOTLY_CONFIG)
+            placeholders[panel] = live_chart.Spot(panel.value, feeds)
     for column, panel in zip(st.columns(2), (Panel.GRADIENT_NORMS, Panel.UPDATE_RATIOS), strict=True):
         with column:
-            placeholders[panel] = live_chart.Spot(panel.value, feeds, PLOTLY_CONFIG)
+            placeholders[panel] = live_chart.Spot(panel.value, feeds)
     placeholders[Panel.LABELS] = st.empty()
     return placeholders
 
@@ -410,7 +393,7 @@ def history_tab(sess: TrainingSession) -> None:
     st.dataframe(rows, hide_index=True, column_config={"final loss": loss})
     chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
     curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
-    plot(st, charts.compare_figure(curves, log_y=state.LOG_LOSS.get()), "history")
+    plot(st, compare_figure(curves, log_y=state.LOG_LOSS.get()), "history")
     st.caption("Run history chart: the loss curves of the chosen runs, one colour each.")
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     pick = left.selectbox("A past run's loss curve", range(len(sess.runs)), format_func=lambda i: sess.runs[i].label)

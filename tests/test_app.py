@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from page import state
 from page.browser import CHART_CODE
+from page.plot import PRESENTER_FONT
+from twolayer.charts.base import FONT_SIZE
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABELS = ["Stage", "Hidden size", "Learning rate", "Epochs", "Device", "Seed", "Batch size", "Initialisation", "Data"]
@@ -243,6 +245,21 @@ def test_presenter_mode_hides_chosen_controls():
     at = open_app({"present": "1", "hide": "seed,batch"})
     labels = widget_labels(at)
     assert "Seed" not in labels and "Batch size" not in labels and "Stage" in labels
+
+
+def test_presenter_mode_enlarges_the_text_of_every_chart_live_or_not():
+    at = open_app({"data": "digits", "stage": "autograd", "epochs": "5", "present": "1"})
+    at.button(key="step").click().run()
+    at.button(key="draw_test_image").click().run()  # the Draw tab's charts need a digit on the pad
+    assert not at.exception
+    drawn = [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
+    live = [json.loads(feed["figure"])["layout"] for feed in live_chart_parts(at)[1].values()]
+    titles = {layout["title"]["text"].split(":")[0] for layout in drawn + live}
+    # Training (live and not), Inside a step and Draw tabs.
+    assert {"Loss (sum of squared errors)", "Confusion matrix", "h > 0", "Scores"} <= titles, titles
+    for layout in drawn + live:
+        assert layout["font"]["size"] == PRESENTER_FONT, layout["title"]["text"]
+        assert layout["title"]["font"]["size"] > FONT_SIZE, layout["title"]["text"]
 
 
 def test_choosing_a_stage_shows_its_code_at_once_and_says_how_it_differs():

@@ -11,7 +11,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from page import state
-from page.draw_view import scores_figure, units_figure
+from twolayer.charts.draw import scores_figure, units_figure
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 DIGITS = {"data": "digits", "stage": "optim", "epochs": "5"}

@@ -7,7 +7,8 @@ import plotly.colors
 import pytest
 
 from twolayer.charts import step as step_charts
-from twolayer.charts.training import PALETTE, RIGHT, WRONG, predictions_figure
+from twolayer.charts.base import PALETTE
+from twolayer.charts.labels import RIGHT, WRONG, predictions_figure
 
 # Machado, Oliveira and Fernandes (2009), severity 1.0: linear RGB as a dichromat sees it.
 VISION = {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from twolayer import Dataset, TrainConfig, Trainer
-from twolayer.charts.step import block_means, graph_figure, matrix_figure, update_figure
+from twolayer.charts.step import block_means, graph_column_figure, matrix_figure, update_figure
 from twolayer.teach.step_record import describe, record_step
 from twolayer.train.config import STAGES
 from twolayer.train.stages.phases import PHASES
@@ -234,10 +234,24 @@ def test_the_autograd_graph_leads_from_the_loss_to_the_weights(stage):
     depths = [node["depth"] for node in graph["nodes"]]
     assert all(depths[child] == depths[parent] + 1 for parent, child in graph["edges"])
     assert graph["filled"] == [f"{w}.grad" for w in weights]
-    figure = graph_figure(graph)
+    figure = graph_column_figure(graph)
+    shapes, annotations = figure.layout.shapes, figure.layout.annotations
     assert len(figure.layout.shapes) == len(names)
     assert len(figure.layout.annotations) == len(names) + len(graph["edges"])
     assert sum(shape.fillcolor != "white" for shape in figure.layout.shapes) == 2  # the two weights given a .grad
+    # A box per node, each depth a row, the loss alone on top; each box names its function and the weight it fills.
+    centres = [((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2) for box in shapes]
+    assert [y for _, y in centres] == [-depth for depth in depths]
+    texts = [annotation.text for annotation in annotations[: len(names)]]
+    assert [text.split("<br>")[0] for text in texts] == names
+    assert sorted(text.split("→ ")[1] for text in texts if "→" in text) == weights
+    # An arrow per edge, from the bottom of the parent's box down to the top of the child's.
+    for (parent, child), arrow in zip(graph["edges"], annotations[len(names) :], strict=True):
+        assert (arrow.ax, arrow.ay) == (centres[parent][0], shapes[parent].y0)
+        assert (arrow.x, arrow.y) == (centres[child][0], shapes[child].y1)
+    # Every row in view, and the figure as tall as its rows need.
+    assert figure.layout.yaxis.range[0] < -max(depths) and figure.layout.yaxis.range[1] > 0
+    assert figure.layout.height > 58 * (max(depths) + 1)
 
 
 def test_hand_written_stages_have_no_graph():

@@ -1,1 +1,1 @@
-"""Every Plotly figure of the app: plain values in, a figure out."""
+"""Every Plotly figure of the app, plain values in and a figure out, each on the shared look of `base`."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from twolayer.charts.training import FONT_SIZE, INK, PALETTE, _figure
+from twolayer.charts.base import FONT_SIZE, INK, PALETTE, figure
 
+HEIGHT_PX = 380  # a heatmap and its stats fit beside the code on a laptop screen
+# Half a page wide: a smaller title than the full-width charts' fits without being cut off.
+TITLE_SIZE = 16
 MAX_SIDE = 64  # cells per side of a drawn matrix: enough to see structure, small enough to resend
 DIVERGING = "RdBu_r"  # red above zero, blue below, white at zero
-BOX_WIDTH, BOX_HEIGHT = 0.8, 0.5  # graph nodes, in the diagram's data units (one unit between columns)
 MAX_FIRING_ROWS = 256  # rows of the firing heatmap: more would be thinner than a pixel on a laptop screen
 # Blocked (0) is white, passing (1) green; block means in between are shades of the two.
 MASK_SCALE = [[0.0, "#ffffff"], [1.0, PALETTE[2]]]
@@ -111,70 +113,8 @@ def firing_figure(epochs: list[int], rates: np.ndarray, title: str = "Hidden uni
     return fig
 
 
-def graph_figure(graph: dict, title: str = "The graph autograd built") -> go.Figure:
-    """The backward functions from the loss (left) to the weights' .grad (right), as boxes joined by arrows."""
-    columns: dict[int, list[int]] = {}
-    for i, node in enumerate(graph["nodes"]):
-        columns.setdefault(node["depth"], []).append(i)
-    position = {i: (depth, -row) for depth, members in columns.items() for row, i in enumerate(members)}
-    filled = set(graph.get("filled", []))
-    shapes, annotations = [], []
-    for i, node in enumerate(graph["nodes"]):
-        x, y = position[i]
-        label = node["name"]
-        if node["param"] is not None:
-            label += f"<br>→ {node['param']}.grad"
-        fills_grad = f"{node['param']}.grad" in filled
-        shapes.append(
-            dict(
-                type="rect",
-                x0=x - BOX_WIDTH / 2,
-                x1=x + BOX_WIDTH / 2,
-                y0=y - BOX_HEIGHT / 2,
-                y1=y + BOX_HEIGHT / 2,
-                line=dict(color=INK, width=2),
-                fillcolor=PALETTE[2] if fills_grad else "white",  # the weights backward() gave a gradient
-                opacity=0.9,
-                layer="below",
-            )
-        )
-        annotations.append(dict(x=x, y=y, text=label, showarrow=False, font=dict(size=FONT_SIZE - 4)))
-    for parent, child in graph["edges"]:
-        (x0, y0), (x1, y1) = position[parent], position[child]
-        annotations.append(
-            dict(
-                x=x1 - BOX_WIDTH / 2,
-                y=y1,
-                ax=x0 + BOX_WIDTH / 2,
-                ay=y0,
-                xref="x",
-                yref="y",
-                axref="x",
-                ayref="y",
-                text="",
-                showarrow=True,
-                arrowhead=2,
-                arrowwidth=2,
-                arrowcolor=INK,
-            )
-        )
-    depths = max(columns) + 1
-    rows = max(len(members) for members in columns.values())
-    hidden = dict(visible=False, showgrid=False)
-    return _figure(
-        title,
-        "",
-        "",
-        xaxis={**hidden, "range": [-0.6, depths - 0.4]},
-        yaxis={**hidden, "range": [-rows + 0.4, 0.6]},
-        shapes=shapes,
-        annotations=annotations,
-        showlegend=False,
-    )
-
-
 def graph_column_figure(graph: dict, title: str = "The graph autograd built") -> go.Figure:
-    """The autograd graph top to bottom, loss first, each depth a row: `graph_figure` laid out for a narrow column."""
+    """The backward functions from the loss (top) to the weights' .grad (bottom), each depth a row of boxes."""
     rows: dict[int, list[int]] = {}
     for i, node in enumerate(graph["nodes"]):
         rows.setdefault(node["depth"], []).append(i)
@@ -278,6 +218,11 @@ def update_figure(before: np.ndarray, after: np.ndarray, name: str = "weights") 
     fig.layout.margin.b = 70  # room for the colour bars
     fig.add_traces(traces)
     return fig
+
+
+def _figure(title: str, x_title: str, y_title: str, **layout: object) -> go.Figure:
+    """The shared layout at this view's size, half a page wide beside the code; `layout` adds to it or overrides it."""
+    return figure(title, x_title, y_title, title_size=TITLE_SIZE, **{"height": HEIGHT_PX, **layout})
 
 
 def _heatmap(shown: np.ndarray, true_shape: tuple[int, ...], **options: object) -> go.Heatmap:

@@ -1,0 +1,178 @@
+"""Lines over epochs: the loss, runs or stages overlaid, a sweep's values, gradient norms, update ratios, accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from twolayer.charts.base import FIGURE_HEIGHT_PX, INK, PALETTE, figure
+
+FEW_POINTS = 20  # at most this many points in a line: drawn with markers too
+MAX_POINTS = 2000  # per line trace and draw: a full-width curve, yet light enough to resend a few times a second
+UPDATE_RATIO_REFERENCE = 1e-3  # the usual healthy size of one step relative to the weights
+LONG_LABEL = 24  # legend entries longer than this (a past run's settings) take a row each at presenter sizes
+LEGEND_ROW_PX = 40  # a row of legend entries at the presenter's chart font
+
+Curve = tuple[Sequence[float], Sequence[float]]  # (epochs, values)
+
+
+def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_points` of the points (x, y), in order: first, last, and each bucket's lowest and highest."""
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2 (the first and last points), got {max_points}")
+    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    if x.shape != y.shape or y.ndim != 1:
+        raise ValueError(f"x and y must be 1-D and of equal length, got shapes {x.shape} and {y.shape}")
+    measured = ~np.isnan(y)  # NaN marks a value not measured at that epoch
+    x, y = x[measured], y[measured]
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    buckets = (max_points - 2) // 2  # each contributes its minimum and maximum, so a one-epoch spike survives
+    if buckets == 0:
+        return x[[0, -1]], y[[0, -1]]
+    # Runs of `width` inner points, the last one padded: one argmin and one argmax over a
+    # (buckets, width) view find every run's extremes in linear time, a few times a second.
+    width = -(-(n - 2) // buckets)
+    runs = -(-(n - 2) // width)
+    padded = np.full(runs * width, np.inf)
+    padded[: n - 2] = y[1:-1]
+    lowest = padded.reshape(runs, width).argmin(axis=1)
+    padded[n - 2 :] = -np.inf
+    highest = padded.reshape(runs, width).argmax(axis=1)
+    first = 1 + width * np.arange(runs)
+    keep = np.unique(np.concatenate(([0], first + lowest, first + highest, [n - 1])))
+    return x[keep], y[keep]
+
+
+def loss_figure(
+    epochs: Sequence[float],
+    losses: Sequence[float],
+    *,
+    test: Curve | None = None,
+    log_y: bool = True,
+    mark_current: bool = True,
+    title: str = "Loss",
+    unit: str = "loss",
+) -> go.Figure:
+    """The training loss over epochs, an optional test curve, and the latest point marked; `unit` titles the y axis."""
+    fig = figure(title, "epoch", unit, log_y=log_y)
+    train = _line(epochs, losses, "train", PALETTE[0])
+    fig.add_trace(train)
+    if test is not None:
+        fig.add_trace(_line(*test, "test", PALETTE[1]))
+    if mark_current and len(train.x):
+        x, y = train.x[-1], train.y[-1]
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[y],
+                name=f"latest: {y:.4g}",
+                mode="markers",
+                marker=dict(color=PALETTE[1], size=14, line=dict(color=INK, width=2)),
+            )
+        )
+    return fig
+
+
+def compare_figure(
+    curves: Mapping[str, Curve], *, log_y: bool = True, title: str = "Loss by run", y_title: str = "loss"
+) -> go.Figure:
+    """Several curves overlaid, one per label (runs or stages): losses, or what `y_title` names."""
+    return _lines_figure(title, y_title, curves, log_y=log_y)
+
+
+def sweep_figure(
+    runs: Sequence[tuple[str, Curve, Curve | None]],
+    *,
+    log_y: bool = True,
+    title: str = "Loss by value",
+    unit: str = "loss",
+) -> go.Figure:
+    """One colour per (label, training curve, test curve or None); test curves dotted in their value's colour."""
+    fig = figure(title, "epoch", unit, log_y=log_y)
+    for i, (label, train, test) in enumerate(runs):
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(_line(*train, f"{label} train" if test is not None else label, color))
+        if test is not None:
+            dotted = _line(*test, f"{label} test", color)
+            dotted.line.dash = "dot"
+            fig.add_trace(dotted)
+    return fig
+
+
+def norms_figure(
+    epochs: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    *,
+    log_y: bool = True,
+    title: str = "Gradient norm per layer",
+    y_title: str = "L2 norm",
+) -> go.Figure:
+    """One norm curve per named array (e.g. gradient of each layer) over epochs."""
+    return _lines_figure(title, y_title, {name: (epochs, values) for name, values in series.items()}, log_y=log_y)
+
+
+def update_ratio_figure(
+    epochs: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    *,
+    log_y: bool = True,
+    reference: float = UPDATE_RATIO_REFERENCE,
+    title: str = "Update size / weight size",
+) -> go.Figure:
+    """Each layer's step size relative to its weights over epochs, with a dashed reference level."""
+    fig = norms_figure(epochs, series, log_y=log_y, title=title, y_title="|update| / |weight|")
+    if len(epochs):
+        first, last = float(np.min(epochs)), float(np.max(epochs))
+        fig.add_trace(
+            go.Scatter(
+                x=[first, last],
+                y=[reference, reference],
+                name=f"{reference:g} (typical)",
+                mode="lines",
+                line=dict(color=INK, width=2, dash="dash"),
+                hoverinfo="skip",
+            )
+        )
+    return fig
+
+
+def accuracy_figure(
+    epochs: Sequence[float],
+    train_acc: Sequence[float],
+    test_acc: Sequence[float] | None = None,
+    *,
+    title: str = "Accuracy",
+) -> go.Figure:
+    """Train (and test) accuracy over epochs, fractions 0..1 shown as percentages."""
+    # Autorange keeps 90% vs 97% visible, but never beyond the meaningful 0..100%.
+    yaxis = dict(tickformat=".0%", autorangeoptions=dict(minallowed=0, maxallowed=1))
+    fig = figure(title, "epoch", "accuracy", yaxis=yaxis)
+    fig.add_trace(_line(epochs, train_acc, "train", PALETTE[0]))
+    if test_acc is not None:
+        fig.add_trace(_line(epochs, test_acc, "test", PALETTE[1]))
+    fig.update_traces(hovertemplate="epoch %{x}: %{y:.1%}")
+    return fig
+
+
+def _line(x: Sequence[float], y: Sequence[float], name: str, color: str) -> go.Scatter:
+    """A downsampled line trace."""
+    # Arrays, not lists: Plotly checks them in one step and sends them as compact typed arrays.
+    xs, ys = downsample(x, y)
+    # A few points (the records of a run that diverged early) need markers: one point draws no line.
+    mode = "lines+markers" if len(xs) <= FEW_POINTS else "lines"
+    return go.Scatter(x=xs, y=ys, name=name, mode=mode, line=dict(color=color, width=3))
+
+
+def _lines_figure(title: str, y_title: str, curves: Mapping[str, Curve], *, log_y: bool) -> go.Figure:
+    """One downsampled line per labelled (epochs, values) curve, colours in palette order."""
+    # Long labels (a past run's settings) wrap to a row each: the figure grows by those rows, not the plot shrinks.
+    rows = sum(len(label) > LONG_LABEL for label in curves)
+    layout = {"height": FIGURE_HEIGHT_PX + LEGEND_ROW_PX * (rows - 1)} if rows > 1 else {}
+    fig = figure(title, "epoch", y_title, log_y=log_y, **layout)
+    for i, (label, (x, y)) in enumerate(curves.items()):
+        fig.add_trace(_line(x, y, label, PALETTE[i % len(PALETTE)]))
+    return fig
