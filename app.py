@@ -17,7 +17,7 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import browser, draw_view, persist, state, step_view, sweep_view, views, widgets
+from page import browser, compare_view, draw_view, history_view, persist, state, step_view, sweep_view, views, widgets
 from page.pacing import Pacer
 from page.panels import PANELS
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
@@ -105,9 +105,9 @@ def main() -> None:
     with sweep_tab:
         sweep_places = sweep_view.sweep_tab(config, data, state.LR_TOUCHED.get())
     with compare_tab:
-        views.compare_tab(config, data, pool)
+        compare_view.compare_tab(config, data, pool)
     with runs_tab:
-        views.history_tab(sess)
+        history_view.history_tab(sess)
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
     views.draw(sess, placeholders, frame=0, panels=() if sess.playing else PANELS, blocked_by=problem)

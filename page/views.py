@@ -8,16 +8,16 @@ from page import live_chart, state
 from page.code import code_html, diff_html
 from page.panels import HISTOGRAMS, HistogramKind, Panel
 from page.plot import plot
-from twolayer.charts.curves import accuracy_figure, compare_figure, loss_figure, norms_figure, update_ratio_figure
+from twolayer.charts.curves import accuracy_figure, loss_figure, norms_figure, update_ratio_figure
 from twolayer.charts.labels import MATRIX_HEIGHT_PX, confusion_matrix_figure, predictions_figure
 from twolayer.charts.weights import MAX_UNIT_IMAGES, histogram_figure, histogram_over_time_figure, weight_images_figure
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
-from twolayer.serve.session import SlotPool, TrainingSession
+from twolayer.serve.session import TrainingSession
 from twolayer.teach.advice import SETTINGS_TRIAL_EPOCHS, advise, divergence_hint
-from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.teach.program import program_source
 from twolayer.teach.stage_diff import PREVIOUS, stage_difference
+from twolayer.teach.verdict import explanation
 from twolayer.train import export
 from twolayer.train.config import MANUAL_STAGES, STAGE_TITLES, STAGES, TrainConfig
 from twolayer.train.history import MAX_SAMPLE
@@ -121,6 +121,12 @@ def loss_unit(trainer: Trainer) -> tuple[float, str]:
 
 def diverged_box(container, trainer: Trainer) -> None:
     container.error("**The loss exploded.** " + divergence_hint(trainer), icon="💥")
+
+
+def went_wrong_box(container, trainer: Trainer) -> None:
+    """A finished run whose loss rose or stalled without overflowing: what happened, why, and what to try."""
+    if (words := explanation(trainer)) is not None:
+        container.warning("**This run went wrong.** " + words, icon="⚠️")
 
 
 def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: HistogramKind, panel: Panel, key: str) -> None:
@@ -236,53 +242,6 @@ def _take(changes: dict[str, object]) -> None:
     state.LR_TOUCHED.set(True)
 
 
-def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
-    """The Compare stages tab."""
-    st.markdown(
-        "Trains all five stages on the same data from the **same starting weights** in float64, without biases and "
-        "with plain SGD for the optim stage, so that every stage does exactly the same arithmetic. "
-        f"The curves should lie on top of each other (up to {MAX_EPOCHS:,} epochs)."
-    )
-    if st.button("Compare the five stages", key="compare", disabled=config is None):
-        with st.spinner("Training five stages..."), pool.slot(timeout=60) as acquired:
-            if acquired:
-                state.COMPARISON.set(compare_stages(config, data))
-            else:
-                st.warning("The server is busy training other runs; try again in a moment.")
-    result = state.COMPARISON.get()
-    if result is None:
-        return
-    c = result.config
-    st.caption(
-        f"Settings: hidden {c.hidden_size}, learning rate {c.learning_rate:g}, {c.epochs} epochs, seed {c.seed}. "
-        "These curves start lower than the lecture's NumPy run: the shared start is nn.Linear's small uniform "
-        "weights (±1/√fan-in), not the lecture's standard normal ones, so the same learning rate takes other steps."
-    )
-    left, right = st.columns(2)
-    with left:
-        plot(st, compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
-        st.caption("Loss by stage: the five curves lie on top of each other, so one colour hides the rest.")
-    with right:
-        gaps = compare_figure(
-            result.gap_curves, log_y=True, title="Relative gap to the NumPy stage", y_title="relative gap"
-        )
-        plot(st, gaps, "compare-gaps")
-        st.caption(
-            f"Each stage's |loss − numpy loss| / numpy loss per epoch; {EXACTLY_EQUAL:g} stands for exactly equal. "
-            f"Below {SAME_ARITHMETIC:g} counts as the same arithmetic: float64 rounds each sum at ~1e-16."
-        )
-    st.markdown("**Stages against the NumPy stage**")
-    gap_format = st.column_config.NumberColumn(format="%.2e")
-    st.dataframe(result.gaps, hide_index=True, column_config={"largest relative gap to numpy": gap_format})
-    st.markdown("**Gradient check** (float64)")
-    error = st.column_config.NumberColumn("max relative error", format="%.2e")
-    st.dataframe(result.gradcheck, hide_index=True, column_config={"max_rel_error": error})
-    st.caption(
-        f"✓ when the hand-written gradients are within {SAME_ARITHMETIC:g} of autograd, and within "
-        f"{FINITE_DIFFERENCES:g} of central finite differences, which carry an error of ~1e-7 from their step."
-    )
-
-
 def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None, stage: str) -> dict:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views.
 
@@ -363,6 +322,8 @@ def draw(
         loss_panel(placeholders["loss"], trainer, state.LOG_LOSS.get(), key=f"loss-{frame}")
         if trainer is not None and trainer.status is RunState.DIVERGED:
             diverged_box(placeholders["diverged"], trainer)
+        elif trainer is not None and trainer.status is RunState.DONE:
+            went_wrong_box(placeholders["diverged"], trainer)
         if trainer is None:
             return
         for panel in panels:
@@ -373,32 +334,3 @@ def draw(
                 norm_panel(placeholders[panel], trainer, panel, key=key)
             elif trainer.data.is_classification:
                 label_panels(placeholders[panel], trainer, key=key)
-
-
-def history_tab(sess: TrainingSession) -> None:
-    """This browser session's finished and reset runs: a table, an overlay, and each run's curve to download."""
-    if not sess.runs:
-        st.info("Finished and reset runs of this browser session appear here, to overlay and compare.")
-        return
-    rows = [
-        {
-            "run": r.label,
-            "status": r.status,
-            "epochs": r.epochs_completed,
-            "final loss": r.losses[-1] if r.losses else None,
-        }
-        for r in sess.runs
-    ]
-    loss = st.column_config.NumberColumn("final loss", format="%.3e")
-    st.dataframe(rows, hide_index=True, column_config={"final loss": loss})
-    chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
-    curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
-    plot(st, compare_figure(curves, log_y=state.LOG_LOSS.get()), "history")
-    st.caption("Run history chart: the loss curves of the chosen runs, one colour each.")
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    pick = left.selectbox("A past run's loss curve", range(len(sess.runs)), format_func=lambda i: sess.runs[i].label)
-    run = sess.runs[pick]
-    right.download_button(
-        "Download (CSV)", export.past_run_csv(run), f"{export.file_stem(run)}-run{pick + 1}.csv", "text/csv"
-    )
-    st.button("Clear run history", key="clear_runs", on_click=sess.clear_runs)
