@@ -14,11 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
 from bench.report import Section
 from bench.timing import verdict
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, wait_for_app
+from harness.browser import chromium, wait_for_app
 from harness.paint import (
     BUTTON_LABELS,
     CONTROL_LABELS,
@@ -279,21 +277,17 @@ def run_tti(quick: bool) -> list[Section]:
                 servers[name] = start_server(port, LOGS / f"bench-tti-{name}-server.log", app=app)
             for name in servers:
                 wait_healthy(servers[name], urls[name].rstrip("/"))
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                try:
-                    for round_ in range(1 + opens):
-                        for name in ("bare", "twolayer"):
-                            # The warm-up round leaves twolayer's server training its warm-up: let it finish.
-                            for server in servers.values():
-                                wait_quiet(server.pid, timeout_s=3 * QUIET_TIMEOUT_S if round_ < 2 else QUIET_TIMEOUT_S)
-                            record = open_timed(browser, urls[name])
-                            if round_ >= 1:
-                                records[name].append(record)
-                            else:
-                                cold[name] = record
-                finally:
-                    browser.close()
+            with chromium() as browser:
+                for round_ in range(1 + opens):
+                    for name in ("bare", "twolayer"):
+                        # The warm-up round leaves twolayer's server training its warm-up: let it finish.
+                        for server in servers.values():
+                            wait_quiet(server.pid, timeout_s=3 * QUIET_TIMEOUT_S if round_ < 2 else QUIET_TIMEOUT_S)
+                        record = open_timed(browser, urls[name])
+                        if round_ >= 1:
+                            records[name].append(record)
+                        else:
+                            cold[name] = record
         finally:
             for server in servers.values():
                 stop_server(server)
@@ -414,9 +408,8 @@ def run_first_click(quick: bool) -> list[Section]:
     # A server takes seconds to exit: each is stopped in the background while the next starts, and is gone
     # before the next click (`before_click` waits for it).
     stopping = threading.Thread()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+    try:
+        with chromium() as browser:
             for stage in stages:
                 port = free_port()
                 server = start_server(port, LOGS / f"bench-first-click-{stage}-server.log")
@@ -444,9 +437,8 @@ def run_first_click(quick: bool) -> list[Section]:
                         verdict(s["chart"] < CLICK_TARGET_MS),
                     ]
                 )
-        finally:
-            browser.close()
-            _joiner(stopping)()
+    finally:
+        _joiner(stopping)()
     return [section]
 
 

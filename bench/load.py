@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS
+from harness.browser import chromium
 from harness.cluster import Cluster, default_slots
 from harness.server import (
     HEALTH_EVERY_S,
@@ -267,8 +267,6 @@ def run_load(
     replicas: int = 0,
 ) -> LoadReport:
     """Start the server (or the processes and the proxy), run the sessions with the probes on, stop, gather figures."""
-    from playwright.sync_api import sync_playwright
-
     env = dict(os.environ)
     if slots is not None:
         env["TWOLAYER_SLOTS"] = str(slots)
@@ -279,19 +277,15 @@ def run_load(
         tempfile.TemporaryDirectory(prefix="twolayer-load-") as store,
         serving(app, env, replicas, store, exits) as (url, pids),
     ):
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                health = Sampler(health_probe(url), HEALTH_EVERY_S)
-                process = Sampler(process_probe(*pids), PROC_EVERY_S)
-                health.start()
-                process.start()
-                start = time.monotonic()
-                results = run_sessions(browser, url, settings, check=min(check, sessions), timeout_s=timeout_s)
-                wall = time.monotonic() - start
-                health_samples, process_samples = health.stop(), process.stop()
-            finally:
-                browser.close()
+        with chromium() as browser:
+            health = Sampler(health_probe(url), HEALTH_EVERY_S)
+            process = Sampler(process_probe(*pids), PROC_EVERY_S)
+            health.start()
+            process.start()
+            start = time.monotonic()
+            results = run_sessions(browser, url, settings, check=min(check, sessions), timeout_s=timeout_s)
+            wall = time.monotonic() - start
+            health_samples, process_samples = health.stop(), process.stop()
         peak = max(memory_mb(pid)["VmHWM"] for pid in pids)
     logs = sorted(CLASS_DIR.glob("app*.log")) if replicas else [LOG]
     errors = [error for log in logs for error in server_tracebacks(log)] or exits

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
 import torch
 from threadpoolctl import threadpool_limits
 
+from harness.server import memory_mb
 from twolayer import TrainConfig, Trainer
 
 STAGE = "optim"  # the stage holding the most state: autograd graphs, optimizer moments, biases
@@ -17,11 +19,7 @@ SLICE = 1000  # epochs per advance call, as a caller drawing between slices woul
 
 def resident_mb() -> float:
     """This process's resident memory (VmRSS) in MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    return memory_mb(os.getpid())["VmRSS"]
 
 
 def measure(epochs: int) -> dict[str, float]:

@@ -10,6 +10,7 @@ import argparse
 import copy
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from bench.long_run import resident_mb
 from bench.loops import minibatch_loop
 from bench.report import Section, load
 from bench.timing import median, paired_ratio, verdict
+from harness.server import memory_mb
 from twolayer import TrainConfig, Trainer
 from twolayer.data.dataset import DIGIT_CLASSES
 from twolayer.data.idx import IMAGES_MAGIC, LABELS_MAGIC, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
@@ -285,15 +287,6 @@ def held_bytes(trainer: Trainer) -> dict[str, int]:
     }
 
 
-def peak_mb() -> float:
-    """This process's most resident memory so far (VmHWM) in MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def probe_memory(directory: str | Path, stage: str, epochs: int) -> dict[str, float]:
     """Resident memory before building the trainer (which loads the IDX files), after, and after `epochs` epochs;
     a tiny run of the stage first loads the code it runs (torch loads parts lazily), as the app's warm-up does."""
@@ -306,7 +299,7 @@ def probe_memory(directory: str | Path, stage: str, epochs: int) -> dict[str, fl
         "before_mb": before,
         "built_mb": built,
         "after_mb": resident_mb(),
-        "peak_mb": peak_mb(),
+        "peak_mb": memory_mb(os.getpid())["VmHWM"],
         "epochs": trainer.epoch,
         **held_bytes(trainer),
     }

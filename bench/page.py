@@ -9,12 +9,11 @@ import statistics
 import time
 
 import torch
-from playwright.sync_api import sync_playwright
 from threadpoolctl import threadpool_limits
 
 from bench.report import Section
 from bench.timing import verdict
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, LOSS_JS, STATUS_LINE_JS
+from harness.browser import LOSS_JS, STATUS_LINE_JS, chromium
 from harness.server import ROOT, free_port, start_server, stop_server, wait_healthy
 from twolayer import TrainConfig, Trainer
 
@@ -138,14 +137,12 @@ def run(quick: bool) -> list[Section]:
     server = start_server(port, ROOT / "test-artifacts" / "bench-page-server.log")
     try:
         wait_healthy(server, url)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             # Interleaved, so a slow spell of the shared machine falls on both halves of a pair.
             for _ in range(QUICK_REPEATS if quick else REPEATS):
                 engines.append(engine_seconds(epochs))
                 long_runs.append(timed_run(browser, f"{url}/?epochs={epochs}", epochs))
             lecture = timed_run(browser, f"{url}/", 500)
-            browser.close()
     finally:
         stop_server(server)
     ratios = [run["wall"] / engine for run, engine in zip(long_runs, engines, strict=True)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -98,3 +100,17 @@ def wait_for_app(page: Page, timeout_ms: float = 60_000) -> None:
     page.locator(APP_IDLE).wait_for(state="attached", timeout=timeout_ms)
     # The "Running..." widget fades out after the run; gone means nothing is still drawing.
     page.locator(RUNNING_WIDGET).wait_for(state="detached", timeout=timeout_ms)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium with CHROMIUM_ARGS, driven by Playwright, closed on leaving."""
+    # Imported at launch: benchmarks that only time the engine import this module where no browser is installed.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,4 +1,4 @@
-"""Small data files for tests: IDX files shaped like MNIST, and broken files of every kind the page accepts."""
+"""Small data files for tests: IDX and .npz bytes, MNIST-shaped files, and broken files of every kind the page takes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
     magic = 0x800 | array.ndim if magic is None else magic
     header = magic.to_bytes(4, "big") + b"".join(size.to_bytes(4, "big") for size in array.shape)
     return header + array.astype(np.uint8).tobytes()
+
+
+def npz_bytes(**arrays) -> bytes:
+    """An .npz file's bytes holding `arrays` by name."""
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
 
 
 def mnist_files(n_train=30, n_test=10, shape=(4, 5), seed=0) -> tuple[dict[str, bytes], dict[str, np.ndarray]]:
@@ -52,8 +59,7 @@ def digit_uploads() -> dict[str, dict[str, bytes]]:
     raw = {name: idx_bytes(array) for name, array in arrays.items()}
     x = arrays[TRAIN_IMAGES].astype(np.float64) / 255
     labels = arrays[TRAIN_LABELS]
-    npz = io.BytesIO()
-    np.savez(npz, x=x, y=labels, x_test=arrays[TEST_IMAGES] / 255, y_test=arrays[TEST_LABELS])
+    npz = npz_bytes(x=x, y=labels, x_test=arrays[TEST_IMAGES] / 255, y_test=arrays[TEST_LABELS])
     small = x[:, ::4, ::4].reshape(len(x), -1)  # 7 x 7 pixels keep the CSV short
     csv = "label," + ",".join(f"p{i}" for i in range(small.shape[1])) + "\n"
     rows = zip(labels, small, strict=True)
@@ -61,7 +67,7 @@ def digit_uploads() -> dict[str, dict[str, bytes]]:
     return {
         "idx-gz": {f"{name}.gz": gzip.compress(content, mtime=0) for name, content in raw.items()},
         "idx-raw": raw,
-        "npz": {"digits.npz": npz.getvalue()},
+        "npz": {"digits.npz": npz},
         "csv": {"digits.csv": csv.encode()},
     }
 

@@ -8,21 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import streamlit
-from streamlit.testing.v1 import AppTest
 
 from page import state
 from page.browser import CHART_CODE
 from page.plot import PRESENTER_FONT
 from twolayer.charts.base import FONT_SIZE
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABELS = ["Stage", "Hidden size", "Learning rate", "Epochs", "Device", "Seed", "Batch size", "Initialisation", "Data"]
-
-
-def open_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    return at.run()
 
 
 def session(at):
@@ -73,7 +65,7 @@ def status_text(at) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**"))
 
 
-def test_default_page_renders_every_control():
+def test_default_page_renders_every_control(open_app):
     at = open_app()
     assert not at.exception
     assert set(LABELS) <= widget_labels(at)
@@ -84,7 +76,7 @@ def test_default_page_renders_every_control():
     assert status_text(at).startswith("**Ready**")
 
 
-def test_train_runs_the_lecture_default_to_the_end():
+def test_train_runs_the_lecture_default_to_the_end(open_app):
     at = open_app()
     at.button(key="train").click().run()
     assert not at.exception
@@ -98,7 +90,7 @@ def test_train_runs_the_lecture_default_to_the_end():
     assert len(session(at).runs) == 1, "the finished run is kept in the run history"
 
 
-def test_step_pause_and_reset():
+def test_step_pause_and_reset(open_app):
     at = open_app()
     at.button(key="step").click().run()
     at.button(key="step").click().run()
@@ -121,7 +113,7 @@ def test_the_live_charts_find_the_frontends_chart_code():
     assert (Path(streamlit.__file__).parent / "static" / CHART_CODE).is_file()
 
 
-def test_the_training_charts_are_placed_once_and_fed_each_frame():
+def test_the_training_charts_are_placed_once_and_fed_each_frame(open_app):
     """A host per chart of the Training tab, with the same id in every script run (so the browser keeps the chart),
     and a feed per chart with its latest figure; after Reset, the empty loss box and no chart."""
     at = open_app()
@@ -142,7 +134,7 @@ def test_the_training_charts_are_placed_once_and_fed_each_frame():
     assert any("The loss curve appears here" in element.proto.body for element in at.get("html"))
 
 
-def test_a_paused_run_resumes_to_the_same_history_as_an_uninterrupted_one():
+def test_a_paused_run_resumes_to_the_same_history_as_an_uninterrupted_one(open_app):
     at = open_app({"epochs": "40", "stage": "nn"})
     for _ in range(3):
         at.button(key="step").click().run()
@@ -153,7 +145,7 @@ def test_a_paused_run_resumes_to_the_same_history_as_an_uninterrupted_one():
     assert resumed == session(fresh).trainer.history.column("loss")
 
 
-def test_stage_switch_brings_the_lecture_learning_rate_unless_chosen():
+def test_stage_switch_brings_the_lecture_learning_rate_unless_chosen(open_app):
     at = open_app()
     at.selectbox(key="stage").set_value("nn").run()
     assert at.select_slider(key="lr").value == 1e-4
@@ -165,7 +157,7 @@ def test_stage_switch_brings_the_lecture_learning_rate_unless_chosen():
     assert at.selectbox(key="optimizer").value == "adam"
 
 
-def test_settings_go_into_the_url_and_come_back_from_it():
+def test_settings_go_into_the_url_and_come_back_from_it(open_app):
     at = open_app()
     at.selectbox(key="stage").set_value("autograd").run()
     at.select_slider(key="hidden").set_value(32).run()
@@ -178,7 +170,7 @@ def test_settings_go_into_the_url_and_come_back_from_it():
     assert not again.warning
 
 
-def test_malformed_link_falls_back_to_defaults_with_warnings():
+def test_malformed_link_falls_back_to_defaults_with_warnings(open_app):
     at = open_app({"hidden": "abc", "lr": "nan", "stage": "keras", "device": "tpu", "zoom": "9"})
     assert not at.exception
     assert at.select_slider(key="hidden").value == 100
@@ -191,14 +183,14 @@ def test_malformed_link_falls_back_to_defaults_with_warnings():
     assert session(at).trainer.status == "done", "the page still trains after a bad link"
 
 
-def test_device_in_link_is_used_only_if_the_server_has_it():
+def test_device_in_link_is_used_only_if_the_server_has_it(open_app):
     at = open_app({"device": "cuda", "stage": "tensor"})
     has_cuda = "cuda" in at.selectbox(key="device").options
     assert at.selectbox(key="device").value == ("cuda" if has_cuda else "cpu")
     assert any("device 'cuda', which this server lacks" in w.value for w in at.warning) != has_cuda
 
 
-def test_divergence_shows_the_explanation_and_keeps_the_page_working():
+def test_divergence_shows_the_explanation_and_keeps_the_page_working(open_app):
     at = open_app({"stage": "tensor", "lr": "0.001"})
     at.button(key="train").click().run()
     assert session(at).trainer.status == "diverged"
@@ -211,7 +203,7 @@ def test_divergence_shows_the_explanation_and_keeps_the_page_working():
     assert [run.status for run in session(at).runs] == ["diverged", "done"]
 
 
-def test_changing_a_setting_while_paused_asks_before_mixing():
+def test_changing_a_setting_while_paused_asks_before_mixing(open_app):
     at = open_app()
     at.button(key="step").click().run()
     at.select_slider(key="hidden").set_value(50).run()
@@ -225,13 +217,13 @@ def test_changing_a_setting_while_paused_asks_before_mixing():
     assert session(at).trainer.config.hidden_size == 50 and session(at).trainer.status == "done"
 
 
-def test_work_cap_is_refused_with_a_message():
+def test_work_cap_is_refused_with_a_message(open_app):
     at = open_app({"hidden": "4096", "batch": "4096", "epochs": "1000"})
     assert any("hidden size x rows per epoch x epochs must be at most" in e.value for e in at.error)
     assert at.button(key="train").disabled
 
 
-def test_compare_stages_overlays_identical_curves_and_checks_gradients():
+def test_compare_stages_overlays_identical_curves_and_checks_gradients(open_app):
     at = open_app({"epochs": "100", "init": "shared"})
     at.button(key="compare").click().run()
     result = at.session_state[state.COMPARISON.name]
@@ -241,13 +233,13 @@ def test_compare_stages_overlays_identical_curves_and_checks_gradients():
     assert all(row["max_rel_error"] < 1e-5 for row in result.gradcheck)
 
 
-def test_presenter_mode_hides_chosen_controls():
+def test_presenter_mode_hides_chosen_controls(open_app):
     at = open_app({"present": "1", "hide": "seed,batch"})
     labels = widget_labels(at)
     assert "Seed" not in labels and "Batch size" not in labels and "Stage" in labels
 
 
-def test_presenter_mode_enlarges_the_text_of_every_chart_live_or_not():
+def test_presenter_mode_enlarges_the_text_of_every_chart_live_or_not(open_app):
     at = open_app({"data": "digits", "stage": "autograd", "epochs": "5", "present": "1"})
     at.button(key="step").click().run()
     at.button(key="draw_test_image").click().run()  # the Draw tab's charts need a digit on the pad
@@ -262,7 +254,7 @@ def test_presenter_mode_enlarges_the_text_of_every_chart_live_or_not():
         assert layout["title"]["font"]["size"] > FONT_SIZE, layout["title"]["text"]
 
 
-def test_choosing_a_stage_shows_its_code_at_once_and_says_how_it_differs():
+def test_choosing_a_stage_shows_its_code_at_once_and_says_how_it_differs(open_app):
     at = open_app({"epochs": "5"})
     at.button(key="train").click().run()
     at.selectbox(key="stage").set_value("nn").run()
@@ -272,7 +264,7 @@ def test_choosing_a_stage_shows_its_code_at_once_and_says_how_it_differs():
     assert any('`reduction="sum"` as in the lecture' in c for c in captions)
 
 
-def test_poor_defaults_for_digits_are_named_and_one_click_fixes_them():
+def test_poor_defaults_for_digits_are_named_and_one_click_fixes_them(open_app):
     at = open_app({"data": "digits", "epochs": "100"})
     assert any(box.value.startswith("**These settings train this data poorly.**") for box in at.info)
     at.button(key="take_advice").click().run()
@@ -282,7 +274,7 @@ def test_poor_defaults_for_digits_are_named_and_one_click_fixes_them():
     assert session(at).trainer.evaluations()["test_accuracy"][-1] > 0.95
 
 
-def test_digits_say_what_the_loss_is_and_how_often_the_test_curve_is_measured():
+def test_digits_say_what_the_loss_is_and_how_often_the_test_curve_is_measured(open_app):
     at = open_app({"data": "digits", "stage": "optim", "epochs": "10"})
     at.button(key="train").click().run()
     assert "loss **" in status_text(at) and "(per example)" in status_text(at)

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from page import state
 from page.widgets import LINK_PROBLEMS
+from tests.datafiles import npz_bytes
 from twolayer.__main__ import main
 from twolayer.data.dataset import MAX_UPLOAD_BYTES, DataError
 from twolayer.data.files import load_upload
 from twolayer.teach.advice import divergence_hint
 from twolayer.train.devices import available_devices
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LACKING = next((device for device in ("cuda", "mps") if device not in available_devices()), None)
 PRESENT = ", ".join(available_devices())
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(100)  # the start of a real PNG image
 PICKLE_ADVICE = "This file contains pickled (object) data"
-
-
-def npz_bytes(**arrays) -> bytes:
-    out = io.BytesIO()
-    np.savez(out, **arrays)
-    return out.getvalue()
 
 
 GOOD_NPZ = npz_bytes(x=np.random.default_rng(0).standard_normal((32, 5)), y=np.arange(32) % 3)
@@ -171,12 +161,6 @@ def test_cli_refuses_bad_data_files_naming_the_file(name, content, message, tmp_
 # --- the page: links, widgets and uploads ----------------------------------------------------------
 
 
-def open_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    return at.run()
-
-
 def runs(at) -> list:
     return list(at.session_state[state.SESSION.name].runs)
 
@@ -273,7 +257,7 @@ LINK_CASES = {
 
 
 @pytest.mark.parametrize("case", list(LINK_CASES))
-def test_bad_link_shows_the_exact_warning_and_the_page_still_trains(case):
+def test_bad_link_shows_the_exact_warning_and_the_page_still_trains(case, open_app):
     query, warnings, errors = LINK_CASES[case]
     # A short run unless the link itself sets the epochs, so that a normal Train stays quick.
     at = open_app(query if "epochs" in query or "seed" in query else {**query, "epochs": "20"})
@@ -283,7 +267,7 @@ def test_bad_link_shows_the_exact_warning_and_the_page_still_trains(case):
     train_succeeds(at)
 
 
-def test_every_setting_repeated_uses_the_last_of_each():
+def test_every_setting_repeated_uses_the_last_of_each(open_app):
     at = open_app(EVERY_KEY)
     trainer_config = None
     train_succeeds(at, epochs=20)
@@ -294,14 +278,14 @@ def test_every_setting_repeated_uses_the_last_of_each():
 
 
 @pytest.mark.skipif(LACKING is None, reason="this machine has every device")
-def test_link_to_a_device_the_server_lacks_falls_back_to_cpu():
+def test_link_to_a_device_the_server_lacks_falls_back_to_cpu(open_app):
     at = open_app({"device": LACKING, "stage": "tensor", "epochs": "20"})
     assert messages(at)["warning"] == [f"The link asks for device '{LACKING}', which this server lacks; using cpu."]
     assert at.selectbox(key="device").value == "cpu"
     train_succeeds(at)
 
 
-def test_link_beyond_the_work_cap_is_refused_until_the_settings_fit():
+def test_link_beyond_the_work_cap_is_refused_until_the_settings_fit(open_app):
     at = open_app({"hidden": "4096", "batch": "4096", "epochs": "1000"})
     assert messages(at)["error"] == [
         "epochs=1000 is not allowed: hidden size x rows per epoch x epochs must be at most 2,000,000,000 "
@@ -316,7 +300,7 @@ def test_link_beyond_the_work_cap_is_refused_until_the_settings_fit():
 
 
 @pytest.fixture
-def trained():
+def trained(open_app):
     """A page with one finished 20-epoch run in its history, and that run."""
     at = open_app({"epochs": "20"})
     train_succeeds(at, epochs=20)
@@ -422,7 +406,7 @@ def test_a_picture_named_npz_is_not_called_pickled_data():
     assert PICKLE_ADVICE not in str(refused.value) and "allow_pickle" not in str(refused.value)
 
 
-def test_several_link_problems_share_one_box_that_can_be_dismissed():
+def test_several_link_problems_share_one_box_that_can_be_dismissed(open_app):
     at = open_app({"hidden": "0", "epochs": "0", "zoom": "2"})
     assert len(at.warning) == 1 and at.warning[0].value.startswith(LINK_PROBLEMS)
     assert messages(at)["warning"][2] == "Unknown link setting 'zoom' was ignored."
@@ -431,7 +415,7 @@ def test_several_link_problems_share_one_box_that_can_be_dismissed():
     train_succeeds(at, epochs=500)
 
 
-def test_the_status_line_says_why_train_is_off():
+def test_the_status_line_says_why_train_is_off(open_app):
     at = open_app({"hidden": "4096", "batch": "4096", "epochs": "1000"})
     assert at.button(key="train").disabled
     status = next(m.value for m in at.markdown if m.value.startswith("**Ready**"))

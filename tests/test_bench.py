@@ -1,6 +1,10 @@
 """The benchmark command runs end to end at a tiny size and reports a ratio for every stage; its report file."""
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,3 +53,18 @@ def test_flop_count_is_what_torch_counts_for_one_step(stage):
     with FlopCounterMode(display=False) as counter:
         trainer.stage.step(x, y)
     assert counter.get_total_flops() == peak.flops_per_epoch(32, 16)
+
+
+def test_benchmarks_and_harness_import_without_playwright():
+    # The CPU sections and their tests must run where no browser stack is installed: Playwright is imported
+    # only by the sections that drive Chromium, when they run.
+    root = Path(__file__).resolve().parents[1]
+    paths = [*(root / "bench").glob("*.py"), *(root / "harness").glob("*.py")]
+    modules = [f"{path.parent.name}.{path.stem}" for path in paths]
+    script = "import importlib, json, sys\n"
+    script += f"for name in {modules!r}: importlib.import_module(name)\n"
+    script += "print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout)
+    assert "bench.__main__" in loaded and "bench.engine" in loaded, "the benchmark command and its sections"
+    assert not [name for name in loaded if name.split(".")[0] == "playwright"], "Playwright imported without a browser"

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from tests.datafiles import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, idx_bytes, mnist_files
+from tests.datafiles import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, idx_bytes, mnist_files, npz_bytes
 from twolayer.data.dataset import DataError
 from twolayer.data.files import load_upload
 from twolayer.data.idx import load_mnist_files, read_idx
@@ -264,12 +264,6 @@ def test_csv_that_is_not_text_is_refused():
 
 
 # .npz files
-
-
-def npz_bytes(**arrays) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
 
 
 def test_npz_integer_labels_become_one_hot_over_both_splits(tmp_path):

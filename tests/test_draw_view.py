@@ -5,23 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
 from page import state
 from twolayer.charts.draw import scores_figure, units_figure
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 DIGITS = {"data": "digits", "stage": "optim", "epochs": "5"}
 TEST_LINE = re.compile(r"test image (\d+) of (\d+) · label \*\*(\d)\*\* · the evaluation predicts \*\*(\d)\*\*")
-
-
-def open_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    return at.run()
 
 
 def texts(at) -> list[str]:
@@ -46,21 +37,21 @@ def scores_chart(at) -> list[float]:
     raise AssertionError("no scores chart on the page")
 
 
-def test_random_data_says_drawing_needs_images():
+def test_random_data_says_drawing_needs_images(open_app):
     at = open_app()
     assert not at.exception
     assert any("Drawing needs image data" in text and "Handwritten digits" in text for text in texts(at))
     assert not any(b.label.startswith("Try a") for b in at.button)
 
 
-def test_digits_without_a_run_ask_for_train_or_step_first():
+def test_digits_without_a_run_ask_for_train_or_step_first(open_app):
     at = open_app(DIGITS)
     assert not at.exception
     assert any("Press **Train** or **Step** first" in text for text in texts(at))
     assert not any(b.label.startswith("Try a") for b in at.button)
 
 
-def test_a_test_image_shows_its_label_and_the_evaluations_prediction():
+def test_a_test_image_shows_its_label_and_the_evaluations_prediction(open_app):
     at = open_app(DIGITS)
     at.button(key="step").click().run()
     assert not at.exception
@@ -81,7 +72,7 @@ def test_a_test_image_shows_its_label_and_the_evaluations_prediction():
         assert any(f"reads {int(np.argmax(bars))}**" in text for text in texts(at))
 
 
-def test_scores_follow_the_training():
+def test_scores_follow_the_training(open_app):
     at = open_app(DIGITS)
     at.button(key="step").click().run()
     at.button(key="draw_test_image").click().run()

@@ -81,19 +81,14 @@ def environment(checkout: Path | None = None) -> dict[str, str]:
     return env
 
 
-def run(command: str, checkout: Path) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path, env: dict[str, str], what: str) -> subprocess.CompletedProcess:
+    """`args` run in `cwd` with its output captured; the test fails, naming `what`, past COMMAND_TIMEOUT."""
     try:
         return subprocess.run(
-            ["bash", "-c", command],
-            cwd=checkout,
-            env=environment(checkout),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
+            args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"`{command}` ran over {COMMAND_TIMEOUT} s")
+        pytest.fail(f"{what} ran over {COMMAND_TIMEOUT} s")
 
 
 def require_installed() -> None:
@@ -119,7 +114,7 @@ def test_bash_block_runs(block: str, tmp_path: Path):
         assert not BARE_PYTHON.search(command.split("#")[0]), f"`{command}`: use .venv/bin/python, not bare python"
     to_run = [c for c in commands if not SKIPPED.search(c)]
     for command in to_run:
-        result = run(command, checkout)
+        result = run(["bash", "-c", command], checkout, environment(checkout), f"`{command}`")
         assert result.returncode == 0, (
             f"`{command}` exited with {result.returncode}\nstdout:\n{result.stdout[-3000:]}\n"
             f"stderr:\n{result.stderr[-3000:]}"
@@ -137,17 +132,8 @@ def test_python_block_runs_outside_the_checkout(index: int, tmp_path: Path):
     elsewhere.mkdir()
     script = elsewhere / "example.py"
     script.write_text(PYTHON_BLOCKS[index])
-    try:
-        result = subprocess.run(
-            [str(VENV / "bin" / "python"), str(script)],
-            cwd=elsewhere,
-            env=environment(),
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the README's python block {index + 1} ran over {COMMAND_TIMEOUT} s")
+    what = f"the README's python block {index + 1}"
+    result = run([str(VENV / "bin" / "python"), str(script)], elsewhere, environment(), what)
     assert result.returncode == 0, f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
 
 

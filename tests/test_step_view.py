@@ -2,7 +2,6 @@
 
 import html
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,14 +10,6 @@ from streamlit.testing.v1 import AppTest
 from page import state, step_view
 from twolayer import TrainConfig, Trainer
 from twolayer.charts.step import MAX_FIRING_ROWS, firing_figure, units_shown
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def open_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    return at.run()
 
 
 def step(at: AppTest) -> AppTest:
@@ -52,14 +43,14 @@ def no_errors(at: AppTest) -> None:
     assert not [e.value for e in at.error], [e.value for e in at.error]
 
 
-def test_before_any_run_the_tab_only_hints():
+def test_before_any_run_the_tab_only_hints(open_app):
     at = open_app()
     assert any("Press **Train** or **Step** first" in m.value for m in at.markdown)
     assert not any("tl-legend" in h.proto.body for h in at.html), "no code view before a run"
     assert state.STEP_SLIDER.name not in [s.key for s in at.slider]
 
 
-def test_step_shows_each_recorded_line_with_its_values():
+def test_step_shows_each_recorded_line_with_its_values(open_app):
     at = step(open_app({"epochs": "5"}))
     no_errors(at)
     recording = at.session_state[state.STEP_RECORDED.name].recording
@@ -88,7 +79,7 @@ def test_step_shows_each_recorded_line_with_its_values():
     no_errors(at)
 
 
-def test_each_value_is_described_by_its_real_statistics():
+def test_each_value_is_described_by_its_real_statistics(open_app):
     at = step(open_app({"epochs": "5"}))
     at.slider(key=state.STEP_SLIDER.name).set_value(8).run()  # grad_h = grad_h_relu * (h > 0)
     recording = at.session_state[state.STEP_RECORDED.name].recording
@@ -100,7 +91,7 @@ def test_each_value_is_described_by_its_real_statistics():
     assert f"{share:.1%} pass" in captions, "the ReLU line shows the mask of units that let the gradient through"
 
 
-def test_recording_leaves_the_run_unchanged_and_happens_once_per_epoch(monkeypatch):
+def test_recording_leaves_the_run_unchanged_and_happens_once_per_epoch(monkeypatch, open_app):
     calls = []
     record = step_view.record_next_step
 
@@ -123,7 +114,7 @@ def test_recording_leaves_the_run_unchanged_and_happens_once_per_epoch(monkeypat
     assert at.session_state[state.SESSION.name].trainer.history.column("loss") == alone.history.column("loss")
 
 
-def test_optimizer_step_shows_adam_state_before_and_after():
+def test_optimizer_step_shows_adam_state_before_and_after(open_app):
     at = step(open_app({"stage": "optim", "epochs": "5"}))
     at.slider(key=state.STEP_SLIDER.name).set_value(6).run()
     assert highlighted(at).startswith("optimizer.step()")
@@ -138,7 +129,7 @@ def test_optimizer_step_shows_adam_state_before_and_after():
     no_errors(at)
 
 
-def test_backward_line_draws_the_graph_and_names_the_filled_gradients():
+def test_backward_line_draws_the_graph_and_names_the_filled_gradients(open_app):
     at = step(open_app({"stage": "autograd", "epochs": "5"}))
     at.slider(key=state.STEP_SLIDER.name).set_value(6).run()
     assert highlighted(at).startswith("loss.backward()")
@@ -149,13 +140,13 @@ def test_backward_line_draws_the_graph_and_names_the_filled_gradients():
     no_errors(at)
 
 
-def test_a_line_without_a_value_says_what_it_does():
+def test_a_line_without_a_value_says_what_it_does(open_app):
     at = step(open_app({"stage": "autograd", "epochs": "5"}))
     at.slider(key=state.STEP_SLIDER.name).set_value(4).run()  # w1.grad = None
     assert any("It makes no new value." in m.value for m in at.markdown)
 
 
-def test_a_new_stage_keeps_the_highlight_within_its_lines():
+def test_a_new_stage_keeps_the_highlight_within_its_lines(open_app):
     at = step(open_app({"stage": "numpy", "epochs": "5"}))
     at.slider(key=state.STEP_SLIDER.name).set_value(11).run()
     at.button(key="reset").click().run()
@@ -166,7 +157,7 @@ def test_a_new_stage_keeps_the_highlight_within_its_lines():
     assert highlighted(at).startswith("optimizer.step()")
 
 
-def test_a_diverged_run_shows_the_overflowed_step():
+def test_a_diverged_run_shows_the_overflowed_step(open_app):
     at = open_app({"stage": "tensor", "lr": "0.001"})
     at.button(key="train").click().run()
     assert at.session_state[state.SESSION.name].trainer.status == "diverged"

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from harness.browser import chromium
 from harness.server import free_port, start_server, stop_server, wait_healthy
 
-from .helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO
+from .helpers import ARTIFACTS, CHROMIUM, REPO
 
 HERE = Path(__file__).resolve().parent
 HEALTH_TIMEOUT_S = 60
@@ -69,10 +70,8 @@ def browser() -> Iterator[Browser]:
             "(scripts/test does this itself when run as root)",
             pytrace=False,
         )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

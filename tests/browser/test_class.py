@@ -12,7 +12,7 @@ from harness.cluster import Cluster, haproxy_binary
 from harness.server import free_port
 from harness.sessions import compare_histories, run_sessions, served_by, session_settings
 
-from .helpers import status, wait_for_app
+from .helpers import button, status, wait_for_app
 
 RUN_TIMEOUT_MS = 120_000  # two servers, a browser and the test share two cores
 
@@ -71,7 +71,7 @@ def test_a_killed_process_sends_its_students_to_the_other_with_their_settings_an
         assert set(by_server) == {"app1", "app2"}, f"six browsers all went to {set(by_server)}"
         (_, victim), (_, survivor) = by_server["app1"], by_server["app2"]
         for page in (victim, survivor):
-            page.get_by_role("button", name="Train", exact=True).click()
+            button(page, "Train").click()
         for page in (victim, survivor):
             expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{3,}"), timeout=RUN_TIMEOUT_MS)
 
@@ -104,9 +104,9 @@ def test_a_reload_keeps_the_run_history_and_no_other_browser_sees_it(cluster, br
     try:
         page.goto(f"{cluster.url}/?epochs=100&hidden=32")
         wait_for_app(page)
-        page.get_by_role("button", name="Train", exact=True).click()
+        button(page, "Train").click()
         expect(status(page)).to_have_text(re.compile(r"^Done · epoch 100 of 100"), timeout=RUN_TIMEOUT_MS)
-        page.get_by_role("button", name="Reset", exact=True).click()
+        button(page, "Reset").click()
         wait_for_app(page)
 
         page.reload()

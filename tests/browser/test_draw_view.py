@@ -9,41 +9,25 @@ import shutil
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from .helpers import REPO, headless_run, status, wait_for_app
+from harness.browser import VALUES_JS
 
-RUN_TIMEOUT_MS = 90_000  # seconds on an idle machine; a loaded CI runner can be many times slower
+from .helpers import REPO, button, headless_run, no_errors, script_run_started, train_until, wait_for_app
+
 SETTINGS = dict(stage="optim", data="digits", hidden_size=64, learning_rate=1e-3, epochs=60)
 QUERY = "?data=digits&stage=optim&hidden=64&lr=0.001&epochs=60"
 TEST_LINE = re.compile(r"On the pad: test image (\d+) of (\d+) · label (\d) · the evaluation predicts (\d)")
-# The visible scores chart's bar heights; the page receives NumPy arrays as base64 typed arrays.
-SCORES_JS = """() => {
-  const values = (v) => {
-    if (!v || !v.bdata) return Array.from(v || []);
-    const types = {f8: Float64Array, f4: Float32Array};
-    const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
-    return Array.from(new types[v.dtype](bytes.buffer));
-  };
+# The visible scores chart's bar heights.
+SCORES_JS = f"""() => {{
   const charts = [...document.querySelectorAll('.js-plotly-plot')].filter((el) => el.offsetParent !== null
       && String(el.layout?.title?.text ?? '').startsWith('Scores'));
-  return charts.length === 1 ? values(charts[0].data[0].y) : null;
-}"""
-# Set before an action: the frontend marks its root "running" while a script run is under way.
-SCRIPT_RUN_PROBE_JS = """() => {
-  window.scriptRan = false;
-  const root = document.querySelector('[data-testid="stApp"]');
-  new MutationObserver((records) => {
-    if (records.some((r) => r.oldValue === 'running') || root.dataset.testScriptState === 'running') {
-      window.scriptRan = true;
-    }
-  }).observe(root, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
-}"""
+  return charts.length === 1 ? ({VALUES_JS})(charts[0].data[0].y) : null;
+}}"""
 
 
 def after_rerun(page: Page, action) -> None:
     """Do `action`, then wait until the script run it causes has started and finished."""
-    page.evaluate(SCRIPT_RUN_PROBE_JS)
-    action()
-    page.wait_for_function("() => window.scriptRan", timeout=RUN_TIMEOUT_MS)
+    with script_run_started(page):
+        action()
     wait_for_app(page)
 
 
@@ -66,9 +50,7 @@ def shown_scores(page: Page) -> list[float] | None:
 def test_drawing_moves_the_scores_and_a_test_image_reads_as_evaluated(app_server, page, screenshot_dir):
     page.goto(app_server + QUERY)
     wait_for_app(page)
-    after_rerun(page, lambda: page.get_by_role("button", name="Train", exact=True).click())
-    expect(status(page)).to_have_text(re.compile(r"^Done · "), timeout=RUN_TIMEOUT_MS)
-    wait_for_app(page)
+    train_until(page, "Done")
 
     page.get_by_role("tab", name="Draw").click()
     canvas = page.locator("canvas.drawpad-canvas")
@@ -104,7 +86,7 @@ def test_drawing_moves_the_scores_and_a_test_image_reads_as_evaluated(app_server
         shutil.copyfile(shot, REPO / "docs" / "draw.png")
 
     # A test image on the pad: its label and the evaluation's prediction, as the core computes them.
-    after_rerun(page, lambda: page.get_by_role("button", name="Try a test image", exact=True).click())
+    after_rerun(page, lambda: button(page, "Try a test image").click())
     line = page.get_by_text(TEST_LINE)
     expect(line).to_be_visible()
     number, count, label, predicted = (int(g) for g in TEST_LINE.search(line.inner_text()).groups())
@@ -119,9 +101,8 @@ def test_drawing_moves_the_scores_and_a_test_image_reads_as_evaluated(app_server
     panel.screenshot(path=screenshot_dir / "draw-test-image.png")
 
     # Clear empties the pad: no scores, and no line about a test image that is no longer there.
-    after_rerun(page, lambda: page.get_by_role("button", name="Clear", exact=True).click())
+    after_rerun(page, lambda: button(page, "Clear").click())
     expect(page.get_by_text(TEST_LINE)).to_have_count(0)
     expect(page.get_by_text("draw a digit on the pad, and the network's ten scores")).to_be_visible()
     assert shown_scores(page) is None, "scores are still shown for a cleared pad"
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    assert page.errors == [], f"the browser reported errors: {page.errors}"
+    no_errors(page)

@@ -9,9 +9,8 @@ from playwright.sync_api import Page, expect
 
 from harness.paint import CONTROL_LABELS, LOSS_SHOWN_JS, PAINT_PROBE_JS, paint_record
 
-from .helpers import wait_for_app
+from .helpers import RUN_TIMEOUT_MS, button, wait_for_app
 
-RUN_TIMEOUT_MS = 90_000  # a loaded CI runner can be many times slower than an idle machine
 # When the page asked for the frontend's Plotly code, in ms of the page's clock (as the paint probe's times).
 CHART_CODE_REQUESTS_JS = (
     "() => performance.getEntriesByType('resource').filter((e) => /PlotlyChart[.-]/.test(e.name))"
@@ -24,7 +23,7 @@ def test_controls_and_train_appear_and_no_chart_is_drawn_before_a_run(app_server
     page.context.add_init_script(PAINT_PROBE_JS)
     page.goto(app_server)
     wait_for_app(page)
-    train = page.get_by_role("button", name="Train", exact=True)
+    train = button(page, "Train")
     expect(train).to_be_enabled()
     sidebar = page.get_by_test_id("stSidebar")
     for label in CONTROL_LABELS:

@@ -14,8 +14,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .helpers import REPO, wait_for_app
-from .test_page import RUN_TIMEOUT_MS, button, choose_stage, open_app, status, train_until
+from .helpers import (
+    REPO,
+    RUN_TIMEOUT_MS,
+    button,
+    choose_stage,
+    no_errors,
+    open_page,
+    status,
+    train_until,
+    wait_for_app,
+)
 
 WIDTHS = (1280, 1400, 1920)  # a lecturer's laptop, the tests' usual window, a projector's full HD
 CHART_WIDTHS = (1280, 1920)
@@ -205,7 +214,7 @@ def finished(request: pytest.FixtureRequest, browser: Browser, app_server: str) 
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(f"page error: {error}"))
-    open_app(page, f"{app_server}/{RUNS[request.param]}")
+    open_page(page, f"{app_server}/{RUNS[request.param]}")
     train_until(page, "Done")
     yield request.param, page
     context.close()
@@ -218,7 +227,7 @@ def finished(request: pytest.FixtureRequest, browser: Browser, app_server: str) 
 @pytest.mark.parametrize("stage", STAGES)
 def test_code_panel_never_scrolls_sideways(app_server, page, stage, presenter):
     """Every line of each stage's code wraps inside its column at 1280, 1400 and 1920 px, in both modes."""
-    open_app(page, f"{app_server}/?stage={stage}" + ("&present=1" if presenter else ""))
+    open_page(page, f"{app_server}/?stage={stage}" + ("&present=1" if presenter else ""))
     code = page.locator(".tl-code:visible")
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": HEIGHT})
@@ -238,7 +247,7 @@ def test_code_panel_never_scrolls_sideways(app_server, page, stage, presenter):
 
 def test_choosing_a_stage_shows_its_code_before_train(app_server, page):
     """The code panel follows the Stage select at once: the code a learner is about to run, not the last run's."""
-    open_app(page, app_server)
+    open_page(page, app_server)
     code = page.locator(".tl-code").first
     expect(code).to_contain_text("def train_step(w1, w2, x, y, learning_rate)")
     expect(code).not_to_contain_text("def build_model")
@@ -253,7 +262,7 @@ def test_presenter_mode_collapses_the_sidebar_and_enlarges_the_code(app_server, 
     """?present=1: the sidebar folded away and the code in a larger type than the normal page's."""
     sizes, sidebars = {}, {}
     for mode, query in (("normal", ""), ("presenter", "?present=1")):
-        open_app(page, f"{app_server}/{query}")
+        open_page(page, f"{app_server}/{query}")
         code = page.locator(".tl-code").first
         expect(code).to_be_visible()
         sizes[mode] = code.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
@@ -268,7 +277,7 @@ def test_presenter_mode_collapses_the_sidebar_and_enlarges_the_code(app_server, 
 
 def test_presenter_mode_shows_the_page_title_below_the_header(app_server, page):
     """Presenter mode drops the band above the title, but the title itself stays in view, not under the header."""
-    open_app(page, f"{app_server}/?present=1")
+    open_page(page, f"{app_server}/?present=1")
     expect(page.locator(".tl-code").first).to_be_visible()
     boxes = page.evaluate(TITLE_JS)
     assert boxes["title"]["top"] >= boxes["header"]["bottom"] - 1, f"the header covers the page title: {boxes}"
@@ -334,13 +343,12 @@ def test_picture_of_the_finished_run(finished, screenshot_dir):
     """The finished page as a person sees it, for the test artifacts and (lecture, digits, presenter) docs/."""
     name, page = finished
     save_picture(page, screenshot_dir, name, DOCS_PICTURES.get(name))
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    assert page.errors == [], f"the browser reported errors: {page.errors}"
+    no_errors(page)
 
 
 def test_compare_stages_charts_and_picture(app_server, page, screenshot_dir):
     """Compare the five stages: both charts' legends clear of their titles and plots; the picture for docs/."""
-    open_app(page, f"{app_server}/?epochs=200")
+    open_page(page, f"{app_server}/?epochs=200")
     page.get_by_role("tab", name="Compare stages").click()
     button(page, "Compare the five stages").click()
     panel = page.get_by_role("tabpanel").filter(has_text="Compare the five stages")
@@ -350,5 +358,4 @@ def test_compare_stages_charts_and_picture(app_server, page, screenshot_dir):
     seen = check_charts_at(page, CHART_WIDTHS, "Compare stages")
     assert seen == 2 * len(CHART_WIDTHS)
     save_picture(page, screenshot_dir, "compare", "compare.png")
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    assert page.errors == [], f"the browser reported errors: {page.errors}"
+    no_errors(page)

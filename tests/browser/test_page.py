@@ -15,9 +15,21 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from harness.browser import VALUES_JS
 from page.live_chart import FEEDS_KEY
 
-from .helpers import ARTIFACTS, REPO, headless_run, status, wait_for_app
+from .helpers import (
+    ARTIFACTS,
+    REPO,
+    RUN_TIMEOUT_MS,
+    button,
+    choose_stage,
+    headless_run,
+    no_errors,
+    open_page,
+    pause_seconds,
+    status,
+    train_until,
+    wait_for_app,
+)
 
-RUN_TIMEOUT_MS = 90_000  # runs here take seconds on an idle machine; a loaded CI runner can be many times slower
 EPOCH = re.compile(r"epoch (\d+) of (\d+)")
 # Widget root test ids by visible label: the sidebar a person reads, control by control.
 CONTROLS = {
@@ -47,38 +59,6 @@ LIVE_STATE_JS = f"""() => {{ const node = document.querySelector('{LIVE_LOSS}');
     return {{sameNode: node === window.liveNode, sameSvg: node.querySelector('.main-svg') === window.liveSvg,
             range: axis.range.map(Number), autorange: !!axis.autorange,
             last: Number(node._fullData[0].x.at(-1))}}; }}"""
-# Set before pressing Train: the frontend marks its root "running" while the script runs.
-SCRIPT_RUN_PROBE_JS = """() => {
-    window.scriptRan = false;
-    const root = document.querySelector('[data-testid="stApp"]');
-    new MutationObserver((records) => {
-        if (records.some((r) => r.oldValue === 'running') || root.dataset.testScriptState === 'running') {
-            window.scriptRan = true;
-        }
-    }).observe(root, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
-}"""
-# Timed in the page itself, so Playwright's own round trips do not count as the app's delay.
-PAUSE_PROBE_JS = """() => {
-    const probe = {clicked: null, paused: null};
-    window.pauseProbe = probe;
-    document.addEventListener('click', (event) => {
-        const button = event.target.closest('button');
-        if (probe.clicked === null && button && button.innerText.trim() === 'Pause') probe.clicked = performance.now();
-    }, true);
-    new MutationObserver(() => {
-        if (probe.clicked === null || probe.paused !== null) return;
-        for (const el of document.querySelectorAll('[data-testid="stMarkdown"]')) {
-            if (el.innerText.startsWith('Paused')) { probe.paused = performance.now(); return; }
-        }
-    }).observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def open_app(page: Page, url: str) -> None:
-    """Open the page (with settings in the URL's query) and wait until it has drawn without an exception."""
-    page.goto(url)
-    wait_for_app(page)
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
 def epoch_shown(page: Page) -> int:
@@ -87,10 +67,6 @@ def epoch_shown(page: Page) -> int:
     match = EPOCH.search(text)
     assert match, f"the status line shows no epoch counter: {text!r}"
     return int(match.group(1))
-
-
-def button(page: Page, label: str) -> Locator:
-    return page.get_by_role("button", name=label, exact=True)
 
 
 def control(page: Page, label: str) -> Locator:
@@ -108,23 +84,6 @@ def press_on_slider(page: Page, label: str, key: str, times: int) -> None:
     control(page, label).locator('input[type="range"]').focus()
     for _ in range(times):
         page.keyboard.press(key)
-
-
-def choose_stage(page: Page, option: str) -> None:
-    page.get_by_role("combobox", name="Stage", exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("combobox", name="Stage", exact=True)).to_have_value(option)
-    wait_for_app(page)
-
-
-def train_until(page: Page, state: str = "Done") -> None:
-    """Press Train and wait until the run ends in `state` and the page has redrawn the finished run."""
-    # The status line may already read "Done" from the run before: first see the script start.
-    page.evaluate(SCRIPT_RUN_PROBE_JS)
-    button(page, "Train").click()
-    page.wait_for_function("() => window.scriptRan", timeout=RUN_TIMEOUT_MS)
-    expect(status(page)).to_have_text(re.compile(rf"^{state} · "), timeout=RUN_TIMEOUT_MS)
-    wait_for_app(page)
 
 
 def loss_chart(page: Page, settle_s: float = 10) -> dict:
@@ -161,7 +120,7 @@ def headless_losses(**settings) -> list[float]:
 
 def test_page_shows_every_control_by_its_label(app_server, page):
     """Every setting and button is on the page by its visible label; Optimizer only for the optim stage."""
-    open_app(page, app_server)
+    open_page(page, app_server)
 
     for label in CONTROLS:
         expect(control(page, label), f"the {label!r} control").to_be_visible()
@@ -175,13 +134,12 @@ def test_page_shows_every_control_by_its_label(app_server, page):
     choose_stage(page, "5. torch.optim")
     expect(optimizer, "the optim stage offers its optimizers").to_be_visible()
     expect(page.get_by_role("combobox", name="Optimizer", exact=True)).to_have_value("Adam")
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    assert page.errors == [], f"the browser reported errors: {page.errors}"
+    no_errors(page)
 
 
 def test_train_with_defaults_finishes_with_the_full_loss_history(app_server, page):
     """Train runs the lecture's 500 epochs and the loss chart holds every one of them."""
-    open_app(page, app_server)
+    open_page(page, app_server)
     train_until(page, "Done")
 
     expect(status(page)).to_have_text(re.compile(r"^Done · epoch 500 of 500 · loss "))
@@ -198,16 +156,13 @@ def test_train_with_defaults_finishes_with_the_full_loss_history(app_server, pag
 def test_pause_stops_the_counter_and_train_resumes(app_server, page):
     """Pause during a long run stops the epoch counter at once; Train continues from there."""
     # The lecture's hidden size: 50,000 epochs last about 20 s, so a busy machine still has time to pause.
-    open_app(page, f"{app_server}/?epochs=50000")
+    open_page(page, f"{app_server}/?epochs=50000")
     button(page, "Train").click()
     # Four digits: the run is well under way and the page redraws it steadily.
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{4,} of 50000"), timeout=RUN_TIMEOUT_MS)
 
-    page.evaluate(PAUSE_PROBE_JS)
-    button(page, "Pause").click()
+    latency_s = pause_seconds(page)
     expect(status(page)).to_have_text(re.compile(r"^Paused · "), timeout=10_000)
-    probe = page.evaluate("() => window.pauseProbe")
-    latency_s = (probe["paused"] - probe["clicked"]) / 1000
     print(f"pause latency: {latency_s * 1000:.0f} ms from click to 'Paused'")
     # A margin that holds on a loaded machine: the benchmark measures the latency itself.
     assert latency_s < 5, f"'Paused' showed {latency_s:.2f} s after the click"
@@ -227,7 +182,7 @@ def test_pause_stops_the_counter_and_train_resumes(app_server, page):
 def test_the_loss_chart_updates_in_place_and_keeps_a_zoom_while_the_run_goes_on(app_server, page):
     """The running loss chart is one Plotly chart redrawn frame after frame, not a new one each time: a learner's
     zoom holds while new epochs arrive, and the frames' carriers take no room on the page."""
-    open_app(page, f"{app_server}/?epochs=50000")
+    open_page(page, f"{app_server}/?epochs=50000")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{4,} of 50000"), timeout=RUN_TIMEOUT_MS)
     chart = page.locator(LIVE_LOSS)
@@ -259,7 +214,7 @@ def test_a_paused_and_resumed_run_has_the_history_of_an_uninterrupted_one(app_se
     """Train, Pause half-way, Train again: the chart equals the core's uninterrupted run, epoch for epoch."""
     # At most 2,000 epochs, so that the chart shows every epoch rather than a downsampled curve, and a hidden
     # layer wide enough that the run lasts several seconds, leaving time to pause it half-way.
-    open_app(page, f"{app_server}/?stage=nn&epochs=2000&hidden=1024")
+    open_page(page, f"{app_server}/?stage=nn&epochs=2000&hidden=1024")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{3,} of 2000"), timeout=RUN_TIMEOUT_MS)
     button(page, "Pause").click()
@@ -286,7 +241,7 @@ def test_a_paused_and_resumed_run_has_the_history_of_an_uninterrupted_one(app_se
 def test_changing_the_view_during_a_run_leaves_its_history_untouched(app_server, page):
     """Flipping "Log-scale loss" while training redraws the chart without changing the run's losses."""
     # A run of several seconds whose every epoch the chart shows (at most 2,000 points).
-    open_app(page, f"{app_server}/?stage=nn&epochs=2000&hidden=1024")
+    open_page(page, f"{app_server}/?stage=nn&epochs=2000&hidden=1024")
     toggle = page.get_by_test_id("stCheckbox").filter(has_text="Log-scale loss")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d+ of 2000"), timeout=RUN_TIMEOUT_MS)
@@ -315,7 +270,7 @@ def test_changing_the_view_during_a_run_leaves_its_history_untouched(app_server,
 
 def test_stage_and_hidden_size_change_the_run_and_the_link_restores_them(app_server, page):
     """New settings give a new curve and a link with them; opening the link restores them and the same curve."""
-    open_app(page, app_server)
+    open_page(page, app_server)
     train_until(page, "Done")
     _, numpy_losses = loss_trace(page)
 
@@ -334,7 +289,7 @@ def test_stage_and_hidden_size_change_the_run_and_the_link_restores_them(app_ser
 
     other = page.context.new_page()
     try:
-        open_app(other, link)
+        open_page(other, link)
         expect(other.get_by_role("combobox", name="Stage", exact=True)).to_have_value("4. torch.nn")
         assert slider_value(other, "Hidden size") == "50"
         assert slider_value(other, "Learning rate") == "1e-04", "the nn stage brings its lecture learning rate"
@@ -348,7 +303,7 @@ def test_stage_and_hidden_size_change_the_run_and_the_link_restores_them(app_ser
 
 def test_an_exploding_loss_is_explained_and_the_page_stays_usable(app_server, page):
     """Too high a learning rate shows what happened; lowering it trains to the end on the same page."""
-    open_app(page, f"{app_server}/?stage=tensor&lr=0.001")
+    open_page(page, f"{app_server}/?stage=tensor&lr=0.001")
     assert slider_value(page, "Learning rate") == "1e-03"
     train_until(page, "Diverged")
 
@@ -372,7 +327,7 @@ def test_an_exploding_loss_is_explained_and_the_page_stays_usable(app_server, pa
 
 def test_history_csv_download_matches_the_chart(app_server, page):
     """The History (CSV) button delivers one row per epoch with the chart's losses."""
-    open_app(page, app_server)
+    open_page(page, app_server)
     train_until(page, "Done")
     epochs, losses = loss_trace(page)
 
@@ -389,7 +344,7 @@ def test_history_csv_download_matches_the_chart(app_server, page):
 
 def test_screenshot_of_the_finished_default_run(app_server, page):
     """Save what a person sees after a default run, for the test artifacts and the README."""
-    open_app(page, app_server)
+    open_page(page, app_server)
     train_until(page, "Done")
     # The app scrolls inside its main pane, so a full-page shot of a 1000 px window would cut it off:
     # grow the window to the content's height first.

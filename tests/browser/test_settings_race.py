@@ -6,16 +6,15 @@ import re
 
 from playwright.sync_api import expect
 
-from .helpers import wait_for_app
+from .helpers import RUN_TIMEOUT_MS, button, status, wait_for_app
 
-RUN_TIMEOUT_MS = 90_000
 STATUS = re.compile(r"^Done · epoch 3 of 3 · .* · hidden (\d+), lr ([^ ]+)$")
 
 
 def test_train_right_after_a_slider_move_runs_the_new_value(app_server, page):
     page.goto(app_server + "?epochs=3")
     wait_for_app(page)
-    status = page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^(Ready|Running|Done)\b"))
+    line = status(page)
     sliders = {
         label: page.get_by_test_id("stSlider").filter(has=page.get_by_test_id("stWidgetLabel").get_by_text(label))
         for label in ("Hidden size", "Learning rate")
@@ -25,12 +24,12 @@ def test_train_right_after_a_slider_move_runs_the_new_value(app_server, page):
         sliders[label].locator('input[type="range"]').focus()
         page.keyboard.press(key)
         # No wait for the page to catch up: the click follows the key press at once.
-        page.get_by_role("button", name="Train", exact=True).click()
-        expect(status).to_have_text(STATUS, timeout=RUN_TIMEOUT_MS)
+        button(page, "Train").click()
+        expect(line).to_have_text(STATUS, timeout=RUN_TIMEOUT_MS)
         wait_for_app(page)
         shown = {name: s.get_by_test_id("stSliderThumbValue").inner_text() for name, s in sliders.items()}
         # The run on screen, once the page has settled, is one with exactly the sliders' values.
         hidden, lr = shown["Hidden size"], f"{float(shown['Learning rate']):g}"
         settled = re.compile(rf"^Done · epoch 3 of 3 · .* · hidden {hidden}, lr {re.escape(lr)}$")
-        expect(status, f"attempt {attempt}: the run differs from the sliders {shown}").to_have_text(settled)
+        expect(line, f"attempt {attempt}: the run differs from the sliders {shown}").to_have_text(settled)
     assert int(hidden) > 100 and float(lr) < 1e-6, "the sliders moved: 4 stops up and 4 down"

@@ -11,7 +11,7 @@ import pytest
 from harness.browser import STATUS_LINE_JS
 from harness.server import cpu_seconds, memory_mb, server_pid
 
-from .helpers import APP_IDLE, wait_for_app
+from .helpers import APP_IDLE, button, no_errors, pause_seconds, wait_for_app
 
 # Minutes of work each: CI runs them; a quick run leaves them out with -m "not slow". The timeout is generous,
 # as CI shares its machine: these tests judge memory and whether Pause lands, not speed (the benchmark does).
@@ -25,27 +25,6 @@ LONG_RUN = "stage=nn&epochs=100000&hidden=1&batch=1"
 RUN_BEFORE_PAUSE_S = 10
 PAUSE_LIMIT_S = 5.0  # that Pause lands, with a margin for a loaded machine; bench measures the latency itself
 FINISH_LIMIT_S = 60  # finish the long run after the pause only if it needs less than this
-
-# Records when Pause is clicked and when the status line first says Paused, both in the page's own clock.
-PAUSE_WATCH_JS = """() => {
-  const state = window.__pause = {clickedAt: null, pausedAt: null};
-  const status = STATUS;
-  document.addEventListener('click', (event) => {
-    const button = event.target.closest('button');
-    if (button && button.textContent.trim() === 'Pause' && state.clickedAt === null) state.clickedAt = Date.now();
-  }, true);
-  const timer = setInterval(() => {
-    const text = status();
-    if (state.clickedAt !== null && text && text.startsWith('Paused')) {
-      state.pausedAt = Date.now();
-      clearInterval(timer);
-    }
-  }, 20);
-}""".replace("STATUS", STATUS_LINE_JS)
-
-
-def status(page) -> str:
-    return page.evaluate(STATUS_LINE_JS) or ""
 
 
 def current_epoch(page) -> int:
@@ -65,10 +44,6 @@ def wait_status(page, prefix: str, timeout_s: float) -> str:
     return handle.json_value()
 
 
-def press(page, name: str) -> None:
-    page.get_by_role("button", name=name, exact=True).click()
-
-
 def epoch(text: str) -> int:
     match = re.search(r"epoch (\d+) of", text)
     return int(match.group(1)) if match else 0
@@ -78,20 +53,15 @@ def rss_mb(pid: int) -> float:
     return memory_mb(pid)["VmRSS"]
 
 
-def no_errors(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, "the page shows an exception"
-    assert page.errors == [], f"the browser reported errors: {page.errors}"
-
-
 def test_a_hundred_trainings_in_one_session_keep_server_memory_flat(app_server, page):
     pid = server_pid(app_server)
     page.goto(f"{app_server}/?{SHORT_RUN}")
     wait_for_app(page)
 
     def reset_and_train() -> None:
-        press(page, "Reset")
+        button(page, "Reset").click()
         wait_status(page, "Ready", 30)
-        press(page, "Train")
+        button(page, "Train").click()
         text = wait_status(page, "Done", 60)
         assert "epoch 20 of 20" in text, text
         # The run's closing redraw has finished (the fading "Running..." widget need not be waited out).
@@ -121,16 +91,13 @@ def test_a_100000_epoch_run_pauses_and_keeps_memory_flat(app_server, page):
     # enough to near the end sooner pauses earlier, so that every pause lands mid-run.
     pauses, ran_s, paused_at = [], 0.0, 0
     for run_s in (RUN_BEFORE_PAUSE_S, 2, 2):
-        press(page, "Train")
+        button(page, "Train").click()
         wait_status(page, "Running · epoch", 30)
         resumed = time.monotonic()
         while time.monotonic() - resumed < run_s and current_epoch(page) < 40_000:
             time.sleep(0.25)
-        page.evaluate(PAUSE_WATCH_JS)
-        press(page, "Pause")
         ran_s += time.monotonic() - resumed
-        page.wait_for_function("() => window.__pause.pausedAt !== null", timeout=10_000, polling=50)
-        pauses.append(page.evaluate("() => (window.__pause.pausedAt - window.__pause.clickedAt) / 1000"))
+        pauses.append(pause_seconds(page))
         paused_at = current_epoch(page)
         time.sleep(1.5)
         assert current_epoch(page) == paused_at, "the epoch counter kept moving after Pause"
@@ -141,7 +108,7 @@ def test_a_100000_epoch_run_pauses_and_keeps_memory_flat(app_server, page):
     remaining_s = (100_000 - paused_at) / (paused_at / ran_s)
     print(f"paused at epoch {paused_at} after {ran_s:.1f} s of training, pauses took {pauses} s")
     if remaining_s < FINISH_LIMIT_S:
-        press(page, "Train")
+        button(page, "Train").click()
         text = wait_status(page, "Done", 2 * remaining_s + 30)
         assert "epoch 100000 of 100000" in text, text
         wait_for_app(page)
@@ -159,7 +126,7 @@ def test_closing_a_tab_stops_its_training(app_server, browser):
         page = context.new_page()
         page.goto(f"{app_server}/?{LONG_RUN}")
         wait_for_app(page)
-        press(page, "Train")
+        button(page, "Train").click()
         wait_status(page, "Running · epoch", 30)
         busy = cpu_share(pid, 1.0)
     finally:

@@ -9,16 +9,13 @@ import statistics
 import time
 
 import pytest
-import torch
 from playwright.sync_api import Locator, Page, expect
-from threadpoolctl import threadpool_limits
 
 from twolayer import TrainConfig, Trainer
 from twolayer.teach.step_record import StepRecording, record_next_step
 from twolayer.train.config import STAGES
 
-from .helpers import REPO, wait_for_app
-from .test_page import RUN_TIMEOUT_MS, button, open_app, status
+from .helpers import REPO, RUN_TIMEOUT_MS, button, open_page, server_threads, status, wait_for_app
 
 VIEWPORT = {"width": 1280, "height": 1000}  # a lecturer's laptop: the view must read well at this width
 SCREENSHOT_LINE = "grad_h = grad_h_relu * (h > 0)"  # the numpy line the committed picture shows
@@ -30,16 +27,10 @@ ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 def expected_step(stage: str) -> StepRecording:
     """The step the page should show after one Step: the same run recorded by the core, on the server's threads."""
-    threads = int(os.environ.get("TWOLAYER_THREADS", 1))
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            trainer = Trainer(TrainConfig(stage=stage, epochs=5, device="cpu"))
-            trainer.advance(1)
-            return record_next_step(trainer)
-    finally:
-        torch.set_num_threads(before)
+    with server_threads():
+        trainer = Trainer(TrainConfig(stage=stage, epochs=5, device="cpu"))
+        trainer.advance(1)
+        return record_next_step(trainer)
 
 
 def values_panel(page: Page) -> Locator:
@@ -50,7 +41,7 @@ def values_panel(page: Page) -> Locator:
 def open_step_view(page: Page, url: str) -> None:
     """Open the page, take one Step and switch to the Inside a step tab."""
     page.set_viewport_size(VIEWPORT)
-    open_app(page, url)
+    open_page(page, url)
     button(page, "Step").click()
     expect(status(page)).to_have_text(re.compile(r"^Paused · epoch 1 of 5"), timeout=RUN_TIMEOUT_MS)
     wait_for_app(page)

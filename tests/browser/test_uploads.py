@@ -9,17 +9,12 @@ from playwright.sync_api import Page, expect
 
 from tests.datafiles import broken_uploads, digit_uploads
 
-from .helpers import wait_for_app
+from .helpers import button, no_errors, status, wait_for_app
 
 RUN_TIMEOUT_MS = 120_000
 # Adam on 300 small digit images: a few epochs reach well above chance.
 SETTINGS = "?stage=optim&hidden=64&lr=0.001&epochs=5&batch=32"
 DONE = re.compile(r"^Done · epoch 5 of 5 · loss [^ ]+ \([^)]+\) · (test|train) accuracy (\d+\.\d)%")
-
-
-def status(page: Page):
-    """The status line, in its own keyed container (the newest, while a rerun still shows the one before)."""
-    return page.locator(".st-key-run-status").get_by_test_id("stMarkdown").last
 
 
 def choose_upload(page: Page, url: str) -> None:
@@ -47,15 +42,10 @@ def upload(page: Page, files: dict[str, bytes]) -> None:
 
 def train_to_the_end(page: Page) -> float:
     """Press Train, wait for the last epoch, and return the accuracy the status line shows."""
-    page.get_by_role("button", name="Train", exact=True).click()
+    button(page, "Train").click()
     expect(status(page)).to_have_text(DONE, timeout=RUN_TIMEOUT_MS)
     wait_for_app(page)
     return float(DONE.search(status(page).inner_text()).group(2))
-
-
-def assert_no_error_page(page: Page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    assert not page.errors, page.errors
 
 
 @pytest.mark.parametrize("case", list(digit_uploads()))
@@ -64,7 +54,7 @@ def test_each_good_upload_trains_to_its_last_epoch_with_accuracy(app_server, pag
     upload(page, digit_uploads()[case])
     accuracy = train_to_the_end(page)
     assert accuracy > 30, f"{case}: {accuracy}% after 5 epochs of Adam on digits"
-    assert_no_error_page(page)
+    no_errors(page)
 
 
 def test_each_broken_upload_names_the_file_and_keeps_the_run_before(app_server, page):
@@ -72,10 +62,10 @@ def test_each_broken_upload_names_the_file_and_keeps_the_run_before(app_server, 
     upload(page, digit_uploads()["npz"])
     train_to_the_end(page)
     finished = status(page).inner_text()
-    train = page.get_by_role("button", name="Train", exact=True)
+    train = button(page, "Train")
     for case, (files, message) in broken_uploads().items():
         upload(page, files)
         expect(page.get_by_test_id("stAlertContentError").filter(has_text=message)).to_have_count(1)
-        assert_no_error_page(page)
+        no_errors(page)
         assert status(page).inner_text() == finished, f"{case}: the finished run is no longer shown"
         expect(train).to_be_disabled()
