@@ -60,6 +60,18 @@ def test_digits_split_follows_the_seed():
     assert np.array_equal(both[np.lexsort(both.T)], every[np.lexsort(every.T)])
 
 
+def test_head_keeps_the_first_rows_with_their_labels_and_the_test_split_whole():
+    data = digits(np.random.default_rng(0))
+    head = data.head(100)
+    assert np.array_equal(head.x_train, data.x_train[:100]) and np.array_equal(head.y_train, data.y_train[:100])
+    assert np.array_equal(head.labels_train, data.labels_train[:100])
+    assert head.x_test is data.x_test and head.labels_test is data.labels_test and head.image_shape == (8, 8)
+    assert len(data.head(10**6).x_train) == len(data.x_train), "asking for more rows than there are keeps them all"
+    bare = data.head(100, train_only=True)
+    assert np.array_equal(bare.x_train, head.x_train) and np.array_equal(bare.y_train, head.y_train)
+    assert not bare.is_classification and not bare.has_test and bare.image_shape is None
+
+
 @pytest.fixture
 def one_thread():
     # 64-wide matrices run fastest on one thread; more only contend for a busy machine's cores

@@ -11,13 +11,12 @@ from twolayer.data.drawing import (
     ImageError,
     input_shape_for,
     load_image,
-    prepare,
     prepare_with_caption,
     scores,
     top_units,
 )
 
-CENTRE = 13.5  # prepare puts the centre of mass at the middle of the 28 x 28 grid, 0-indexed
+CENTRE = 13.5  # preparing puts the centre of mass at the middle of the 28 x 28 grid, 0-indexed
 
 
 def stroke_canvas(size: int = 280) -> np.ndarray:
@@ -54,7 +53,7 @@ def test_a_drawing_is_fitted_into_20x20_and_centred_by_mass_like_mnist(shape):
 
 
 def test_an_off_centre_ring_lands_in_the_middle():
-    out = prepare(stroke_canvas(), (28, 28))
+    out = prepare_with_caption(stroke_canvas(), (28, 28))[0]
     assert max(ink_box(out)) in (19, 20, 21)
     row, col = centre_of_mass(out)
     assert abs(row - CENTRE) <= 0.5 and abs(col - CENTRE) <= 0.5, f"centre of mass at ({row:.2f}, {col:.2f})"
@@ -76,7 +75,7 @@ def test_other_sizes_are_only_scaled_and_an_empty_drawing_is_zeros():
     empty, caption = prepare_with_caption(np.zeros((280, 280)), (28, 28))
     assert not empty.any() and empty.shape == (28, 28) and caption.startswith("empty drawing")
     with pytest.raises(ImageError, match="2-D"):
-        prepare(np.zeros((3, 4, 4)), (28, 28))
+        prepare_with_caption(np.zeros((3, 4, 4)), (28, 28))
 
 
 def test_input_shape_for_a_square_number_of_inputs():
@@ -181,7 +180,8 @@ def test_prepared_drawings_are_read_far_better_than_the_raw_canvas(tmp_path):
     truth = labels[held_out]
     clean = (scores(weights, np.stack([mnist_style(images[i]) for i in held_out])).argmax(axis=1) == truth).mean()
     raw = (scores(weights, np.stack(canvases)).argmax(axis=1) == truth).mean()
-    prepared = (scores(weights, np.stack([prepare(c, (28, 28)) for c in canvases])).argmax(axis=1) == truth).mean()
+    inputs = np.stack([prepare_with_caption(c, (28, 28))[0] for c in canvases])
+    prepared = (scores(weights, inputs).argmax(axis=1) == truth).mean()
     print(f"accuracy on {len(truth)} held-out digits: clean {clean:.3f}, raw canvas {raw:.3f}, prepared {prepared:.3f}")
     assert clean >= 0.9, f"the network did not learn the MNIST-style digits: {clean:.3f} on clean held-out digits"
     assert prepared >= 0.8, f"prepared drawings read with accuracy {prepared:.3f}, expected at least 0.8"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from twolayer.cli.predict import add_predict_parser, predict_command
-from twolayer.data.drawing import load_image, prepare, scores
+from twolayer.data.drawing import load_image, prepare_with_caption, scores
 
 
 def run(argv: list[str]) -> int:
@@ -46,8 +46,8 @@ def save_png(path, ink: np.ndarray) -> str:
 def template_weights(tmp_path) -> str:
     """A network whose hidden layer copies the pixels and whose scores match templates: a ring is 0, a bar is 1."""
     templates = np.zeros((784, 10))
-    templates[:, 0] = prepare(ring(280), (28, 28)).ravel()
-    templates[:, 1] = prepare(bar(280), (28, 28)).ravel()
+    templates[:, 0] = prepare_with_caption(ring(280), (28, 28))[0].ravel()
+    templates[:, 1] = prepare_with_caption(bar(280), (28, 28))[0].ravel()
     path = tmp_path / "weights.npz"
     save_weights(path, {"w1": np.eye(784), "w2": templates, "b1": np.zeros(784), "b2": np.zeros(10)})
     return str(path)
@@ -62,8 +62,8 @@ def test_predicts_the_digit_and_writes_the_scores_as_json(tmp_path, capsys, temp
     written = json.loads(out.read_text())
     assert written["predicted"] == digit and len(written["scores"]) == 10
     weights = dict(np.load(template_weights))
-    expected = scores(weights, prepare(load_image(image), (28, 28)))
-    assert np.allclose(written["scores"], expected), "the CLI must prepare images exactly as prepare() does"
+    expected = scores(weights, prepare_with_caption(load_image(image), (28, 28))[0])
+    assert np.allclose(written["scores"], expected), "the CLI must prepare images as the page does"
 
 
 def test_raw_feeds_the_pixels_unchanged_when_the_image_has_the_datas_size(tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,6 +47,13 @@ class Dataset:
     @property
     def has_test(self) -> bool:
         return self.x_test is not None
+
+    def head(self, rows: int, *, train_only: bool = False) -> Dataset:
+        """The data cut to its first `rows` training rows; `train_only` keeps just their inputs and targets."""
+        if train_only:
+            return Dataset(self.name, self.x_train[:rows], self.y_train[:rows])
+        labels = None if self.labels_train is None else self.labels_train[:rows]
+        return replace(self, x_train=self.x_train[:rows], y_train=self.y_train[:rows], labels_train=labels)
 
 
 def one_hot(labels: np.ndarray, classes: int, dtype: type = np.float64) -> np.ndarray:

@@ -22,13 +22,11 @@ class ImageError(ValueError):
     """An image is missing, unreadable, or does not fit the network; the message names the file or the sizes."""
 
 
-def prepare(image: np.ndarray, input_shape: tuple[int, int]) -> np.ndarray:
-    """A drawing (2-D, ink high, values in [0, 1]) as an input of `input_shape`, made the way the data was."""
-    return prepare_with_caption(image, input_shape)[0]
-
-
 def prepare_with_caption(image: np.ndarray, input_shape: tuple[int, int]) -> tuple[np.ndarray, str]:
-    """The prepared input (float64 in [0, 1]) and one line saying what was done; sizes read width x height."""
+    """A drawing (2-D, ink high, values in [0, 1]) as an input of `input_shape`, made the way the data was.
+
+    Returns the input (float64 in [0, 1]) and one line saying what was done; sizes read width x height.
+    """
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2 or image.size == 0:
         raise ImageError(f"a drawing must be a non-empty 2-D array of pixels, got shape {image.shape}")

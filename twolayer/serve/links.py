@@ -15,15 +15,6 @@ LINKED = tuple(spec for spec in SETTINGS if spec.in_link)
 VIEW_DEFAULTS: dict[str, object] = {"present": False, "hide": (), "sweep": ""}
 
 
-def page_default(spec: Setting) -> object:
-    """A setting's starting value on the page: the page's own where it has one, else the core's."""
-    if spec.name == "device":
-        return "cpu"  # a class shares the server's devices: a GPU is opted into, not taken by default
-    if spec.name == "bias":
-        return True  # the box shows only for the nn and optim stages, which have biases as nn.Linear
-    return spec.default
-
-
 DEFAULTS: dict[str, object] = {spec.key: spec.page_default for spec in LINKED} | VIEW_DEFAULTS
 
 

@@ -48,19 +48,8 @@ def advise(config: TrainConfig, data: Dataset) -> Advice | None:
 
 def trial_accuracy(config: TrainConfig, data: Dataset) -> float:
     """Accuracy after SETTINGS_TRIAL_EPOCHS epochs on at most SETTINGS_TRIAL_ROWS training rows (test split if any)."""
-    rows = min(len(data.x_train), SETTINGS_TRIAL_ROWS)
-    subset = Dataset(
-        data.name,
-        data.x_train[:rows],
-        data.y_train[:rows],
-        data.x_test,
-        data.y_test,
-        data.labels_train[:rows],
-        data.labels_test,
-        data.image_shape,
-    )
     epochs = SETTINGS_TRIAL_EPOCHS
-    trainer = Trainer(config.replace(epochs=epochs, eval_every=epochs), subset)
+    trainer = Trainer(config.replace(epochs=epochs, eval_every=epochs), data.head(SETTINGS_TRIAL_ROWS))
     trainer.advance(epochs)
     evals = trainer.evaluations()
     split = "test" if "test_accuracy" in evals else "train"
@@ -116,9 +105,9 @@ def working_learning_rate(trainer: Trainer) -> tuple[float | None, float]:
 def trial_losses(trainer: Trainer, rate: float) -> list[float] | None:
     """The losses of RATE_TRIAL_EPOCHS epochs at `rate` from the run's start, on a copy of at most
     RATE_TRIAL_BATCHES batches of its rows; None when the trial overflowed."""
-    config, data = trainer.config, trainer.data
-    rows = min(len(data.x_train), RATE_TRIAL_BATCHES * config.batch_size)
-    subset = Dataset(data.name, data.x_train[:rows], data.y_train[:rows])
+    config = trainer.config
+    # Inputs and targets alone: with no labels or test split, a trial spends no time on evaluations.
+    subset = trainer.data.head(RATE_TRIAL_BATCHES * config.batch_size, train_only=True)
     trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0)
     trial = Trainer(trial_config, subset, trainer.initial_weights)
     trial.advance(RATE_TRIAL_EPOCHS)
