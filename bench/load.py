@@ -157,7 +157,7 @@ class LoadReport:
         ]
 
     def markdown(self, command: str) -> str:
-        """The BENCHMARKS.md section, between the load markers."""
+        """The BENCHMARKS.md section, without its markers (written between them by replace_marked)."""
         from bench.report import Section, cpu_model, usable_cores
 
         now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -181,34 +181,19 @@ class LoadReport:
         title = f"Load: {self.sessions} sessions press Train at once{where}"
         section = Section(title, note, ["measure", "value", "target"])
         section.rows = self.rows()
-        start, end = marks(self.replicas)
-        lines = [start, section.markdown()]
+        lines = [section.markdown()]
         if self.errors or self.server_errors:
             # The server's tracebacks first: one cause usually explains many pages' errors.
             server = [f"- {count} x `{error}`" for error, count in Counter(self.server_errors).most_common()]
             pages = [f"- `{error[:200]}`" for error in self.errors[:MAX_LISTED]]
             more = len(self.errors) - MAX_LISTED
             lines += ["Errors seen:", "", *server, *pages, *([f"- ... and {more} more"] if more > 0 else []), ""]
-        lines.append(end)
         return "\n".join(lines)
 
 
-def marks(replicas: int) -> tuple[str, str]:
-    """The markers around a load section in BENCHMARKS.md: one pair for one server, one per replica count."""
-    name = f"load-{replicas}-replicas" if replicas else "load"
-    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-
-
-def update_benchmarks(path: Path, section: str, replicas: int = 0) -> None:
-    """Replace the text between the load markers of `path`, adding them at its end if missing."""
-    text = path.read_text() if path.exists() else ""
-    start_mark, end_mark = marks(replicas)
-    start, end = text.find(start_mark), text.find(end_mark)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(end_mark) :]
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
-    path.write_text(text)
+def marked_as(replicas: int) -> str:
+    """The name of a load section's markers in BENCHMARKS.md: one for one server, one per replica count."""
+    return f"load-{replicas}-replicas" if replicas else "load"
 
 
 def server_tracebacks(log: Path) -> list[str]:
@@ -335,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from bench.report import replace_marked
+
     # The core's references must compute exactly what the server does: one torch and one BLAS thread.
     torch.set_num_threads(1)
     threadpool_limits(1)
@@ -346,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     for settings, equal, note in report.histories:
         print(f"history {settings.query()}: {'equal' if equal else 'DIFFERENT'} ({note})")
     if not args.no_write:
-        update_benchmarks(args.output, section, args.replicas)
+        replace_marked(args.output, marked_as(args.replicas), section)
         print(f"updated the load section of {args.output}")
     print("all targets met" if report.passed() else "TARGETS MISSED")
     return 0 if report.passed() else 1

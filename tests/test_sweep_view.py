@@ -1,19 +1,7 @@
 """The Sweep tab, driven headless: a sweep from the controls or a link trains every value to its end."""
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
 from page import state
 from twolayer import TrainConfig, Trainer
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def open_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    return at.run()
 
 
 def sweep_table(at) -> list[dict]:
@@ -22,7 +10,7 @@ def sweep_table(at) -> list[dict]:
     return frames[0].to_dict("records")
 
 
-def test_a_sweep_of_three_learning_rates_trains_each_to_the_end():
+def test_a_sweep_of_three_learning_rates_trains_each_to_the_end(open_app):
     at = open_app({"stage": "optim", "epochs": "30", "data": "digits", "hidden": "20"})
     at.selectbox(key="sweep_key").set_value("lr").run()
     at.text_input(key="sweep_values").set_value("1e-4, 1e-3, 1e-2").run()
@@ -39,7 +27,7 @@ def test_a_sweep_of_three_learning_rates_trains_each_to_the_end():
     assert at.query_params["sweep"] == "lr:0.0001,0.001,0.01"  # the address bar hands out this sweep
 
 
-def test_a_link_hands_out_a_sweep_and_a_bad_one_is_named():
+def test_a_link_hands_out_a_sweep_and_a_bad_one_is_named(open_app):
     at = open_app({"sweep": "hidden:8,16"})
     assert at.selectbox(key="sweep_key").value == "hidden"
     assert at.text_input(key="sweep_values").value == "8, 16"
@@ -47,7 +35,7 @@ def test_a_link_hands_out_a_sweep_and_a_bad_one_is_named():
     assert any("sweep='lr:1,1' is not allowed (lr=1 is the same value as lr=1" in w.value for w in bad.warning)
 
 
-def test_a_bad_sweep_value_is_refused_and_nothing_trains():
+def test_a_bad_sweep_value_is_refused_and_nothing_trains(open_app):
     at = open_app()
     at.selectbox(key="sweep_key").set_value("hidden").run()
     at.text_input(key="sweep_values").set_value("10, 9000").run()

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from twolayer.train.config import STAGES
 
-from .helpers import REPO, status, wait_for_app
+from .helpers import REPO, button, status, wait_for_app
 
 PHONE = {"width": 390, "height": 844}
 TABS = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
@@ -20,7 +20,7 @@ def test_a_sweep_of_three_learning_rates_on_mnist_trains_to_the_end(page: Page, 
     page.goto(f"{app_server}/?stage=optim&data=mnist5k&epochs=15&sweep=lr:1e-4,1e-3,1e-2")
     wait_for_app(page)
     expect(page.get_by_role("tab", name="Sweep")).to_have_attribute("aria-selected", "true")  # the link opens it
-    page.get_by_role("button", name="Train sweep").click()
+    button(page, "Train sweep").click()
     expect(page.get_by_text("Done · sweep of learning rate over 3 values · 45 of 45 epochs")).to_be_visible(
         timeout=240_000
     )
@@ -67,13 +67,10 @@ def test_on_a_phone_the_buttons_keep_one_row_and_the_chart_is_on_the_first_scree
     try:
         page.goto(f"{app_server}/?epochs=300")
         wait_for_app(page)
-        page.get_by_role("button", name="Train").click()
+        button(page, "Train").click()
         expect(status(page)).to_contain_text("Done", timeout=60_000)
         wait_for_app(page)
-        tops = [
-            page.get_by_role("button", name=name, exact=True).bounding_box()["y"]
-            for name in ("Train", "Pause", "Step", "Reset")
-        ]
+        tops = [button(page, name).bounding_box()["y"] for name in ("Train", "Pause", "Step", "Reset")]
         assert max(tops) - min(tops) < 2, f"the buttons are not on one row: tops {tops}"
         chart = page.locator(".tl-live-chart").first.bounding_box()
         assert status(page).bounding_box()["y"] < PHONE["height"]
