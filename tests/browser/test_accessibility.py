@@ -8,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from .helpers import status, wait_for_app
+from .helpers import button, status, wait_for_app
 
 TABS = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -24,7 +24,7 @@ def labelled(request: pytest.FixtureRequest, browser: Browser, app_server: str) 
     query = LABELLED_RUN + ("&present=1" if request.param == "presenter" else "")
     page.goto(f"{app_server}/{query}")
     wait_for_app(page)
-    page.get_by_role("button", name="Train", exact=True).click()
+    button(page, "Train").click()
     expect(status(page)).to_contain_text("Done", timeout=120_000)
     wait_for_app(page)
     yield page
@@ -83,7 +83,7 @@ def test_every_control_is_reached_and_used_by_keyboard(labelled: Page):
     page = labelled
     page.get_by_role("tab", name="Training").click()
     wait_for_app(page)
-    controls = {name: page.get_by_role("button", name=name, exact=True) for name in ("Train", "Step", "Reset")}
+    controls = {name: button(page, name) for name in ("Train", "Step", "Reset")}
     sidebar = page.get_by_test_id("stSidebar")
     if sidebar.is_visible():  # collapsed in presenter mode, where its controls are one key press away
         controls |= {
@@ -103,7 +103,7 @@ def test_every_control_is_reached_and_used_by_keyboard(labelled: Page):
     page.keyboard.press("Enter")
     expect(page.get_by_role("tab", name="Draw")).to_have_attribute("aria-selected", "true")
     wait_for_app(page)
-    pad = {"Try a test image": page.get_by_role("button", name="Try a test image")}
+    pad = {"Try a test image": button(page, "Try a test image")}
     pad["Clear"] = page.locator(".drawpad-clear")
     assert set(tab_order(page, pad)) == set(pad)
     pad["Try a test image"].focus()
