@@ -98,7 +98,7 @@ def run_sessions(
             wait_for_app(page, max(1.0, deadline - time.monotonic()) * 1000)
             # On a cold server the idle marker can show before the first run has drawn anything: wait for Train.
             train = page.get_by_role("button", name="Train", exact=True)
-            from playwright.sync_api import expect  # imported where used, like sync_playwright below
+            from playwright.sync_api import expect  # imported where used: importing harness needs no browser
 
             expect(train).to_be_enabled(timeout=max(1.0, deadline - time.monotonic()) * 1000)
         pending = set(range(len(pages)))

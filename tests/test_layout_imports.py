@@ -16,8 +16,6 @@ KNOWN_UPWARD = {
     # drawing.layers raises WeightsError for weights that do not fit together; the NumPy forward pass
     # (layers, scores, top_units) would sit better beside the weights in train.
     ("twolayer.data.drawing", "twolayer.train.weights"),
-    # Trainer.record_next_step records the next step with teach.step_record, imported when called.
-    ("twolayer.train.trainer", "twolayer.teach.step_record"),
 }
 
 
