@@ -16,7 +16,7 @@ MIN_EPOCHS = 10  # fewer epochs say too little about a run's course to judge it
 ROSE_FACTOR = 2.0  # a run that ends this many times above its lowest loss, reached in its first half, rose
 STALL_PROGRESS = 0.1  # a last half that lowered the loss by less than this share made no progress
 FAR_FROM_ZERO = 0.1  # ... a stall counts while the loss is above this share of answering 0 for every output
-NEAR_ZERO_ANSWER = 0.5  # a run ending above this share of answering 0 everywhere learned almost nothing
+NEAR_ZERO_ANSWER = 0.5  # a run ending above this share of answering 0 everywhere, and of its start, learned little
 ADAPTIVE = ("adam", "rmsprop")  # optimizers whose step is about the learning rate, whatever the gradient
 
 # Made once per run: the page redraws a finished run many times, and a cause runs trials.
@@ -72,7 +72,8 @@ def _judge(trainer: Trainer) -> Verdict | None:
     if lowest < half and last >= ROSE_FACTOR * float(losses[lowest]):
         summary = f"{Trouble.ROSE}: lowest {float(losses[lowest]):,.4g} at epoch {lowest}, then up to {last:,.4g}"
         return Verdict(Trouble.ROSE, summary)
-    if _stalled_far(losses, zero) or last > NEAR_ZERO_ANSWER * zero:
+    learned_little = last > NEAR_ZERO_ANSWER * zero and last > NEAR_ZERO_ANSWER * first
+    if _stalled_far(losses, zero) or learned_little:
         share = f"{last / zero:,.3g} times" if last >= zero else f"{last / zero:.0%} of"
         return Verdict(Trouble.STALLED, f"{Trouble.STALLED}: {last:,.4g}, {share} what answering 0 costs ({zero:,.4g})")
     return None
