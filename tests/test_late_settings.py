@@ -1,33 +1,34 @@
 """A setting that reaches the server just after Train is the one the press meant; a later one is not."""
 
 import time
-from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from page import state, widgets
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+@pytest.fixture
+def interrupted_at_first_epoch(open_app):
+    """Opens a run of 30 epochs, Train pressed `pressed_ago` seconds ago, stopped after its first epoch."""
+
+    def open_(pressed_ago: float) -> AppTest:
+        at = open_app({"epochs": "30", "hidden": "10"})
+        at.button(key="step").click().run()  # the run the press started, one epoch in
+        at.session_state[state.TRAIN_PRESSED_AT.name] = time.monotonic() - pressed_ago
+        return at
+
+    return open_
 
 
-def interrupted_at_first_epoch(pressed_ago: float) -> AppTest:
-    """A run of 30 epochs, Train pressed `pressed_ago` seconds ago, stopped after its first epoch by a new value."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"epochs": "30", "hidden": "10"})
-    at.run().button(key="step").click().run()  # the run the press started, one epoch in
-    at.session_state[state.TRAIN_PRESSED_AT.name] = time.monotonic() - pressed_ago
-    return at
-
-
-def test_train_notes_when_it_was_pressed():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"epochs": "5"})
+def test_train_notes_when_it_was_pressed(open_app):
+    at = open_app({"epochs": "5"})
     before = time.monotonic()
-    at.run().button(key="train").click().run()
+    at.button(key="train").click().run()
     assert before <= at.session_state[state.TRAIN_PRESSED_AT.name] <= time.monotonic()
 
 
-def test_a_setting_just_after_train_restarts_the_run_with_it():
+def test_a_setting_just_after_train_restarts_the_run_with_it(interrupted_at_first_epoch):
     at = interrupted_at_first_epoch(pressed_ago=0.1)
     at.select_slider(key="hidden").set_value(20).run()  # as a slider's value arrives, a moment after the click
     sess = at.session_state[state.SESSION.name]
@@ -35,7 +36,7 @@ def test_a_setting_just_after_train_restarts_the_run_with_it():
     assert [run.config.hidden_size for run in sess.runs] == [20]  # the run the press meant, kept once
 
 
-def test_a_setting_long_after_train_does_not_restart_the_run():
+def test_a_setting_long_after_train_does_not_restart_the_run(interrupted_at_first_epoch):
     at = interrupted_at_first_epoch(pressed_ago=widgets.LATE_SECONDS + 1)
     at.select_slider(key="hidden").set_value(20).run()
     sess = at.session_state[state.SESSION.name]

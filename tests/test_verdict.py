@@ -1,12 +1,10 @@
 """Runs that go wrong without overflowing are named, with a cause and a rate a trial showed to work."""
 
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from twolayer import TrainConfig, Trainer
 from twolayer.__main__ import main
@@ -90,9 +88,8 @@ def test_the_sweep_table_uses_the_same_words(capsys):
     assert "ended above its start: 3,114 against 662.8 at epoch 0" in row
 
 
-def test_the_page_says_what_went_wrong_after_the_run():
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
-    at.query_params.update({"stage": "optim", "lr": "1", "epochs": "100"})
-    at.run().button(key="train").click().run()
+def test_the_page_says_what_went_wrong_after_the_run(open_app):
+    at = open_app({"stage": "optim", "lr": "1", "epochs": "100"})
+    at.button(key="train").click().run()
     boxes = [box.value for box in at.warning]
     assert any(box.startswith("**This run went wrong.** The loss ended above its start: 3,114") for box in boxes)
