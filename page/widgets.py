@@ -156,6 +156,16 @@ def train(sess: TrainingSession, config: TrainConfig, data: Dataset | None) -> N
     sess.train(config, data)
 
 
+def after_press(action):
+    """A button's action (Pause, Step, Reset) that answers a later press than Train's: no late setting is Train's."""
+
+    def pressed(*args) -> None:
+        state.TRAIN_PRESSED_AT.set(None)
+        action(*args)
+
+    return pressed
+
+
 def late_settings(sess: TrainingSession, config: TrainConfig | None) -> bool:
     """True when settings changed within LATE_SECONDS of pressing Train: the press meant these settings."""
     # A slider sends its new value a moment after the key or drag that moved it; a click on Train in
@@ -202,9 +212,10 @@ def buttons_ui(sess: TrainingSession, ready: bool) -> None:
         args=(partial(train, sess),),  # noting when Train was pressed, for settings that arrive just after
         **stretch,
     )
-    cols[1].button("Pause", key="pause", disabled=not running, on_click=sess.pause, **stretch)
-    cols[2].button("Step", key="step", disabled=not ready or running, on_click=guarded, args=(sess.step,), **stretch)
-    cols[3].button("Reset", key="reset", on_click=sess.reset, **stretch)
+    cols[1].button("Pause", key="pause", disabled=not running, on_click=after_press(sess.pause), **stretch)
+    step = after_press(sess.step)
+    cols[2].button("Step", key="step", disabled=not ready or running, on_click=guarded, args=(step,), **stretch)
+    cols[3].button("Reset", key="reset", on_click=after_press(sess.reset), **stretch)
 
 
 def restore_run_settings(sess: TrainingSession) -> None:

@@ -37,12 +37,18 @@ def test_adam_at_a_rate_of_one_ends_above_its_start_and_a_smaller_rate_is_offere
 
 
 def test_a_rate_far_too_low_stalls_far_from_zero_and_a_larger_rate_is_offered():
-    trainer = trained(stage="numpy", learning_rate=1e-8)
+    trainer = trained(stage="numpy", learning_rate=1e-10)
     found = verdict(trainer)
     assert found.trouble is Trouble.STALLED and "times what answering 0 costs" in found.summary
     words = explanation(trainer)
-    assert "The learning rate is too low: the loss was still falling, slowly." in words
-    assert suggested_rate(words) > 1e-8
+    assert "The learning rate is too low: the loss barely moved over the last half." in words
+    assert suggested_rate(words) > 1e-10
+
+
+def test_a_run_that_learned_almost_nothing_stalled():
+    trainer = trained(stage="optim", optimizer="sgd", learning_rate=1e-7)
+    assert verdict(trainer).summary == "stalled far from zero: 642, 1.05 times what answering 0 costs (614)"
+    assert "The learning rate is too low: the loss barely moved over the last half." in explanation(trainer)
 
 
 def test_a_run_whose_hidden_units_died_says_so():
@@ -59,6 +65,8 @@ def test_a_run_whose_hidden_units_died_says_so():
         {"stage": "optim"},
         {"stage": "optim", "data": "digits", "epochs": 30, "learning_rate": 1e-3},
         {"stage": "optim", "epochs": 5, "learning_rate": 1.0},  # too short to judge
+        {"stage": "numpy", "epochs": 30},  # short, but still falling fast: not stalled
+        {"stage": "numpy", "learning_rate": 1e-8},  # slow, but a sixth of its start and still falling
     ],
 )
 def test_runs_that_went_well_or_are_too_short_get_no_verdict(settings):
