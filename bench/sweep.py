@@ -1,6 +1,6 @@
 """`python -m bench.sweep`: a sweep's time against its runs trained one after another, written to BENCHMARKS.md.
 
-The page trains a sweep inside one training slot, its values in turns of 0.1 s; trained one after another in one
+The page trains a sweep inside one training slot, its values taking turns of 0.1 s; one after another in one
 slot, the same runs take the sum of their times. The target: the sweep at most 1.15x that sum.
 """
 
@@ -66,8 +66,8 @@ def measure(epochs: int, repeats: int) -> str:
         "## Sweep: four learning rates side by side",
         "",
         f"A sweep of lr = {', '.join(VALUES)} on `mnist5k` (4,000 training rows in mini-batches of 64), stage optim, "
-        f"hidden 100, {epochs} epochs, trained as the page does: in one training slot, each value in turn for its "
-        f"share of {SLICE_SECONDS} s. Against: the same four runs one after another, divided by the {SLOTS} slot the "
+        f"hidden 100, {epochs} epochs, trained as the page does: in one training slot, the values taking turns of "
+        f"{SLICE_SECONDS} s. Against: the same four runs one after another, divided by the {SLOTS} slot the "
         f"sweep may use. Interleaved over {repeats} rounds after a warm-up; the four last losses are checked to be "
         f"equal bit for bit. Target: sweep / (sequential / slots) <= {TARGET}, met when the highest round is.",
         "",

@@ -43,7 +43,10 @@ def test_each_run_of_a_sweep_is_the_train_run_with_that_value(tmp_path, vary, fl
 def test_the_runs_advance_in_turns_so_every_curve_grows():
     configs = sweep_configs("hidden", ["4", "8", "16"], {"epochs": 100_000, "batch_size": 8})
     sweep = Sweep("hidden", configs)
-    sweep.advance(0.3)
+    sweep.advance(0.1)
+    assert [trainer.epoch > 0 for trainer in sweep.trainers] == [True, False, False]  # the first value's turn
+    sweep.advance(0.1)
+    sweep.advance(0.1)
     epochs = [trainer.epoch for trainer in sweep.trainers]
     assert all(epoch > 0 for epoch in epochs), epochs
     assert sweep.epochs_done == sum(epochs) and sweep.epochs_total == 300_000

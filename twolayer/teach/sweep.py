@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from twolayer.data.dataset import Dataset
@@ -36,6 +35,7 @@ class Sweep:
         # One dataset for every run when the data does not depend on the varied setting: same rows, less memory.
         shared = data if data is not None or key == "batch" else make_dataset(configs[0])
         self.trainers = [Trainer(config, data=shared) for config in configs]
+        self._turn = 0  # the run the next turn trains
 
     @property
     def finished(self) -> bool:
@@ -50,14 +50,15 @@ class Sweep:
         return sum(trainer.config.epochs for trainer in self.trainers)
 
     def advance(self, seconds: float) -> int:
-        """Train the unfinished runs for about `seconds` in all, each its share in turn; returns epochs run."""
-        running = [trainer for trainer in self.trainers if not trainer.finished]
-        deadline = time.perf_counter() + seconds
-        ran = 0
-        for i, trainer in enumerate(running):
-            share = (deadline - time.perf_counter()) / (len(running) - i)
-            ran += trainer.advance(trainer.config.epochs, time_budget=max(share, 0.0))
-        return ran
+        """Train the next unfinished run, in turn, for about `seconds`; returns the epochs it ran."""
+        # One run a turn, not a share of each: a run picks up where it stopped once per turn, so switching costs
+        # the same whether the sweep has two values or six.
+        for _ in range(len(self.trainers)):
+            trainer = self.trainers[self._turn]
+            self._turn = (self._turn + 1) % len(self.trainers)
+            if not trainer.finished:
+                return trainer.advance(trainer.config.epochs, time_budget=seconds)
+        return 0
 
     def run(self) -> None:
         """Train every run to its end."""
