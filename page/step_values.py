@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from page.code import code_html
 from page.plot import plot
 from page.state import STEP_PARAM
 from twolayer.charts import step as step_charts
+from twolayer.teach.code_html import code_html
 from twolayer.teach.step_record import BEFORE, RecordedLine, StepRecording
 
 OPTIMIZER = "optimizer.state."

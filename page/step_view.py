@@ -15,12 +15,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from page.code import code_html
 from page.plot import plot
 from page.state import STEP_LINE, STEP_RECORDED, STEP_SLIDER
 from page.step_values import inputs_table, line_values
 from twolayer.charts import step as step_charts
 from twolayer.serve.session import TrainingSession
+from twolayer.teach.code_html import code_html
 from twolayer.teach.step_record import RecordedLine, StepRecording, record_next_step
 from twolayer.train.stages.phases import PHASES
 from twolayer.train.state import RunState

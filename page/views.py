@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from page import live_chart, state
-from page.code import code_html, diff_html
 from page.panels import HISTOGRAMS, HistogramKind, Panel
 from page.plot import plot
 from twolayer.charts.curves import accuracy_figure, loss_figure, norms_figure, update_ratio_figure
@@ -15,6 +14,7 @@ from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import TrainingSession
 from twolayer.teach.advice import SETTINGS_TRIAL_EPOCHS, advise, divergence_hint
+from twolayer.teach.code_html import code_html, diff_html
 from twolayer.teach.program import program_source
 from twolayer.teach.stage_diff import PREVIOUS, stage_difference
 from twolayer.teach.verdict import explanation

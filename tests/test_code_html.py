@@ -3,7 +3,7 @@
 import html
 import re
 
-from page.code import code_html, highlighted_lines
+from twolayer.teach.code_html import code_html, highlighted_lines
 
 
 def text(fragment: str) -> str:

@@ -1,17 +1,27 @@
 """The program the page shows for a run, executed: it must give the Trainer's losses, epoch for epoch, exactly."""
 
 import inspect
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from twolayer import TrainConfig, Trainer
-from twolayer.teach.program import optimizer_call, program_source, training_data
+from twolayer.teach.program import optimizer_call, program_source
 from twolayer.train.config import OPTIMIZERS, STAGES
 from twolayer.train.stages import MODULES
 
 SMALL = {"hidden_size": 16, "epochs": 6}
+
+
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path, monkeypatch):
+    """The program ends by saving its plot where no display shows it: in the test's own folder."""
+    monkeypatch.chdir(tmp_path)
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 def _both(config: TrainConfig) -> tuple[list[float], list[float], str]:
@@ -19,7 +29,7 @@ def _both(config: TrainConfig) -> tuple[list[float], list[float], str]:
     trainer = Trainer(config)
     trainer.advance(config.epochs)
     source = program_source(config, len(trainer.data.x_train))
-    namespace = {"training_data": training_data}  # the one name the program takes from outside
+    namespace = {}  # the program takes nothing from outside
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows, as the Trainer's does
         exec(source, namespace)
     return namespace["losses"], trainer.history.column("loss"), source

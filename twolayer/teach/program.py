@@ -1,7 +1,9 @@
 """A run's whole program as the page shows it: the stage's real functions inside a short frame that sets up and loops.
 
 The frame writes out what the trainer does around each step (settings, seeded data, starting weights, the loop
-over epochs); tests/test_program.py runs the text and checks that it gives the trainer's losses, epoch for epoch.
+over epochs, the plot); tests/test_program.py runs the text and checks that it gives the trainer's losses, epoch
+for epoch. It stands on its own: random data, digits and mnist5k are made in the program itself, as
+twolayer/data/sources.py makes them; only data files are read with twolayer's reader.
 """
 
 from __future__ import annotations
@@ -9,20 +11,12 @@ from __future__ import annotations
 import inspect
 import json
 
-import numpy as np
-
-from twolayer.data.dataset import LECTURE_INPUTS, LECTURE_OUTPUTS
-from twolayer.data.sources import load_data
+from twolayer.data.dataset import DIGIT_CLASSES, LECTURE_INPUTS, LECTURE_OUTPUTS, TEST_FRACTION
+from twolayer.data.mnist5k import MEMBER, PACKAGE
 from twolayer.train.config import MANUAL_STAGES, TrainConfig
 from twolayer.train.devices import resolve_device
 from twolayer.train.stages import MODULES, nn_stage, optim_stage
 from twolayer.train.stages.base import HandWritten
-
-
-def training_data(source: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The training inputs and targets of data `source` (a config's `data`), any random choice drawn from `rng`."""
-    data = load_data(source, 0, rng)  # the row count matters only to random data, which the program draws itself
-    return data.x_train, data.y_train
 
 
 def program_source(config: TrainConfig, rows: int) -> str:
@@ -34,7 +28,7 @@ def program_blocks(config: TrainConfig, rows: int) -> list[tuple[str, str]]:
     """The program's parts in order, each named for what it does (settings, data, step, ...) with its text."""
     full_batch = rows <= config.batch_size  # the trainer's rule: one step on every row, else shuffled mini-batches
     blocks = [
-        ("imports", _imports(config.stage)),
+        ("imports", _imports(config)),
         ("settings", _settings(config, full_batch)),
         ("random streams", _streams(config.stage, full_batch)),
         ("data", _data(config.data)),
@@ -43,8 +37,23 @@ def program_blocks(config: TrainConfig, rows: int) -> list[tuple[str, str]]:
     ]
     if config.stage in ("nn", "optim"):
         blocks += [("model", inspect.getsource(nn_stage.build_model) + "\n" + _model(config))]
-    blocks += [("step", inspect.getsource(MODULES[config.stage].train_step)), ("loop", _loop(config.stage, full_batch))]
+    blocks += [
+        ("step", inspect.getsource(MODULES[config.stage].train_step)),
+        ("loop", _loop(config.stage, full_batch)),
+        ("plot", PLOT),
+    ]
     return [(name, text.rstrip("\n")) for name, text in blocks]
+
+
+def data_file(source: str) -> str | None:
+    """The file (or `mnist:` folder) a program reads for data `source`, named as at home; None for built-in data."""
+    if source in ("random", "digits", "mnist5k"):
+        return None
+    if not source.startswith("upload:"):
+        return source
+    names = source.removeprefix("upload:").split(",")
+    # One .npz or .csv file, or the four MNIST files, which the program looks for in the folder it runs in.
+    return names[0] if len(names) == 1 else "mnist:."
 
 
 def optimizer_call(name: str) -> str:
@@ -54,8 +63,21 @@ def optimizer_call(name: str) -> str:
     return optim_stage.OPTIMIZER_CALLS[name]
 
 
-def _imports(stage: str) -> str:
-    return "import math\n\nimport numpy as np" + ("" if stage == "numpy" else "\nimport torch")
+def _imports(config: TrainConfig) -> str:
+    standard = ["math"]
+    if config.data == "mnist5k":
+        standard += ["importlib.util", "sys"]
+    elif data_file(config.data):
+        standard.append("sys")
+    lines = [f"import {name}" for name in sorted(standard)]
+    if config.data == "mnist5k":
+        lines.append("from pathlib import Path")
+    lines += ["", "import numpy as np"]
+    if config.stage != "numpy":
+        lines.append("import torch")
+    if config.data == "digits":
+        lines.append("from sklearn.datasets import load_digits")
+    return "\n".join(lines)
 
 
 def _settings(config: TrainConfig, full_batch: bool) -> str:
@@ -101,11 +123,70 @@ def _data(source: str) -> str:
             "x = data_rng.standard_normal((N, D_in))\n"
             "y = data_rng.standard_normal((N, D_out))"
         )
+    if source == "digits":
+        read = (
+            "# scikit-learn's 8x8 digits, each pixel a count from 0 to 16 scaled to [0, 1]\n"
+            "digits = load_digits()\n"
+            "pixels, labels = digits.data / 16.0, digits.target.astype(np.int64)"
+        )
+    elif source == "mnist5k":
+        read = (
+            f"# 5,000 real 28x28 MNIST digits, from the copy inside the {PACKAGE} package (pip install {PACKAGE})\n"
+            f'package = importlib.util.find_spec("{PACKAGE}")\n'
+            f'sample = Path(package.origin).parent / "{MEMBER}" if package else None\n'
+            "if sample is None or not sample.is_file():\n"
+            f'    sys.exit("mnist5k is the MNIST sample inside the {PACKAGE} package: pip install {PACKAGE}")\n'
+            'table = np.loadtxt(sample, delimiter=",", dtype=np.int64)  # a row: 784 pixels from 0 to 255, the label\n'
+            "pixels, labels = table[:, :-1].astype(np.float32) / np.float32(255), table[:, -1]"
+        )
+    else:
+        return _file_data(source)
     return (
-        "# The inputs and targets of the chosen data's training split\n"
-        f"x, y = training_data({json.dumps(source, ensure_ascii=False)}, data_rng)\n"
-        "N, D_in = x.shape\n"
-        "D_out = y.shape[1]"
+        read
+        + "\n"
+        + (
+            f"# A {TEST_FRACTION:.0%} share of each digit held out for testing, chosen by the seed; the rest trains\n"
+            "test = np.zeros(len(labels), dtype=bool)\n"
+            f"for digit in range({DIGIT_CLASSES}):\n"
+            "    members = data_rng.permutation(np.flatnonzero(labels == digit))\n"
+            f"    test[members[: round(len(members) * {TEST_FRACTION!r})]] = True\n"
+            "x = pixels[~test]\n"
+            f"y = np.eye({DIGIT_CLASSES})[labels[~test]]  # one-hot targets: a 1 in the digit's place\n"
+            "N, D_in = x.shape\n"
+            "D_out = y.shape[1]"
+        )
+    )
+
+
+def _file_data(source: str) -> str:
+    """Data only twolayer's reader reads exactly as the run did: a file or an MNIST folder, uploaded or named."""
+    where = data_file(source)
+    if source.startswith("upload:"):
+        kept = (
+            "the four MNIST files uploaded to the page, in the folder this runs in"
+            if where == "mnist:."
+            else (f"{where}, the file uploaded to the page, in the folder this runs in")
+        )
+    else:
+        kept = f"{where}, as named to twolayer (relative to the folder it ran in)"
+    return "\n".join(
+        [
+            f"# The run's data: {kept}.",
+            "# twolayer reads and checks it as the run did (labels become one-hot targets, images rows of",
+            "# pixels), so this data needs twolayer installed: pip install -e . in a clone of its repository.",
+            f"data_file = {json.dumps(where, ensure_ascii=False)}",
+            "try:",
+            "    from twolayer.data.sources import load_data",
+            "except ImportError:",
+            '    sys.exit(f"reading {data_file} needs twolayer installed: pip install -e . in a clone of twolayer")',
+            "try:",
+            "    data = load_data(data_file, 0, data_rng)",
+            "except ValueError as error:  # a missing or broken file: what is wrong, in one line",
+            '    sys.exit(f"error: {error}")',
+            "x, y = data.x_train, data.y_train  # the training split",
+            "N, D_in = x.shape",
+            "D_out = y.shape[1]",
+        ]
     )
 
 
@@ -196,5 +277,22 @@ def _loop(stage: str, full_batch: bool) -> str:
         "    if not math.isfinite(loss):",
         "        break  # diverged: the run stops here",
         "    losses.append(loss)",
+        '    print(f"Epoch: {epoch}, Loss: {loss}")  # as Python prints a float: every digit of the value',
     ]
     return "\n".join(lines)
+
+
+PLOT = """# The loss curve, as the lecture plots it (on a log scale: it falls by orders of magnitude)
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("No plot: matplotlib is not installed (pip install matplotlib)")
+else:
+    plt.semilogy(losses)
+    plt.xlabel("Epoch")
+    plt.ylabel("Loss")
+    if plt.get_backend().lower() == "agg":  # no display to show it on: kept as a picture instead
+        plt.savefig("loss.png")
+        print("No display: the loss curve is saved in loss.png")
+    else:
+        plt.show()"""

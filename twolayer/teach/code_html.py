@@ -1,7 +1,7 @@
 """Python source as light HTML: highlighted by the standard tokenizer, wrapped to its column, lines markable.
 
 The page draws code this way rather than with `st.code`, whose highlighter is a large script the browser
-must load before the page is usable.
+must load before the page is usable; a run's take-home page shows its program the same way, with no script at all.
 """
 
 from __future__ import annotations
