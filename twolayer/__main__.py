@@ -1,4 +1,4 @@
-"""Headless command line: `python -m twolayer train|step|compare|predict|sweep ...`, the web app's own core."""
+"""Headless command line: `python -m twolayer train|step|compare|predict|sweep|program ...`, the web app's own core."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from twolayer.cli.flags import (
     config_from_args,
 )
 from twolayer.cli.predict import add_predict_parser, predict_command
+from twolayer.cli.program import add_program_parser, program_command
 from twolayer.cli.sweep import add_sweep_parser, sweep_command
 from twolayer.teach.advice import divergence_hint
 from twolayer.teach.step_record import record_next_step
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(compare)
     add_predict_parser(commands)
     add_sweep_parser(commands)
+    add_program_parser(commands)
     return parser
 
 
@@ -73,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return _step(args)
     if args.command == "sweep":
         return sweep_command(args)
+    if args.command == "program":
+        return program_command(args)
     try:
         config = config_from_args(args)
         if args.command == "compare":
