@@ -7,7 +7,7 @@ import streamlit as st
 from page import live_chart, state
 from page.panels import HISTOGRAMS, HistogramKind, Panel
 from page.plot import plot
-from twolayer.charts.curves import accuracy_figure, loss_figure, norms_figure, update_ratio_figure
+from twolayer.charts.curves import accuracy_figure, norms_figure, update_ratio_figure
 from twolayer.charts.labels import MATRIX_HEIGHT_PX, confusion_matrix_figure, predictions_figure
 from twolayer.charts.weights import MAX_UNIT_IMAGES, histogram_figure, histogram_over_time_figure, weight_images_figure
 from twolayer.data.dataset import Dataset
@@ -16,6 +16,7 @@ from twolayer.serve.session import TrainingSession
 from twolayer.teach.advice import SETTINGS_TRIAL_EPOCHS, advise, divergence_hint
 from twolayer.teach.code_html import code_html, diff_html
 from twolayer.teach.program import program_source
+from twolayer.teach.report import loss_chart, loss_unit
 from twolayer.teach.stage_diff import PREVIOUS, stage_difference
 from twolayer.teach.verdict import explanation
 from twolayer.train import export
@@ -93,14 +94,8 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
         spot.unplace()
         spot.chart.html(EMPTY_LOSS)
         return
-    epochs, losses = trainer.loss_curve()
-    scale, unit = loss_unit(trainer)
-    evals = trainer.evaluations()
-    if trainer.data.has_test and len(evals.get("epoch", ())):
-        test = (evals["epoch"], evals["test_loss_per_example"])
-        figure = loss_figure(epochs, losses * scale, test=test, log_y=log_y, title="Loss per example", unit=unit)
-    else:
-        figure = loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit)
+    _, unit = loss_unit(trainer)
+    figure = loss_chart(trainer, log_y)
     every = trainer.eval_every
     tested = (
         f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."
@@ -109,14 +104,6 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
     )
     caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
     plot(spot, figure, key, caption)
-
-
-def loss_unit(trainer: Trainer) -> tuple[float, str]:
-    """What the loss chart and the status line show: per example with a test split, else the epoch's sum."""
-    rows = len(trainer.data.x_train)
-    if trainer.data.has_test:
-        return 1 / rows, "per example"
-    return 1.0, f"sum over {rows:,} rows"
 
 
 def diverged_box(container, trainer: Trainer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from twolayer.cli.flags import (
     BAD_INPUT,
+    EXIT_BAD_INPUT,
     EXIT_DIVERGED,
     EXIT_DONE,
     Parser,
@@ -16,8 +17,14 @@ from twolayer.cli.flags import (
     config_from_args,
 )
 from twolayer.cli.predict import add_predict_parser, predict_command
-from twolayer.cli.program import add_program_parser, program_command
 from twolayer.cli.sweep import add_sweep_parser, sweep_command
+from twolayer.cli.take_home import (
+    add_program_parser,
+    add_run_file_flags,
+    check_run_files,
+    program_command,
+    write_run_files,
+)
 from twolayer.teach.advice import divergence_hint
 from twolayer.teach.step_record import record_next_step
 from twolayer.teach.verdict import explanation
@@ -39,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="FILE", help="write the history as .json or .csv (default: none)")
     train.add_argument("--save-weights", metavar="FILE.npz", help="write the final weights (default: none)")
     train.add_argument("--quiet", action="store_true", help="print no summary line and no progress (default: off)")
+    add_run_file_flags(train)
     step = commands.add_parser(
         "step", help="train --epochs epochs (0 allowed), then record every value of the next step, line by line"
     )
@@ -84,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         trainer = _make_trainer(config, args.init_weights)
         if args.out and Path(args.out).suffix not in HISTORY_FORMATS:
             raise ValueError(f"--out {args.out}: the file name must end in .json or .csv")
+        check_run_files(args)
     except BAD_INPUT as exc:
         return bad_input(exc)
     note = device_note(config.device, config.stage)
@@ -95,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         write_history(trainer, args.out, hint)
     if args.save_weights:
         Path(args.save_weights).write_bytes(weights_npz(trainer.weights()))
+    if not write_run_files(trainer, args):
+        return EXIT_BAD_INPUT
     if not args.quiet:
         print(summary_line(trainer))
     if hint is not None:
