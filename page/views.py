@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from page import live_chart, state
+from page import live_chart, state, take_home
 from page.panels import HISTOGRAMS, HistogramKind, Panel
 from page.plot import plot
 from twolayer.charts.curves import accuracy_figure, norms_figure, update_ratio_figure
@@ -189,7 +189,8 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
 
 
 def downloads(sess: TrainingSession) -> None:
-    """History as CSV and JSON, weights as .npz; each built only when clicked, from a consistent run."""
+    """History as CSV and JSON, weights as .npz, the run as a page and an animation; each built only when clicked,
+    from a consistent run."""
 
     def locked(build):
         def data():
@@ -199,9 +200,10 @@ def downloads(sess: TrainingSession) -> None:
         return data
 
     files = export.downloads(sess.trainer, divergence_hint(sess.trainer))
-    for column, (label, name, mime, build) in zip(st.columns(3), files, strict=True):
-        ext = name.rsplit(".", 1)[1]
-        column.download_button(label, locked(build), name, mime, key=f"download_{ext}", on_click="ignore")
+    for entries in (files, take_home.run_downloads(sess.trainer)):
+        for column, (label, name, mime, build) in zip(st.columns(3), entries, strict=False):
+            ext = name.rsplit(".", 1)[1]
+            column.download_button(label, locked(build), name, mime, key=f"download_{ext}", on_click="ignore")
 
 
 def advice_box(config: TrainConfig | None, data) -> None:
@@ -266,6 +268,8 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
             source = program_source(config, training_rows(config, data))
             st.html(code_html(source, f"The whole program of the {STAGE_TITLES[stage]} stage with these settings"))
         st.caption(lecture_differences(stage))
+        if config is not None:
+            take_home.program_downloads(config, training_rows(config, data))
         if sess.trainer is not None and sess.trainer.config.stage != stage:
             st.caption(f"The run shown used stage {sess.trainer.config.stage}: press Train to run this one.")
     if sess.trainer is not None and sess.trainer.epoch > 0:

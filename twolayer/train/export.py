@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
 from twolayer.train.trainer import Trainer
 
@@ -74,8 +75,8 @@ def past_run_csv(run: PastRun) -> str:
     return f"# {run.label}: {run.status}; {settings}\nepoch,loss\n{rows}"
 
 
-def file_stem(trainer: Trainer | PastRun) -> str:
+def file_stem(run: Trainer | PastRun | TrainConfig) -> str:
     """A download name that tells runs apart: stage, hidden size, learning rate, seed and data."""
-    c = trainer.config
+    c = run if isinstance(run, TrainConfig) else run.config
     data = "upload" if c.data.startswith("upload") else Path(c.data.removeprefix("mnist:")).stem or c.data
     return f"twolayer-{c.stage}-h{c.hidden_size}-lr{c.learning_rate:g}-seed{c.seed}-{data}"
