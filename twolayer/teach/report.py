@@ -89,8 +89,8 @@ def report_html(trainer: Trainer, started_from: str | None = None) -> str:
         f"<title>{html.escape(_title(trainer))}</title>{CSS}"
         f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
         f"<h1>{html.escape(_title(trainer))}</h1>{_summary(trainer)}"
-        f"<h2>Settings</h2>{_settings(trainer)}"
         f'<h2>Charts</h2><div class="tl-charts">{charts_html}</div>'
+        f"<h2>Settings</h2>{_settings(trainer)}"
         f"<h2>The program</h2><p>The whole program of this run: run on its own, it prints the loss of every epoch "
         f"above, to the last digit.</p>{start}{program}</body></html>\n"
     )
@@ -103,7 +103,8 @@ def _title(trainer: Trainer) -> str:
 
 
 def _summary(trainer: Trainer) -> str:
-    """The run in one line: state, epochs, loss from first to last, time, accuracy when labelled."""
+    """The run in one line (state, epochs, loss from first to last, time, accuracy when labelled), its command line
+    and, for a run that diverged, why."""
     _, losses = trainer.loss_curve()
     scale, unit = loss_unit(trainer)
     line = f"<b>{trainer.status.capitalize()}</b> after {trainer.epoch:,} of {trainer.config.epochs:,} epochs"
@@ -114,9 +115,13 @@ def _summary(trainer: Trainer) -> str:
     for split in ("train", "test"):
         if len(evals.get(f"{split}_accuracy", ())):
             line += f" · {split} accuracy <b>{100 * evals[f'{split}_accuracy'][-1]:.1f}%</b>"
+    command = (
+        f'<p>The same run from the command line: <span class="tl-command">{html.escape(train_command(trainer.config))}'
+        f"</span> ({len(trainer.data.x_train):,} training rows; every setting is listed under the charts).</p>"
+    )
     if trainer.status == DIVERGED:
-        line += f"</p><p>{html.escape(trainer.hint)}"
-    return f'<p class="tl-summary">{line}</p>'
+        command += f"<p>{html.escape(trainer.hint)}</p>"
+    return f'<p class="tl-summary">{line}</p>{command}'
 
 
 def _settings(trainer: Trainer) -> str:
@@ -126,11 +131,7 @@ def _settings(trainer: Trainer) -> str:
         f"<td>{html.escape(spec.help)}</td></tr>"
         for spec in SETTINGS
     )
-    return (
-        f"<table><tr><th>key</th><th>value</th><th>what it sets</th></tr>{rows}</table>"
-        f'<p>The same run from the command line: <span class="tl-command">{html.escape(train_command(config))}</span>'
-        f" ({len(trainer.data.x_train):,} training rows).</p>"
-    )
+    return f"<table><tr><th>key</th><th>value</th><th>what it sets</th></tr>{rows}</table>"
 
 
 def _loss_caption(trainer: Trainer) -> str:
