@@ -1,7 +1,7 @@
 """A run for slides: an animated GIF of the loss curve and the weight histograms, one frame per snapshot of the run.
 
 Drawn with matplotlib's Agg canvas (no display, no browser) and written with Pillow. The frames are the run's
-histogram snapshots, at most 66; the whole animation lasts at most MAX_SECONDS, its last frame held a little.
+histogram snapshots, at most 64; the whole animation lasts at most MAX_SECONDS, its last frame held a little.
 """
 
 from __future__ import annotations
