@@ -16,12 +16,13 @@ from twolayer.charts.curves import accuracy_figure, loss_figure, norms_figure, u
 from twolayer.charts.labels import confusion_matrix_figure
 from twolayer.charts.snapshots import histogram_slider_figure
 from twolayer.charts.weights import MAX_UNIT_IMAGES, weight_images_figure
+from twolayer.teach.advice import divergence_hint
 from twolayer.teach.code_html import code_html
 from twolayer.teach.program import data_file, program_source
 from twolayer.teach.program_file import train_command
 from twolayer.train.config import SETTINGS, STAGE_TITLES
 from twolayer.train.history import MAX_SAMPLE
-from twolayer.train.trainer import DIVERGED, Trainer
+from twolayer.train.trainer import Trainer
 
 PLOTLY_CONFIG = {"displaylogo": False}
 CSS = """<style>
@@ -119,8 +120,9 @@ def _summary(trainer: Trainer) -> str:
         f'<p>The same run from the command line: <span class="tl-command">{html.escape(train_command(trainer.config))}'
         f"</span> ({len(trainer.data.x_train):,} training rows; every setting is listed under the charts).</p>"
     )
-    if trainer.status == DIVERGED:
-        command += f"<p>{html.escape(trainer.hint)}</p>"
+    hint = divergence_hint(trainer)
+    if hint is not None:
+        command += f"<p>{html.escape(hint)}</p>"
     return f'<p class="tl-summary">{line}</p>{command}'
 
 
