@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,11 +14,10 @@ import nbformat
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from .helpers import REPO, status, wait_for_app
+from .helpers import REPO, button, no_errors, open_page, train_until
 
 RUN = "stage=optim&data=digits&epochs=30&lr=0.001&hidden=32"
 STEM = "twolayer-optim-h32-lr0.001-seed0-digits"
-RUN_TIMEOUT_MS = 120_000
 CHART_TITLES = [
     "Loss per example",
     "Accuracy",
@@ -41,7 +39,7 @@ BARS_JS = """() => [...document.querySelectorAll('#chart-2 .bars .point path')].
 def download(page: Page, label: str, folder: Path) -> Path:
     """Click a download button of the page and keep the file under its suggested name."""
     with page.expect_download() as info:
-        page.get_by_role("button", name=label, exact=True).click()
+        button(page, label).click()
     path = folder / info.value.suggested_filename
     info.value.save_as(path)
     return path
@@ -60,30 +58,24 @@ def run_at_home(script: Path) -> list[float]:
 
 
 def test_the_downloaded_program_reproduces_the_pages_run(app_server: str, page: Page, tmp_path: Path):
-    page.goto(f"{app_server}/?{RUN}")
-    wait_for_app(page)
+    open_page(page, f"{app_server}/?{RUN}")
     # before any training: the program of the run as set, as a script and as a notebook
     script = download(page, "Program (.py)", tmp_path)
     notebook = download(page, "Notebook (.ipynb)", tmp_path)
     assert (script.name, notebook.name) == (f"{STEM}.py", f"{STEM}.ipynb")
     nbformat.validate(nbformat.reads(notebook.read_text(), as_version=4))
-    page.get_by_role("button", name="Train", exact=True).click()
-    expect(status(page)).to_have_text(re.compile(r"^Done · epoch 30 of 30 · "), timeout=RUN_TIMEOUT_MS)
-    wait_for_app(page)
+    train_until(page, "Done")
     with download(page, "History (CSV)", tmp_path).open(newline="") as file:
         losses = [float(row["loss"]) for row in csv.DictReader(file)]
     assert run_at_home(script) == losses and len(losses) == 30
-    assert not page.errors, page.errors
+    no_errors(page)
 
 
 def test_the_run_as_one_page_opens_from_disk_with_no_network(
     app_server: str, page: Page, browser: Browser, tmp_path: Path, screenshot_dir: Path
 ):
-    page.goto(f"{app_server}/?{RUN}")
-    wait_for_app(page)
-    page.get_by_role("button", name="Train", exact=True).click()
-    expect(status(page)).to_have_text(re.compile(r"^Done · "), timeout=RUN_TIMEOUT_MS)
-    wait_for_app(page)
+    open_page(page, f"{app_server}/?{RUN}")
+    train_until(page, "Done")
     report = download(page, "Download this run as a page", tmp_path)
     animation = download(page, "Animation for slides (.gif)", tmp_path)
     assert (report.name, animation.name) == (f"{STEM}.html", f"{STEM}.gif")
