@@ -1,7 +1,8 @@
 """What survives a reload: the browser's id (a cookie), its session on the shared run store, and runs cut short.
 
-The store is the directory `TWOLAYER_STORE` names (scripts/serve-class gives every process the same one), else
-a per-user cache directory; a page whose store cannot be opened keeps its runs in memory, as before.
+The store is what `TWOLAYER_STORE` names, a directory (SQLite) or a `postgresql://` URL (scripts/serve-class gives
+every process the same one), else a per-user cache directory; a page whose store cannot be opened keeps its runs in
+memory, as before.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from page import state
+from twolayer.serve.database import describe
 from twolayer.serve.session import TrainingSession
 from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive
 
@@ -33,13 +35,14 @@ STALE_S = 15.0
 
 @st.cache_resource
 def run_store() -> RunStore | None:
-    """The process's run store; None (runs kept in memory only) when its directory cannot be used."""
+    """The process's run store; None (runs kept in memory only) when it cannot be used."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    directory = os.environ.get("TWOLAYER_STORE") or cache / "twolayer"
+    location = os.environ.get("TWOLAYER_STORE") or cache / "twolayer"
     try:
-        return RunStore(directory)
-    except Exception as error:  # OSError or sqlite3.Error: a broken store must not stop the page
-        log.warning("run history is kept in memory only: the store at %s cannot be used (%s)", directory, error)
+        return RunStore(location)
+    except Exception as error:  # a broken file, a database that is down: a broken store must not stop the page
+        where = describe(location)
+        log.warning("run history is kept in memory only: the store at %s cannot be used (%s)", where, error)
         return None
 
 
