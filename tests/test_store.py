@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from twolayer.serve import schema
-from twolayer.serve.database import CONNECT_S, FILE_NAME, StoreError, open_database
+from twolayer.serve.database import FILE_NAME, StoreError, open_database
 from twolayer.serve.session import TrainingSession
 from twolayer.serve.store import MAX_KEPT_RUNS, OWNER, RunStore, browser_key, process_alive, run_body
 from twolayer.train.config import TrainConfig
@@ -262,8 +262,7 @@ def test_writes_during_a_postgresql_restart_are_all_kept_once(postgres, caplog):
     store = RunStore(postgres.create_database("restart"))
     try:
         finished_session(store, "before")
-        # Down for longer than a query waits for a connection: the store's own retry has to carry the writes over.
-        restart = threading.Thread(target=postgres.restart, kwargs={"down_s": CONNECT_S + 1})
+        restart = threading.Thread(target=postgres.restart, kwargs={"down_s": 2.0})
         restart.start()
         time.sleep(0.3)
         sessions = [threading.Thread(target=finished_session, args=(store, f"during-{i}")) for i in range(8)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ FILE_NAME = "runs.sqlite3"
 URL_SCHEMES = ("postgresql://", "postgres://")
 RETRY_S = 30.0  # a server restart takes a second or two; a longer outage costs the write, logged
 CONNECT_S = 5.0
-POOL_SIZE = 8  # connections per app process: each is held for a few milliseconds per query
+POOL_SIZE = 8  # PostgreSQL connections per app process: each is held for a few milliseconds per transaction
 
 
 class StoreError(ValueError):
@@ -118,39 +119,61 @@ class SqliteDatabase(Database):
 
 
 class PostgresDatabase(Database):
-    """A PostgreSQL database shared by the app processes of every machine, through a small pool per process."""
+    """A PostgreSQL database shared by the app processes of every machine, through a few connections per process."""
 
     dialect = "postgresql"
 
     def __init__(self, url: str, retry_s: float = RETRY_S) -> None:
         super().__init__(retry_s)
         import psycopg
-        from psycopg_pool import ConnectionPool
 
-        self.transient = (psycopg.OperationalError,)  # the pool's PoolTimeout is one too
-        try:  # one connection first, so that a wrong URL or a server that is down is said plainly
-            psycopg.connect(url, connect_timeout=CONNECT_S).close()
+        self.url, self.psycopg = url, psycopg
+        self.transient = (psycopg.OperationalError,)  # the server is away: refused, cut off, shutting down
+        self._idle: list = []  # connections kept for the next transaction, the most recent last
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(POOL_SIZE)  # connections in use at once in this process
+        try:  # one connection now, so that a wrong URL or a server that is down is said at start
+            self._idle.append(self._connect())
         except psycopg.Error as error:
             raise StoreError(f"cannot connect to {describe(url)}: {str(error).strip()}") from None
-        self.pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=POOL_SIZE,
-            kwargs={"connect_timeout": CONNECT_S},
-            # Checked as it is handed out: after a server restart every pooled connection is dead.
-            check=ConnectionPool.check_connection,
-            open=False,
-            name="twolayer-store",
-        )
-        self.pool.open()
+
+    def _connect(self):
+        return self.psycopg.connect(self.url, connect_timeout=CONNECT_S)
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Transaction]:
-        with self.pool.connection(timeout=CONNECT_S) as connection, connection.transaction():
-            yield Transaction(connection, "%s")
+        with self._slots:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            connection = connection or self._connect()
+            keep = False
+            try:
+                with connection.transaction():
+                    yield Transaction(connection, "%s")
+                keep = True
+            except self.transient:
+                # A server that cut this connection off (a restart) cut the idle ones too: the next try connects anew.
+                self._close_idle()
+                raise
+            except Exception:
+                keep = not connection.broken  # the work's own error (a refusal): the connection is fine
+                raise
+            finally:
+                with self._lock:
+                    if keep and len(self._idle) < POOL_SIZE:
+                        self._idle.append(connection)
+                        connection = None
+                if connection is not None:
+                    connection.close()
+
+    def _close_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
     def close(self) -> None:
-        self.pool.close()
+        self._close_idle()
 
 
 def open_database(location: str | Path, retry_s: float = RETRY_S) -> Database:
