@@ -13,14 +13,14 @@ import multiprocessing
 import random
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from harness.postgres import PostgresServer
 from harness.server import percentile
 
 PROCESSES = 4
-STARTUP_S = 15.0  # the workers import torch and open their stores before the window starts
+READY_TIMEOUT_S = 300.0  # for the workers to import torch and open their stores, on a busy machine
+LEAD_S = 1.0  # from every worker ready to the window's start
 
 
 @dataclass
@@ -54,10 +54,9 @@ class _Retries(logging.Handler):
             self.count += 1
 
 
-def _students(
-    url: str, indexes: list[int], start_at: float, offsets: list[float]
-) -> tuple[list[tuple[float, float]], int]:
-    """Worker: each student's run, ended at start_at + its offset; when each ended and was written, and the retries."""
+def _worker(url: str, indexes: list[int], offsets: list[float], ready, start, results) -> None:
+    """One process of the class: opens its store, waits for the others, then runs its students; puts when each run
+    ended and was written, and how many writes were tried again, into `results`."""
     import torch
 
     from twolayer.serve.session import TrainingSession
@@ -74,19 +73,21 @@ def _students(
         config = TrainConfig(stage=STAGES[index % len(STAGES)], hidden_size=16, epochs=20, seed=index, device="cpu")
         sess = TrainingSession(store, browser_key(f"student-{index}"), f"session-{index}")
         sess.train(config)
-        time.sleep(max(0.0, start_at + offset - time.time()))
+        time.sleep(max(0.0, start.value + offset - time.time()))
         sess.trainer.advance(config.epochs)
         done = time.time()
         sess.after_slice()  # the history and the board, each retried while the store does not answer
         times.append((done, time.time()))
 
+    ready.wait(READY_TIMEOUT_S)  # every process's store open: the window starts for all at once
+    ready.wait(READY_TIMEOUT_S)  # the window's start is set
     threads = [threading.Thread(target=student, args=pair) for pair in zip(indexes, offsets, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     store.close()
-    return times, retries.count
+    results.put((times, retries.count))
 
 
 def run_class(
@@ -100,18 +101,25 @@ def run_class(
     RunStore(url).close()  # its tables made once, before the workers open it together
     rng = random.Random(students)
     offsets = [rng.uniform(0, window_s - 1) for _ in range(students)]
-    start_at = time.time() + STARTUP_S
-    share = [list(range(i, students, PROCESSES)) for i in range(PROCESSES)]
     spawn = multiprocessing.get_context("spawn")  # fresh workers: no torch state forked from this process
-    with ProcessPoolExecutor(PROCESSES, mp_context=spawn) as pool:
-        futures = [pool.submit(_students, url, part, start_at, [offsets[i] for i in part]) for part in share]
-        away_s = 0.0
-        if restart_at_s is not None:
-            time.sleep(max(0.0, start_at + restart_at_s - time.time()))
-            began = time.time()
-            server.restart(down_s=down_s)
-            away_s = time.time() - began
-        results = [future.result() for future in futures]
+    ready, start, queue = spawn.Barrier(PROCESSES + 1), spawn.Value("d", 0.0), spawn.Queue()
+    workers = []
+    for part in (list(range(i, students, PROCESSES)) for i in range(PROCESSES)):
+        args = (url, part, [offsets[i] for i in part], ready, start, queue)
+        workers.append(spawn.Process(target=_worker, args=args, daemon=True))
+        workers[-1].start()
+    ready.wait(READY_TIMEOUT_S)
+    start.value = start_at = time.time() + LEAD_S
+    ready.wait(READY_TIMEOUT_S)
+    away_s = 0.0
+    if restart_at_s is not None:
+        time.sleep(max(0.0, start_at + restart_at_s - time.time()))
+        began = time.time()
+        server.restart(down_s=down_s)
+        away_s = time.time() - began
+    results = [queue.get(timeout=window_s + 120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
     times = [pair for part, _ in results for pair in part]
     store = RunStore(url)
     try:

@@ -96,6 +96,7 @@ def board_body(entries: list[Entry], x: str, y: str, stages: tuple[str, ...] = (
 def new_round_ui(board: Board) -> None:
     """The lecturer's new round: only with the key this server was started with."""
     with st.expander("Lecturer: start a new round", expanded="round_note" in st.session_state):
+        st.caption(f"The board shows round {board.round()}: every run finished since it began.")
         key = lecturer_key()
         if key is None:
             st.caption(

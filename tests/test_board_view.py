@@ -8,7 +8,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from page import board_view
+from page import board_view, persist
 from tests.test_app import decoded, open_app, session
 from twolayer.serve.board import MAX_NAME, Entry
 from twolayer.serve.store import RunStore
@@ -119,7 +119,8 @@ def test_a_wrong_key_is_refused_and_the_right_one_starts_a_round(store, monkeypa
         assert "**3 runs**" in [m.value for m in at.markdown]
         at.text_input(key="lecturer_key_given").input(KEY)
         at.button[0].click().run()
-        assert [s.value for s in at.success][0].startswith("Round 1 started: the board is empty")
+        assert [s.value for s in at.success][0].startswith("Round 2 started: the board is empty")
+        assert "The board shows round 2: every run finished since it began." in [c.value for c in at.caption]
         assert "**0 runs**" in [m.value for m in at.markdown], "drawn after the round began, in the same run"
         assert at.text_input(key="lecturer_key_given").value == "", "the key does not stay in the field"
     finally:
@@ -147,3 +148,17 @@ def test_a_learner_names_a_run_on_the_board_as_plain_text():
     assert [s.value for s in at.success] == ["Named '<b>Ada</b> **bold**'."]
     assert sess.store.board.own(sess.browser)[0].name == "<b>Ada</b> **bold**"
     assert sess.store.board.entries()[0].id == entry.id
+
+
+def test_a_store_that_cannot_be_opened_is_tried_again_later(monkeypatch, tmp_path, caplog):
+    persist._opened.clear()
+    monkeypatch.setenv("TWOLAYER_STORE", "mysql://nowhere/runs")
+    try:
+        assert persist.run_store() is None and caplog.text.count("cannot be used") == 1
+        assert persist.run_store() is None and caplog.text.count("cannot be used") == 1, "not tried again at once"
+        monkeypatch.setenv("TWOLAYER_STORE", str(tmp_path))
+        monkeypatch.setattr(persist, "REOPEN_S", 0.0)
+        store = persist.run_store()
+        assert isinstance(store, RunStore) and persist.run_store() is store, "opened once, then kept"
+    finally:
+        persist._opened.clear()

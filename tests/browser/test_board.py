@@ -198,7 +198,7 @@ def test_only_the_lecturer_key_starts_a_new_round(served, browser):
         expect(count(board)).to_have_text(held)
         key.fill(KEY)
         board.get_by_role("button", name="Start a new round").click()
-        expect(board.get_by_text(re.compile(r"^Round 1 started"))).to_be_visible()
+        expect(board.get_by_text(re.compile(r"^Round 2 started"))).to_be_visible()
         expect(count(board)).to_have_text("0 runs")
         time.sleep(2 * 2.0)  # two more looks of the live board: it stays empty
         expect(count(board)).to_have_text("0 runs")

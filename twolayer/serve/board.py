@@ -38,7 +38,7 @@ SETTINGS = {"learning rate": ("lr", True), "hidden size": ("hidden", False), "ba
 RESULTS = {"final loss": ("final_loss", True), "test accuracy": ("accuracy", False)}
 COLUMNS = ("stage", "hidden", "lr", "batch", "epochs", "epochs_done", "data", "final_loss", "accuracy", "status",
            "name")  # fmt: skip
-CURRENT_ROUND = "(SELECT COALESCE(MAX(round), 0) FROM board_rounds)"
+CURRENT_ROUND = "(SELECT COALESCE(MAX(round), 1) FROM board_rounds)"  # a class starts in round 1
 
 
 class BoardError(ValueError):
@@ -198,7 +198,7 @@ class Board:
         return self.db.run(work)
 
     def round(self) -> int:
-        """The number of the round the board shows (0 before any new round)."""
+        """The number of the round the board shows: 1 until a lecturer starts the second."""
         return self.db.run(lambda tx: tx.execute(f"SELECT {CURRENT_ROUND}").fetchone()[0], write=False)
 
     def _read(self, where: str, params: tuple) -> list[Entry]:

@@ -65,12 +65,9 @@ class Database(ABC):
     dialect = ""
     transient: tuple[type[Exception], ...] = ()  # errors worth trying again: the server is away, not the query wrong
 
-    def __init__(self, retry_s: float = RETRY_S) -> None:
-        self.retry_s = retry_s
-
     def run(self, work: Callable[[Transaction], T], write: bool = True) -> T:
-        """`work(transaction)` committed as one; run again from the start after a transient error, up to retry_s."""
-        deadline, delay = time.monotonic() + self.retry_s, 0.05
+        """`work(transaction)` committed as one; run again from the start after a transient error, up to RETRY_S."""
+        deadline, delay = time.monotonic() + RETRY_S, 0.05
         while True:
             try:
                 with self._transaction(write) as transaction:
@@ -96,8 +93,7 @@ class SqliteDatabase(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, directory: str | Path, retry_s: float = RETRY_S) -> None:
-        super().__init__(retry_s)
+    def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory) / FILE_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=10)) as db:
@@ -123,8 +119,7 @@ class PostgresDatabase(Database):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, retry_s: float = RETRY_S) -> None:
-        super().__init__(retry_s)
+    def __init__(self, url: str) -> None:
         import psycopg
 
         self.url, self.psycopg = url, psycopg
@@ -176,10 +171,10 @@ class PostgresDatabase(Database):
         self._close_idle()
 
 
-def open_database(location: str | Path, retry_s: float = RETRY_S) -> Database:
+def open_database(location: str | Path) -> Database:
     """The database a store location names: a `postgresql://` URL, else a directory for SQLite."""
     if is_url(location):
-        return PostgresDatabase(str(location), retry_s)
+        return PostgresDatabase(str(location))
     if "://" in str(location):
         raise StoreError(f"{describe(location)} is neither a directory nor a postgresql:// URL")
-    return SqliteDatabase(location, retry_s)
+    return SqliteDatabase(location)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twolayer.serve import schema
 from twolayer.serve.board import Board
-from twolayer.serve.database import RETRY_S, Transaction, describe, open_database
+from twolayer.serve.database import Transaction, open_database
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
 from twolayer.train.state import read_status
@@ -60,11 +60,8 @@ def run_from_body(body: str) -> PastRun | None:
 class RunStore:
     """Past runs and runs in progress of every browser, and the class board, in one store shared by the app."""
 
-    def __init__(
-        self, location: str | Path, ttl_s: float = DAY_S, max_bytes: int = MAX_BYTES, retry_s: float = RETRY_S
-    ) -> None:
-        self.location = describe(location)
-        self.db = open_database(location, retry_s)
+    def __init__(self, location: str | Path, ttl_s: float = DAY_S, max_bytes: int = MAX_BYTES) -> None:
+        self.db = open_database(location)
         try:
             schema.upgrade(self.db)
         except Exception:
