@@ -11,6 +11,7 @@ import os
 
 import streamlit as st
 
+from page import state
 from page.views import PLOTLY_CONFIG
 from twolayer.charts.board import board_figure
 from twolayer.serve.board import DATA, MAX_NAME, RESULTS, SETTINGS, Board, BoardError, Entry, csv_text
@@ -48,10 +49,10 @@ def board_page(store: RunStore | None) -> None:
         st.error("The class board needs the run store, which this server could not open (its log says why).")
         return
     across, up, stages, data = st.columns(4)
-    x = across.selectbox("Across: a setting", list(SETTINGS), key="board_x")
-    y = up.selectbox("Up: a result", list(RESULTS), key="board_y", help="Test accuracy: runs on labelled data")
-    chosen_stages = stages.multiselect("Stages", STAGES, key="board_stages", placeholder="every stage")
-    chosen_data = data.multiselect("Data", DATA, key="board_data", placeholder="all data")
+    x = across.selectbox("Across: a setting", list(SETTINGS), key=state.BOARD_X.name)
+    y = up.selectbox("Up: a result", list(RESULTS), key=state.BOARD_Y.name, help="Test accuracy: runs on labelled data")
+    chosen_stages = stages.multiselect("Stages", STAGES, key=state.BOARD_STAGES.name, placeholder="every stage")
+    chosen_data = data.multiselect("Data", DATA, key=state.BOARD_DATA.name, placeholder="all data")
     live(store.board, x, y, tuple(chosen_stages), tuple(chosen_data))
     new_round_ui(store.board)
 
@@ -95,7 +96,7 @@ def board_body(entries: list[Entry], x: str, y: str, stages: tuple[str, ...] = (
 
 def new_round_ui(board: Board) -> None:
     """The lecturer's new round: only with the key this server was started with."""
-    with st.expander("Lecturer: start a new round", expanded="round_note" in st.session_state):
+    with st.expander("Lecturer: start a new round", expanded=state.ROUND_NOTE.get() is not None):
         st.caption(f"The board shows round {board.round()}: every run finished since it began.")
         key = lecturer_key()
         if key is None:
@@ -105,21 +106,21 @@ def new_round_ui(board: Board) -> None:
             )
             return
         with st.form("new_round", border=False):
-            st.text_input("Lecturer key", type="password", key="lecturer_key_given")
+            st.text_input("Lecturer key", type="password", key=state.LECTURER_KEY_GIVEN.name)
             # In a callback, which runs before the page is drawn: the board below already shows the new round.
             st.form_submit_button("Start a new round", on_click=_start_round, args=(board, key))
-        if note := st.session_state.pop("round_note", None):
+        if note := state.ROUND_NOTE.pop():
             (st.success if note.startswith("Round") else st.error)(note)
 
 
 def _start_round(board: Board, key: str) -> None:
-    given, st.session_state.lecturer_key_given = st.session_state.lecturer_key_given, ""
+    given = state.LECTURER_KEY_GIVEN.pop()  # the key does not stay in the field
     try:
         number = board.new_round(given, key)
     except BoardError as refusal:
-        st.session_state.round_note = f"{str(refusal).capitalize()}."
+        state.ROUND_NOTE.set(f"{str(refusal).capitalize()}.")
     else:
-        st.session_state.round_note = f"Round {number} started: the board is empty, and every run stays in its history."
+        state.ROUND_NOTE.set(f"Round {number} started: the board is empty, and every run stays in its history.")
 
 
 def own_runs(sess: TrainingSession) -> None:
@@ -142,7 +143,7 @@ def own_runs(sess: TrainingSession) -> None:
         left, right = st.columns(2)
         entry = left.selectbox("Your run on the board", mine, format_func=_describe)
         name = right.text_input(
-            f"Name on the board (at most {MAX_NAME} characters)", max_chars=MAX_NAME, key="board_name_text"
+            f"Name on the board (at most {MAX_NAME} characters)", max_chars=MAX_NAME, key=state.BOARD_NAME.name
         )
         if st.form_submit_button("Put the name on the board"):
             try:
