@@ -12,7 +12,7 @@ import os
 import streamlit as st
 
 from page import state
-from page.views import PLOTLY_CONFIG
+from page.plot import plot
 from twolayer.charts.board import board_figure
 from twolayer.serve.board import DATA, MAX_NAME, RESULTS, SETTINGS, Board, BoardError, Entry, csv_text
 from twolayer.serve.session import TrainingSession
@@ -84,7 +84,8 @@ def board_body(entries: list[Entry], x: str, y: str, stages: tuple[str, ...] = (
         why = "without labelled data" if y_field == "accuracy" else "that diverged at once"
         st.caption(f"{_runs(missing)} {why} not drawn.")
     figure = board_figure(points, x_title=x, y_title=y, log_x=log_x, log_y=log_y)
-    st.plotly_chart(figure, key="board_chart", config=PLOTLY_CONFIG, theme=None)
+    caption = f"Class board chart: {y} against {x}, a point per run coloured by its stage, a cross where it diverged."
+    plot(st, figure, "board_chart", caption)
     rows = [{column: getattr(e, column) for column in TABLE} for e in shown]
     config = {
         column: st.column_config.NumberColumn(title, format=form) if form else st.column_config.TextColumn(title)

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from page import board_view, persist
-from tests.test_app import decoded, open_app, session
+from tests.test_app import decoded, session
 from twolayer.serve.board import MAX_NAME, Entry
 from twolayer.serve.store import RunStore
 
@@ -127,14 +127,14 @@ def test_a_wrong_key_is_refused_and_the_right_one_starts_a_round(store, monkeypa
         board_view.lecturer_key.clear()
 
 
-def test_the_app_serves_the_board_for_board_1():
+def test_the_app_serves_the_board_for_board_1(open_app):
     at = open_app({"board": "1"})
     assert not at.exception
     assert [m.value for m in at.markdown][0] == "## Class board"
     assert "session" not in at.session_state, "no training session for the board"
 
 
-def test_a_learner_names_a_run_on_the_board_as_plain_text():
+def test_a_learner_names_a_run_on_the_board_as_plain_text(open_app):
     at = open_app({"epochs": "5", "hidden": "8"})
     at.button(key="train").click().run()
     sess = session(at)

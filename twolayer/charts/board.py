@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from twolayer.charts.training import INK, PALETTE, _figure
+from twolayer.charts.base import INK, PALETTE, figure
 from twolayer.train.config import STAGES
 
 Point = tuple[str, float, float, bool]  # (stage, setting, result, diverged)
@@ -17,7 +17,7 @@ def board_figure(
     points: Sequence[Point], *, x_title: str, y_title: str, log_x: bool, log_y: bool, title: str = "Class board"
 ) -> go.Figure:
     """A point per run, one colour per stage (always the same one), a diverged run drawn as a cross."""
-    fig = _figure(
+    fig = figure(
         title,
         x_title,
         y_title,
