@@ -11,6 +11,7 @@ goes between the `board` markers of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import random
@@ -57,10 +58,9 @@ def fill(store, runs: int, rng: random.Random) -> None:
         store.board.post(f"bench-{i // PER_MINUTE}", entry(rng))
 
 
-def measure_board(server: PostgresServer, runs: int, loads: int, new_runs: int) -> dict[str, list[float]]:
-    """Seconds to draw the board of `runs` runs, to show each new run, and to read the board from the store."""
-    from playwright.sync_api import sync_playwright
-
+def measure_board(server: PostgresServer, runs: int, loads: int, new_runs: int, browser) -> dict[str, list[float]]:
+    """Seconds to draw the board of `runs` runs in `browser` (a Playwright Chromium), to show each new run, and to
+    read the board from the store."""
     from twolayer.serve.store import RunStore
 
     url = server.create_database(f"board_{runs}")
@@ -78,25 +78,23 @@ def measure_board(server: PostgresServer, runs: int, loads: int, new_runs: int) 
     times: dict[str, list[float]] = {"draw": [], "new": [], "read": reads}
     try:
         wait_healthy(app, f"http://127.0.0.1:{port}", 90)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for load in range(loads + 1):  # the first, uncounted, warms the server and the browser's cache
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = context.new_page()
-                start = time.perf_counter()
-                page.goto(f"http://127.0.0.1:{port}/?board=1")
-                page.wait_for_function(SHOWN_JS, arg=runs, timeout=120_000, polling=50)
-                if load:
-                    times["draw"].append(time.perf_counter() - start)
-                if load < loads:
-                    context.close()
-            for k in range(new_runs):
-                store.board.post(f"bench-new-{k}", entry(rng))
-                start = time.perf_counter()
-                page.wait_for_function(SHOWN_JS, arg=runs + k + 1, timeout=60_000, polling=50)
-                times["new"].append(time.perf_counter() - start)
-                time.sleep(rng.uniform(0, 2))  # runs finish at any moment of the board's cycle
-            browser.close()
+        for load in range(loads + 1):  # the first, uncounted, warms the server and the browser's cache
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/?board=1")
+            page.wait_for_function(SHOWN_JS, arg=runs, timeout=120_000, polling=50)
+            if load:
+                times["draw"].append(time.perf_counter() - start)
+            if load < loads:
+                context.close()
+        for k in range(new_runs):
+            store.board.post(f"bench-new-{k}", entry(rng))
+            start = time.perf_counter()
+            page.wait_for_function(SHOWN_JS, arg=runs + k + 1, timeout=60_000, polling=50)
+            times["new"].append(time.perf_counter() - start)
+            time.sleep(rng.uniform(0, 2))  # runs finish at any moment of the board's cycle
+        context.close()
     finally:
         stop_server(app)
         store.close()
@@ -162,13 +160,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure, print the section, write it into BENCHMARKS.md; 0 when every target is met, else 1."""
+def main(argv: list[str] | None = None, browser=None) -> int:
+    """Measure, print the section, write it into BENCHMARKS.md; 0 when every target is met, else 1. `browser`: a
+    Playwright Chromium already running (the tests'), else one is started."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     load_at_start = load()
-    with PostgresServer(durable=True) as server:
-        times = measure_board(server, args.runs, args.loads, args.new_runs)
+    with contextlib.ExitStack() as stack:
+        if browser is None:
+            from playwright.sync_api import sync_playwright
+
+            playwright = stack.enter_context(sync_playwright())
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            stack.callback(browser.close)
+        server = stack.enter_context(PostgresServer(durable=True))
+        times = measure_board(server, args.runs, args.loads, args.new_runs, browser)
         classes = [
             students.run_class(server, args.students, args.window),
             students.run_class(server, args.students, args.window, restart_at_s=args.window / 2, down_s=args.down),

@@ -9,11 +9,11 @@ import pytest
 from bench import board
 
 
-def test_the_board_benchmark_measures_and_writes_only_its_section(tmp_path):
+def test_the_board_benchmark_measures_and_writes_only_its_section(tmp_path, browser):
     report = tmp_path / "BENCHMARKS.md"
     report.write_text("kept above\n<!-- board:start -->\nold figures\n<!-- board:end -->\nkept below\n")
     argv = ["--runs", "6", "--loads", "1", "--new-runs", "1", "--students", "6", "--window", "3", "--down", "1"]
-    assert board.main([*argv, "--output", str(report)]) == 0
+    assert board.main([*argv, "--output", str(report)], browser) == 0
     text = report.read_text()
     assert text.startswith("kept above\n<!-- board:start -->\n## The class board and one store for a class")
     assert text.endswith("<!-- board:end -->\nkept below\n") and "old figures" not in text
