@@ -17,7 +17,19 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from page import browser, compare_view, draw_view, history_view, persist, state, step_view, sweep_view, views, widgets
+from page import (
+    board_view,
+    browser,
+    compare_view,
+    draw_view,
+    history_view,
+    persist,
+    state,
+    step_view,
+    sweep_view,
+    views,
+    widgets,
+)
 from page.pacing import Pacer
 from page.panels import PANELS
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
@@ -56,6 +68,9 @@ def pin_torch_threads() -> None:
 
 
 def main() -> None:
+    if board_view.requested():  # the class board, a page of its own
+        board_view.board_page(persist.run_store())
+        return
     widgets.load_link()  # first: presenter mode decides the page's layout
     sidebar = "collapsed" if state.PRESENTER.get() else "auto"
     st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide", initial_sidebar_state=sidebar)
@@ -108,6 +123,7 @@ def main() -> None:
         compare_view.compare_tab(config, data, pool)
     with runs_tab:
         history_view.history_tab(sess)
+        board_view.own_runs(sess)
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
     views.draw(sess, placeholders, frame=0, panels=() if sess.playing else PANELS, blocked_by=problem)

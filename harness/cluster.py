@@ -1,9 +1,12 @@
 """N app processes behind HAProxy on one port, for a class larger than one process serves.
 
-`bash scripts/serve-class N [--port P]` runs this module; the load benchmark and the tests use `Cluster` too.
-Each process is a plain `streamlit run app.py` on a loopback port; HAProxy (deploy/haproxy.cfg) keeps each
-browser on one process, checks their health, and passes WebSockets through. Every process gets the same
+`bash scripts/serve-class N [--port P] [--store DIR|URL]` runs this module; the load benchmark and the tests use
+`Cluster` too. Each process is a plain `streamlit run app.py` on a loopback port; HAProxy (deploy/haproxy.cfg) keeps
+each browser on one process, checks their health, and passes WebSockets through. Every process gets the same
 cookie secret and the same run store, so a browser sent to another process keeps its run history.
+
+Several machines are simulated on one with `groups`: the processes are split into groups, each naming itself as a
+host of its own in the run store (TWOLAYER_HOST), as processes on different machines sharing one PostgreSQL would.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 from harness.server import ROOT, free_port, start_server, stop_server, wait_healthy
+from twolayer.serve.database import describe
 
 CONFIG = ROOT / "deploy" / "haproxy.cfg"
 INSTALL_HINT = "HAProxy is needed: sudo apt-get install haproxy"
@@ -54,13 +59,14 @@ class Cluster:
         replicas: int,
         port: int,
         workdir: Path,
-        store: Path,
+        store: str | Path,
         address: str = "127.0.0.1",
         app: Path = ROOT / "app.py",
         env: dict[str, str] | None = None,
+        groups: int = 1,
     ) -> None:
-        self.replicas, self.port, self.workdir, self.store = replicas, port, Path(workdir), Path(store)
-        self.address, self.app = address, app
+        self.replicas, self.port, self.workdir, self.store = replicas, port, Path(workdir), store
+        self.address, self.app, self.groups = address, app, groups
         self.env = dict(os.environ if env is None else env)
         self.ports: list[int] = []
         self.apps: list[subprocess.Popen] = []
@@ -74,6 +80,10 @@ class Cluster:
     def app_url(self, index: int) -> str:
         """The direct address of app process `index` (0-based), bypassing the proxy."""
         return f"http://127.0.0.1:{self.ports[index]}"
+
+    def group(self, index: int) -> int:
+        """The group (0-based, a simulated machine) of app process `index`: the processes split in order."""
+        return index * self.groups // self.replicas
 
     def start(self, timeout_s: float = 90) -> Cluster:
         """Start the processes, wait until each answers its health check, then start the proxy and wait for it."""
@@ -103,7 +113,10 @@ class Cluster:
     def _start_app(self, index: int, append: bool = True) -> subprocess.Popen:
         # A restarted process's log follows the one that died.
         log = self.workdir / f"app{index + 1}.log"
-        return start_server(self.ports[index], log, self.env, self.app, append=append)
+        env = self.env
+        if self.groups > 1:
+            env = dict(env, TWOLAYER_HOST=f"{socket.gethostname()}-machine{self.group(index) + 1}")
+        return start_server(self.ports[index], log, env, self.app, append=append)
 
     def restart_stopped(self) -> list[int]:
         """Start again every app process that has stopped, on its old port; the proxy takes it back once healthy."""
@@ -116,6 +129,13 @@ class Cluster:
         """Wait until every app process answers its health check directly."""
         for i, server in enumerate(self.apps):
             wait_healthy(server, self.app_url(i), timeout_s)
+
+    def stop_group(self, group: int) -> list[int]:
+        """Kill every app process of one group at once, as a machine going down would; their indexes."""
+        doomed = [i for i in range(self.replicas) if self.group(i) == group]
+        for i in doomed:
+            self.kill(i)
+        return doomed
 
     def kill(self, index: int) -> None:
         """Kill app process `index` (0-based) at once, as a crash would."""
@@ -136,6 +156,17 @@ class Cluster:
         self.stop()
 
 
+def store_problem(location: str | Path) -> str | None:
+    """Why the run store at `location` cannot be used (opened once here: its tables made), or None when it can."""
+    from twolayer.serve.store import RunStore  # the core pulls in torch, which --help and bad arguments do without
+
+    try:
+        RunStore(location).close()
+    except Exception as error:  # StoreError, OSError, a database error: each says what is wrong
+        return f"the run store at {describe(location)} cannot be used: {error}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/serve-class", description="Serve twolayer on N processes behind HAProxy, on one port."
@@ -147,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--store",
-        type=Path,
         default=None,
-        help="directory of the shared run history (default: a new temporary directory, removed at the end)",
+        help="the shared run history and class board: a directory (SQLite, one machine) or a postgresql:// URL "
+        "(every machine of the class); default: a new temporary directory, removed at the end",
     )
     args = parser.parse_args(argv)
     if not 1 <= args.replicas <= 64:
@@ -163,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory(prefix="twolayer-class-") as workdir:
         store = args.store or Path(workdir) / "store"
+        if (problem := store_problem(store)) is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
         cluster = Cluster(args.replicas, args.port, Path(workdir), store, args.address)
         # Stop cleanly on Ctrl+C and on a plain `kill`, also when started from a shell that ignores SIGINT
         # for background jobs (Python then leaves Ctrl+C ignored).
@@ -171,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"Starting {args.replicas} app processes (logs in {workdir}) ...", flush=True)
             cluster.start()
-            print(f"Serving twolayer on {cluster.url} through HAProxy; run history in {store}.", flush=True)
+            print(f"Serving twolayer on {cluster.url} through HAProxy; run history in {describe(store)}.", flush=True)
+            print(f"The class board: {cluster.url}/?board=1", flush=True)
             print("Press Ctrl+C to stop every process.", flush=True)
             while cluster.proxy.poll() is None:
                 time.sleep(1)

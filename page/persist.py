@@ -1,7 +1,8 @@
 """What survives a reload: the browser's id (a cookie), its session on the shared run store, and runs cut short.
 
-The store is the directory `TWOLAYER_STORE` names (scripts/serve-class gives every process the same one), else
-a per-user cache directory; a page whose store cannot be opened keeps its runs in memory, as before.
+The store is what `TWOLAYER_STORE` names, a directory (SQLite) or a `postgresql://` URL (scripts/serve-class gives
+every process the same one), else a per-user cache directory; a page whose store cannot be opened keeps its runs in
+memory, as before.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from page import state
+from twolayer.serve.database import describe
 from twolayer.serve.session import TrainingSession
 from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive
 
@@ -29,18 +32,34 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 # its process cannot be checked (another host).
 LIVE_EVERY_S = 2.0
 STALE_S = 15.0
+REOPEN_S = 30.0  # between tries to open a store that could not be opened
 
 
 @st.cache_resource
+def _opened() -> dict:
+    """The process's store once it opened ("store"), or when it last failed to ("failed_at"), and a lock."""
+    return {"lock": threading.Lock()}
+
+
 def run_store() -> RunStore | None:
-    """The process's run store; None (runs kept in memory only) when its directory cannot be used."""
+    """The process's run store; None (runs kept in memory only) while it cannot be used."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    directory = os.environ.get("TWOLAYER_STORE") or cache / "twolayer"
-    try:
-        return RunStore(directory)
-    except Exception as error:  # OSError or sqlite3.Error: a broken store must not stop the page
-        log.warning("run history is kept in memory only: the store at %s cannot be used (%s)", directory, error)
-        return None
+    location = os.environ.get("TWOLAYER_STORE") or cache / "twolayer"
+    opened = _opened()
+    with opened["lock"]:
+        if "store" in opened:
+            return opened["store"]
+        # A database restarting as this process started comes back: it is tried again, at most every REOPEN_S.
+        if time.monotonic() - opened.get("failed_at", -REOPEN_S) < REOPEN_S:
+            return None
+        try:
+            opened["store"] = RunStore(location)
+        except Exception as error:  # a broken file, a database that is down: a broken store must not stop the page
+            opened["failed_at"] = time.monotonic()
+            where = describe(location)
+            log.warning("run history is kept in memory only: the store at %s cannot be used (%s)", where, error)
+            return None
+        return opened["store"]
 
 
 def browser_id() -> str:

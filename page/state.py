@@ -99,3 +99,12 @@ SWEEP_ERROR: Key[str | None] = Key("sweep_error", None)  # why the sweep could n
 # The Draw tab (draw_view.py).
 DRAW_SHOWN: Key[int | None] = Key("draw_test_shown", None)  # the data image on the pad, if any
 DRAW_NEXT: Key[int] = Key("draw_test_next", 0)  # the data image the "Try a ..." button brings next
+
+# The class board and naming one's runs on it (board_view.py).
+BOARD_X: Key[str | None] = Key("board_x", None)  # the "Across: a setting" selectbox's widget
+BOARD_Y: Key[str | None] = Key("board_y", None)  # the "Up: a result" selectbox's widget
+BOARD_STAGES: Key[list[str]] = Key("board_stages", [])  # the stage filter's widget: none chosen shows every stage
+BOARD_DATA: Key[list[str]] = Key("board_data", [])  # the data filter's widget: none chosen shows all data
+LECTURER_KEY_GIVEN: Key[str] = Key("lecturer_key_given", "")  # the lecturer key field's widget, emptied once tried
+ROUND_NOTE: Key[str | None] = Key("round_note", None)  # what became of a new round, set in its button's callback
+BOARD_NAME: Key[str] = Key("board_name_text", "")  # the field naming one's own run on the board

@@ -3,14 +3,18 @@
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from threadpoolctl import threadpool_limits
+
+from harness.postgres import PostgresServer
 
 # One thread each for torch and BLAS, as the app runs: on a small shared machine, extra
 # threads spinning for cores make these tiny matrix products several times slower.
@@ -35,3 +39,38 @@ def open_app() -> Callable[..., AppTest]:
         return at.run()
 
     return open_
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test run's own (harness/postgres.py), stopped at the end; fails without one."""
+    try:
+        server = PostgresServer(durable=False).start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        pytest.fail(f"cannot start a PostgreSQL server for the tests: {error}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty run store on each backend: a directory for SQLite, or a new database of the test server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store")
+    return request.getfixturevalue("postgres").create_database(f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def open_store(store_location: str) -> Iterator:
+    """`open_store(**options)` opens a RunStore at the test's location (or `location=`), closed after the test."""
+    from twolayer.serve.store import RunStore
+
+    opened = []
+
+    def open_(location: str = store_location, **options) -> RunStore:
+        opened.append(RunStore(location, **options))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close()

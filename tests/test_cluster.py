@@ -50,6 +50,23 @@ def test_bad_arguments_exit_2_saying_what_is_allowed(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("store", "reason"),
+    [
+        ("mysql://db.example/runs", "mysql://db.example/runs is neither a directory nor a postgresql:// URL"),
+        (
+            "postgresql://teacher:s3cret@127.0.0.1:1/class",
+            "cannot connect to postgresql://teacher:***@127.0.0.1:1/class",
+        ),
+    ],
+)
+def test_a_store_that_cannot_be_used_stops_serve_class_saying_why(store, reason, capsys):
+    assert main(["2", "--store", store]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: the run store at ") and reason in error
+    assert "s3cret" not in error, "a password is never shown"
+
+
 def test_serve_class_serves_through_the_proxy_and_stops_everything_on_ctrl_c(tmp_path):
     """The script as a lecturer runs it: the app answers on the public port; Ctrl+C leaves no process behind."""
     port = free_port()

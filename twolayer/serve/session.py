@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from twolayer.data.dataset import Dataset
+from twolayer.serve.board import BoardError, entry_from_trainer
 from twolayer.serve.store import MAX_KEPT_RUNS, RunStore
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
@@ -22,8 +23,9 @@ KEPT_POINTS = 2000  # loss points kept per past run: enough for a chart, bounded
 class TrainingSession:
     """The run one browser session is looking at, whether it is playing, and its recent runs.
 
-    Given a `store`, the browser's past runs come from it and go to it, and the run in progress is reported to it
-    by `report_live`, so a reload or another server process finds them.
+    Given a `store`, the browser's past runs come from it and go to it, the run in progress is reported to it by
+    `report_live`, so a reload or another server process finds them, and each finished run goes on the store's
+    class board.
     """
 
     def __init__(self, store: RunStore | None = None, browser: str = "", session_id: str = "") -> None:
@@ -35,6 +37,7 @@ class TrainingSession:
         self.runs: list[PastRun] = store.runs(browser) if store is not None else []
         self._counter = max((run.number for run in self.runs), default=0)
         self._archived: Trainer | None = None  # the run already in `runs`, so it is kept once
+        self.board_note: str | None = None  # why the last finished run is not on the class board
         self.store, self.browser, self.session_id = store, browser, session_id
 
     @property
@@ -133,6 +136,19 @@ class TrainingSession:
         self._counter += 1
         status = trainer.status if trainer.finished else f"stopped at {trainer.epoch}"
         self._keep(_past_run(trainer, self._counter, status))
+        if trainer.finished:
+            self._post(trainer)
+
+    def _post(self, trainer: Trainer) -> None:
+        """Put a finished run on the class board; a refusal is kept to tell the viewer, a failing store logged."""
+        if self.store is None:
+            return
+        with _storing("put a run on the class board"):
+            try:
+                self.store.board.post(self.browser, entry_from_trainer(trainer))
+                self.board_note = None
+            except BoardError as refusal:
+                self.board_note = f"This run is not on the class board: {refusal}."
 
     def _keep(self, run: PastRun) -> None:
         self.runs.append(run)
