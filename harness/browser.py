@@ -80,13 +80,10 @@ VALUES_JS = """(v) => {
   const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
   return Array.from(new types[v.dtype](bytes.buffer));
 }"""
+# The live loss chart's training trace: by its label, as hidden tabs hold other charts titled "Loss ..." (Run history).
 LOSS_JS = f"""() => {{
-  for (const el of document.querySelectorAll('.js-plotly-plot')) {{
-    const title = el.layout && el.layout.title;
-    const text = typeof title === 'string' ? title : title && title.text;
-    if (text && text.startsWith('Loss') && el.data && el.data[0]) return ({VALUES_JS})(el.data[0].y);
-  }}
-  return null;
+  const el = document.querySelector('.tl-live-chart[aria-label^="Loss chart"]');
+  return el && el.data && el.data[0] ? ({VALUES_JS})(el.data[0].y) : null;
 }}"""
 ERRORS_JS = """() => [
   ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.textContent),
