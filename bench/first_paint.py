@@ -35,7 +35,7 @@ from harness.sessions import STAGES
 OPENS, QUICK_OPENS = 5, 2  # counted opens of each page, after one uncounted warm-up round
 TTI_TARGET = 1.3  # twolayer's time to interactive over the bare page's, at most
 CLICK_TARGET_MS = 500  # a fresh server's first click to the first loss chart, under
-WARM_UP_WAIT_S = 3.0  # after the opened page is idle, before the click: time for the server's warm-up thread
+WARM_UP_WAIT_S = 3.0  # after the opened page is idle, before the click: the page settles and loads its chart code
 QUIET_TIMEOUT_S = 10.0  # then at most this much longer, until the server process uses under 5% of a core
 QUICK_STAGES = ("numpy", "optim")  # the first stage and the one with the most lazy imports (Adam)
 OPEN_TIMEOUT_MS = 90_000
@@ -206,7 +206,9 @@ def tti_section(summary: dict, warm_ups: int) -> Section:
         "5. Time to interactive",
         f"Each page opened {summary['opens']} times in headless Chromium, each time in a fresh browser context "
         "(no cache), alternating bare, twolayer, bare, ... after "
-        f"{warm_ups} uncounted round (a server's first session imports the app's modules and starts its warm-up). "
+        f"{warm_ups} uncounted round (each server's first session, in the last row). twolayer is served as "
+        "`scripts/run-app` serves it (`python -m page.launch`: its modules imported and every stage run once before "
+        "the server answers), the bare page by plain `streamlit run`. "
         "Before each open both servers are left to go quiet (under 5% of a core for 0.5 s). Times are the page's "
         "own clock, ms from navigation start, as a MutationObserver injected before the page's scripts saw each "
         f"element: the sidebar controls ({', '.join(CONTROL_LABELS)}) and an enabled Train button; medians "
@@ -280,7 +282,7 @@ def run_tti(quick: bool) -> list[Section]:
             with chromium() as browser:
                 for round_ in range(1 + opens):
                     for name in ("bare", "twolayer"):
-                        # The warm-up round leaves twolayer's server training its warm-up: let it finish.
+                        # A fresh server can stay busy a while after its first session: let it go quiet.
                         for server in servers.values():
                             wait_quiet(server.pid, timeout_s=3 * QUIET_TIMEOUT_S if round_ < 2 else QUIET_TIMEOUT_S)
                         record = open_timed(browser, urls[name])
@@ -377,10 +379,10 @@ def run_first_click(quick: bool) -> list[Section]:
     LOGS.mkdir(parents=True, exist_ok=True)
     section = Section(
         "6. First click on a fresh server",
-        "For each stage a fresh `streamlit run app.py` (so the app's warm-up of torch's lazy imports, started in "
-        f"a background thread when the first session opens, is the only warm-up), its page opened at `?stage=`, "
+        "For each stage a fresh server as `scripts/run-app` starts it (`python -m page.launch`: the app's modules "
+        "imported and every stage run once before it answers, its only warm-up), its page opened at `?stage=`, "
         f"then, once the page is idle, {WARM_UP_WAIT_S:g} s more and until the server process uses under 5% of a "
-        f"core (at most {QUIET_TIMEOUT_S:g} s more) so that the warm-up can finish; then Train is pressed from "
+        f"core (at most {QUIET_TIMEOUT_S:g} s more) so that the page has settled; then Train is pressed from "
         "inside the page. Times are the page's own clock, from the click to the frontend marking the script as "
         "running and to the first chart titled 'Loss...' holding data (before any run the page shows an empty "
         "box, not a chart). The loss frame is the first websocket message carrying the loss chart, noted as it "

@@ -17,7 +17,6 @@ from harness.server import free_port, start_server, stop_server, wait_healthy
 from .helpers import ARTIFACTS, CHROMIUM, REPO
 
 HERE = Path(__file__).resolve().parent
-HEALTH_TIMEOUT_S = 60
 _SERVER_LOG = pytest.StashKey[Path]()
 _REPORTS = pytest.StashKey[dict]()
 
@@ -54,7 +53,7 @@ def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     url = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_healthy(server, url, timeout_s=HEALTH_TIMEOUT_S)
+            wait_healthy(server, url)
         except RuntimeError as error:
             pytest.fail(f"{error}:\n{_tail(log)}", pytrace=False)
         yield url
