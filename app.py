@@ -71,8 +71,9 @@ def main() -> None:
     if state.PRESENTER.get():
         st.html(views.PRESENTER_CSS)
     # The tagline gives way on a phone, where the first screen belongs to the buttons, the status and the loss chart.
-    st.container(key="page-title").markdown(
-        "## twolayer <span class='tl-tagline'>· watch a two-layer network learn</span>", unsafe_allow_html=True
+    # st.html, not markdown with HTML allowed: that fetches and compiles a 184 KB HTML parser before the page is ready.
+    st.container(key="page-title").html(
+        "<h2>twolayer <span class='tl-tagline'>· watch a two-layer network learn</span></h2>"
     )
     widgets.link_warnings_box()
     persist.interrupted_note(sess)
