@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.report import Section
-from bench.timing import verdict
+from bench.timing import spread, verdict
 from harness.browser import chromium, wait_for_app
 from harness.paint import (
     BUTTON_LABELS,
@@ -33,7 +33,8 @@ from harness.server import ROOT, free_port, start_server, stop_server, wait_heal
 from harness.sessions import STAGES
 
 OPENS, QUICK_OPENS = 5, 2  # counted opens of each page, after one uncounted warm-up round
-TTI_TARGET = 1.3  # twolayer's time to interactive over the bare page's, at most
+TTI_TARGET = 1.2  # twolayer's time to interactive over the bare page's, at most
+FIRST_SESSION_TARGET = 1.5  # the same on each server's first session, at most
 CLICK_TARGET_MS = 500  # a fresh server's first click to the first loss chart, under
 WARM_UP_WAIT_S = 3.0  # after the opened page is idle, before the click: the page settles and loads its chart code
 QUIET_TIMEOUT_S = 10.0  # then at most this much longer, until the server process uses under 5% of a core
@@ -180,6 +181,7 @@ def tti_summary(bare: Sequence[dict], app: Sequence[dict]) -> dict:
         "milestones": {key: (median_of(bare, key), median_of(app, key)) for key, _ in MILESTONES},
         "ready": (statistics.median(map(ready, bare)), statistics.median(map(ready, app))),
         "ratio": paired(app, bare, ready),
+        "ratios": [ready(a) / ready(b) for a, b in zip(app, bare, strict=True)],
         "script": (statistics.median(map(script_share, bare)), statistics.median(map(script_share, app))),
         "script_ratio": paired(app, bare, script_share),
         # Where the time goes: what each page fetched and how long its main thread was blocked before interactive.
@@ -215,8 +217,8 @@ def tti_section(summary: dict, warm_ups: int) -> Section:
         "over the opens. The bare page is a Streamlit script the benchmark writes with the same sidebar controls "
         "(widget kinds, options, defaults and help from `twolayer.train.config`) and the four buttons, no charts or "
         "tabs, served by its own `streamlit run` from the repository root (same `.streamlit/config.toml`) in the "
-        "same run. The interactive row's ratio (the target's) is the median of the per-round ratios; the other "
-        "rows divide the two medians.",
+        "same run. The interactive row's ratio (the target's) is the median of the per-round ratios, beside their "
+        "lowest and highest; the other rows divide the two medians.",
         ["what (ms from navigation start)", "bare", "twolayer", "twolayer / bare", "target", "result"],
     )
     for key, what in MILESTONES:
@@ -228,7 +230,7 @@ def tti_section(summary: dict, warm_ups: int) -> Section:
             "**interactive**: every control shown and Train enabled",
             _ms(bare),
             _ms(app),
-            f"{summary['ratio']:.2f}",
+            f"{summary['ratio']:.2f} ({spread(summary['ratios'], 2)})",
             f"<= {TTI_TARGET}",
             verdict(summary["ratio"] <= TTI_TARGET),
         ]
@@ -297,7 +299,7 @@ def run_tti(quick: bool) -> list[Section]:
     bare, app = ready(cold["bare"]), ready(cold["twolayer"])
     section.rows.append(
         ["interactive on a server's first session (the warm-up round, one open)", _ms(bare), _ms(app)]
-        + [_ratio(app, bare), "report", ""]
+        + [_ratio(app, bare), f"<= {FIRST_SESSION_TARGET}", verdict(app / bare <= FIRST_SESSION_TARGET)]
     )
     return [section]
 
