@@ -80,9 +80,11 @@ VALUES_JS = """(v) => {
   const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
   return Array.from(new types[v.dtype](bytes.buffer));
 }"""
-# The live loss chart's training trace: by its label, as hidden tabs hold other charts titled "Loss ..." (Run history).
+# The live loss chart, by its label: hidden tabs hold other charts titled "Loss ..." (Run history).
+LIVE_LOSS = '.tl-live-chart[aria-label^="Loss chart"]'
+# Its training trace's values, or null before it has one.
 LOSS_JS = f"""() => {{
-  const el = document.querySelector('.tl-live-chart[aria-label^="Loss chart"]');
+  const el = document.querySelector('{LIVE_LOSS}');
   return el && el.data && el.data[0] ? ({VALUES_JS})(el.data[0].y) : null;
 }}"""
 ERRORS_JS = """() => [

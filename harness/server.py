@@ -1,4 +1,4 @@
-"""The app's server and its process: start and stop `streamlit run`, probe its health, read its memory and CPU."""
+"""The app's server and its process: start and stop it, probe its health, read its memory and CPU."""
 
 from __future__ import annotations
 

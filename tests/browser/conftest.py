@@ -1,4 +1,4 @@
-"""Serve the app with `streamlit run` on a free loopback port and drive it in Chromium."""
+"""Serve the app as scripts/run-app does, on a free loopback port, and drive it in Chromium."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 @pytest.fixture(scope="session")
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of `streamlit run app.py` (or of $TWOLAYER_APP), stopped after the session."""
+    """Base URL of app.py served by its launcher (or of $TWOLAYER_APP by `streamlit run`), stopped after the session."""
     app = Path(os.environ.get("TWOLAYER_APP") or REPO / "app.py").resolve()
     if not app.is_file():
         pytest.fail(f"no app to serve: {app} does not exist", pytrace=False)

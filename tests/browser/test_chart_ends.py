@@ -13,15 +13,14 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Page, Route
 
-from harness.browser import LOSS_JS, STATUS_LINE_JS
+from harness.browser import LIVE_LOSS, LOSS_JS, STATUS_LINE_JS
 from harness.sessions import Settings, reference_losses, session_settings
 
 from .helpers import REPO, wait_for_app
 
-RUN_TIMEOUT_MS = 180_000  # three pages training beside busy loops on two cores
+CONTENDED_TIMEOUT_MS = 180_000  # three pages training beside a busy loop on every core
 CATCH_UP_S = 20  # after Done, how long the charts may take to draw the run's end on a starved browser
 SESSIONS = 3
-LIVE_LOSS = '.tl-live-chart[aria-label^="Loss chart"]'
 JS = "text/javascript"
 ORIGIN = "http://live-chart.test"  # answered by the test itself (page.route): no server
 LIVE_CHART_JS = (REPO / "page" / "live_chart.js").read_text()
@@ -67,10 +66,10 @@ def test_runs_finished_under_contention_end_their_charts_where_their_status_ends
     try:
         for settings in session_settings(SESSIONS):
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.goto(f"{app_server}/?{settings.query()}", timeout=RUN_TIMEOUT_MS)
+            page.goto(f"{app_server}/?{settings.query()}", timeout=CONTENDED_TIMEOUT_MS)
             pages.append((settings, page))
         for _, page in pages:
-            wait_for_app(page, RUN_TIMEOUT_MS)
+            wait_for_app(page, CONTENDED_TIMEOUT_MS)
         for _, page in pages:
             page.get_by_role("button", name="Train", exact=True).click()
         for settings, page in pages:
@@ -138,9 +137,10 @@ def assert_chart_ends_with_the_run(page: Page, settings: Settings) -> None:
     done = f"Done · epoch {settings.epochs} of {settings.epochs}"
     # The status line as it read when done: a script run that redraws the page takes it away for a moment.
     status = page.wait_for_function(
-        f"() => {{ const s = ({STATUS_LINE_JS})(); return s?.startsWith({done!r}) && s; }}", timeout=RUN_TIMEOUT_MS
+        f"() => {{ const s = ({STATUS_LINE_JS})(); return s?.startsWith({done!r}) && s; }}",
+        timeout=CONTENDED_TIMEOUT_MS,
     ).json_value()
-    wait_for_app(page, RUN_TIMEOUT_MS)
+    wait_for_app(page, CONTENDED_TIMEOUT_MS)
     deadline = time.monotonic() + CATCH_UP_S
     while True:
         losses, waiting = page.evaluate(LOSS_JS), page.evaluate(WAITING_JS)
