@@ -30,13 +30,12 @@ from page import (
     views,
     widgets,
 )
+from page.launch import THREADS
 from page.pacing import Pacer
 from page.panels import PANELS
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
-from twolayer.train.trainer import warm_up
 
 log = logging.getLogger("twolayer")
-THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads for every training
 
 
 @st.cache_resource
@@ -46,16 +45,6 @@ def server_resources() -> SlotPool:
     # One BLAS thread per training slot: spinning BLAS threads of several runs on few cores slow all of them.
     threadpool_limits(THREADS)
     return SlotPool(slots)
-
-
-@st.cache_resource
-def warmed_up() -> bool:
-    """Run every stage once in this process, after the first page is drawn (once per server)."""
-    # The first run of each stage pays for torch's lazy imports (about a second for Adam): pay it while
-    # the first viewer reads the page, not on a student's first click. In the script's own thread, with
-    # its pinned thread count: a thread of its own would race the sessions' torch set-up.
-    warm_up(THREADS)
-    return True
 
 
 def pin_torch_threads() -> None:
@@ -82,8 +71,9 @@ def main() -> None:
     if state.PRESENTER.get():
         st.html(views.PRESENTER_CSS)
     # The tagline gives way on a phone, where the first screen belongs to the buttons, the status and the loss chart.
-    st.container(key="page-title").markdown(
-        "## twolayer <span class='tl-tagline'>· watch a two-layer network learn</span>", unsafe_allow_html=True
+    # st.html, not markdown with HTML allowed: that fetches and compiles a 184 KB HTML parser before the page is ready.
+    st.container(key="page-title").html(
+        "<h2>twolayer <span class='tl-tagline'>· watch a two-layer network learn</span></h2>"
     )
     widgets.link_warnings_box()
     persist.interrupted_note(sess)
@@ -144,7 +134,6 @@ def main() -> None:
         return
     if trained:
         st.rerun()  # draw the finished run once more with every view and the buttons' new state
-    warmed_up()
 
 
 def training_loop(

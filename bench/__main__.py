@@ -1,4 +1,4 @@
-"""Command line: `python -m bench [--quick] [--only engine,peak,growth] [--output BENCHMARKS.md]`.
+"""Command line: `python -m bench [--quick] [--only engine,peak,growth] [--device cuda] [--output BENCHMARKS.md]`.
 
 A `--quick` run writes its report to test-artifacts/BENCHMARKS-quick.md unless `--output` is given, so a smoke
 test never replaces the full figures in BENCHMARKS.md.
@@ -17,7 +17,8 @@ from threadpoolctl import threadpool_limits
 
 from bench import engine, first_paint, growth, mnist, peak, step_record
 from bench import page as page_cost
-from bench.report import load, page, usable_cores, write
+from bench.busy import Meanwhile
+from bench.report import load, page, replace_marked, usable_cores, write
 
 SECTIONS = {
     "engine": engine.run,
@@ -29,6 +30,7 @@ SECTIONS = {
     "mnist": mnist.run,
     "step-record": step_record.run,
 }
+ON_DEVICE = ("engine", "mnist", "page")  # the sections that train where --device says; the rest are the CPU's
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "BENCHMARKS.md"
 QUICK_REPORT = ROOT / "test-artifacts" / "BENCHMARKS-quick.md"  # a smoke test's figures are not the record
@@ -40,8 +42,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few repetitions and short runs, for a smoke test")
     parser.add_argument(
         "--only",
-        default=",".join(SECTIONS),
-        help="comma-separated sections to run, in report order (default: %(default)s)",
+        default=None,
+        help=f"comma-separated sections to run, in report order (default: {','.join(SECTIONS)}; with --device "
+        f"cuda, {','.join(ON_DEVICE)})",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help=f"where the torch stages of {', '.join(ON_DEVICE)} train (default: %(default)s); cuda needs a GPU",
     )
     parser.add_argument(
         "--output",
@@ -59,10 +68,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.output is None:
         args.output = QUICK_REPORT if args.quick else REPORT
-    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    only = args.only or ",".join(ON_DEVICE if args.device == "cuda" else SECTIONS)
+    args.only = [name.strip() for name in only.split(",") if name.strip()]
     unknown = [name for name in args.only if name not in SECTIONS]
     if unknown or not args.only:
         parser.error(f"--only takes some of {', '.join(SECTIONS)}; got {args.only or 'nothing'}")
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
+            parser.error(f"--device cuda: torch {torch.__version__} ({built}) finds no CUDA GPU on this machine")
+        if off := [name for name in args.only if name not in ON_DEVICE]:
+            parser.error(f"--device cuda applies to {', '.join(ON_DEVICE)}; run {', '.join(off)} without it")
     return args
 
 
@@ -77,12 +93,19 @@ def main(argv: list[str] | None = None) -> None:
     sections = []
     for name in (name for name in SECTIONS if name in args.only):
         start = time.perf_counter()
-        for section in SECTIONS[name](args.quick):
+        with Meanwhile() as meanwhile:
+            done = SECTIONS[name](args.quick, device=args.device) if name in ON_DEVICE else SECTIONS[name](args.quick)
+        for section in done:
+            section.note += " " + meanwhile.text()
             print(section.markdown(), flush=True)
             sections.append(section)
         print(f"({name}: {time.perf_counter() - start:.0f} s, load {load()})\n", file=sys.stderr, flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    write(args.output, page(shlex.join(["python", "-m", "bench", *argv]), sections, load_at_start))
+    report = page(shlex.join(["python", "-m", "bench", *argv]), sections, load_at_start)
+    if args.device == "cuda":  # a section of its own, beside the CPU's figures
+        replace_marked(args.output, "bench-cuda", report)
+    else:
+        write(args.output, report)
     print(f"wrote {args.output}")
 
 

@@ -98,15 +98,15 @@ def write_mnist(directory: str | Path, train_rows: int = TRAIN_ROWS, test_rows: 
     return directory
 
 
-def config(directory: str | Path, stage: str) -> TrainConfig:
-    """The run measured: the stage's lecture learning rate and initialisation, float32 on the CPU."""
+def config(directory: str | Path, stage: str, device: str = "cpu") -> TrainConfig:
+    """The run measured: the stage's lecture learning rate and initialisation, float32 on `device`."""
     return TrainConfig(
         stage=stage,
         hidden_size=HIDDEN,
         batch_size=BATCH,
         epochs=RUN_EPOCHS,
         dtype="float32",
-        device="cpu",
+        device=device,
         data=f"mnist:{directory}",
     )
 
@@ -322,28 +322,39 @@ def memory(directory: str | Path, stage: str, epochs: int) -> dict[str, float]:
 
 
 def measure(
-    directory: str | Path, quick: bool = False, stages: Sequence[str] = STAGES, pause_budget: float = PAUSE_BUDGET
+    directory: str | Path,
+    quick: bool = False,
+    stages: Sequence[str] = STAGES,
+    pause_budget: float = PAUSE_BUDGET,
+    device: str = "cpu",
 ) -> list[Section]:
-    """The tables for the IDX files in `directory`: run with THREADS torch and BLAS threads already set."""
+    """The tables for the IDX files in `directory`: run with THREADS torch and BLAS threads already set. On a GPU
+    the speed and evaluation tables of its torch stages only: memory, pauses and resuming are the CPU process's."""
+    if device != "cpu":
+        stages = [stage for stage in stages if stage != "numpy"]
     repeats = QUICK_REPEATS if quick else REPEATS
     slices = QUICK_PAUSE_SLICES if quick else PAUSE_SLICES
     data = None  # loaded from the IDX files by the first trainer (config data="mnist:DIR"), then shared
     speeds, pauses, memories = {}, {}, {}
     for stage in stages:
         start = time.perf_counter()
-        cfg = config(directory, stage)
+        cfg = config(directory, stage, device)
         trainer = Trainer(cfg, data=data)
         data = trainer.data
         speeds[stage] = speed(trainer, repeats)
         del trainer
+        if device != "cpu":
+            continue
         pauses[stage] = pause(Trainer(cfg, data=data), slices, pause_budget)
         memories[stage] = memory(directory, stage, QUICK_MEMORY_EPOCHS if quick else MEMORY_EPOCHS)
         print(f"(mnist {stage}: {time.perf_counter() - start:.0f} s, load {load()})", file=sys.stderr, flush=True)
+    rows, test_rows = len(data.x_train), len(data.x_test)
+    size = f"{rows:,} x {SIDE}x{SIDE} training images, {test_rows:,} test, mini-batch {BATCH}, hidden {HIDDEN}"
+    if device != "cpu":
+        return [speed_section(speeds, f"{size}, on {device}", repeats), eval_section(speeds, rows, test_rows)]
     resume_stage = RESUME_STAGE if RESUME_STAGE in stages else stages[0]
     cfg = config(directory, resume_stage)
     resumed = resume(Trainer(cfg, data=data), Trainer(cfg, data=data), pause_budget)
-    rows, test_rows = len(data.x_train), len(data.x_test)
-    size = f"{rows:,} x {SIDE}x{SIDE} training images, {test_rows:,} test, mini-batch {BATCH}, hidden {HIDDEN}"
     return [
         speed_section(speeds, size, repeats),
         eval_section(speeds, rows, test_rows),
@@ -516,14 +527,14 @@ def resume_section(stage: str, resumed: dict[str, object], budget: float) -> Sec
     )
 
 
-def run(quick: bool = False) -> list[Section]:
+def run(quick: bool = False, device: str = "cpu") -> list[Section]:
     """The section on generated MNIST-sized IDX files (written once to a temporary folder, shared by all stages),
-    with THREADS torch and BLAS threads for its duration (restored after)."""
+    with THREADS torch and BLAS threads for its duration (restored after), the torch stages on `device`."""
     threads = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
         with threadpool_limits(THREADS), tempfile.TemporaryDirectory(prefix="bench-mnist-") as directory:
-            return measure(write_mnist(directory), quick)
+            return measure(write_mnist(directory), quick, device=device)
     finally:
         torch.set_num_threads(threads)
 

@@ -10,9 +10,10 @@ import numpy as np
 import torch
 
 from bench import engine
+from bench.engine import flops_per_epoch
 from bench.report import Section
 from bench.timing import interleaved, median, verdict
-from twolayer.data.dataset import LECTURE_INPUTS, LECTURE_OUTPUTS
+from twolayer.data.dataset import LECTURE_INPUTS
 from twolayer.train.config import STAGES
 
 TARGET = 0.60  # torch stages: at least this share of torch's float32 matmul peak
@@ -20,13 +21,6 @@ PEAK_SIZE, QUICK_PEAK_SIZE = 2048, 1024
 PEAK_REPEATS, STAGE_REPEATS, QUICK_REPEATS = 7, 3, 2
 CASE_FLOPS = 5e10  # flops per timed case (a fraction of a second), whatever the product's shape
 PEAKS = ("torch float32", "torch float64", "numpy float64", "numpy float32")  # library and dtype
-
-
-def flops_per_epoch(batch: int, hidden: int) -> float:
-    """Matrix-product flops of one full-batch step, 2 N (2 D_in H + 3 H D_out): the products actually computed."""
-    # Forward: x @ w1 and h @ w2. Backward: h.T @ g (for w2), g @ w2.T (for h) and x.T @ g_h (for w1);
-    # nothing asks for the gradient of the inputs, so no product of that size runs.
-    return 2.0 * batch * (2 * LECTURE_INPUTS * hidden + 3 * hidden * LECTURE_OUTPUTS)
 
 
 def matmul_case(library: str, dtype: str, m: int, k: int, n: int) -> tuple[Callable[[], float], float]:

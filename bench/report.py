@@ -58,6 +58,7 @@ def machine() -> list[tuple[str, str]]:
         ("Python", platform.python_version()),
         ("torch", f"{torch.__version__} ({torch.get_num_threads()} threads, set once at start)"),
         ("numpy", f"{np.__version__} (BLAS: {_numpy_blas()}, {_blas_threads()} threads)"),
+        ("GPU", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none that torch can use"),
     ]
 
 

@@ -25,9 +25,19 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def paired_ratios(candidate: list[float], baseline: list[float]) -> list[float]:
+    """The round-by-round ratios: each pair ran back to back, so slow spells of a shared machine cancel."""
+    return [c / b for c, b in zip(candidate, baseline, strict=True)]
+
+
 def paired_ratio(candidate: list[float], baseline: list[float]) -> float:
-    """Median of the round-by-round ratios: each pair ran back to back, so slow spells of a shared machine cancel."""
-    return statistics.median(c / b for c, b in zip(candidate, baseline, strict=True))
+    """Median of the round-by-round ratios."""
+    return statistics.median(paired_ratios(candidate, baseline))
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    """The smallest and largest of the repetitions, "lowest-highest": the noise a figure comes with."""
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
 
 
 def verdict(met: bool) -> str:

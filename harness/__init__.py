@@ -1,1 +1,1 @@
-"""What the browser tests and the benchmarks share: serve the app with `streamlit run` and drive it in Chromium."""
+"""What the browser tests and the benchmarks share: serve the app (`python -m page.launch`) and drive it in Chromium."""

@@ -80,13 +80,12 @@ VALUES_JS = """(v) => {
   const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
   return Array.from(new types[v.dtype](bytes.buffer));
 }"""
+# The live loss chart, by its label: hidden tabs hold other charts titled "Loss ..." (Run history).
+LIVE_LOSS = '.tl-live-chart[aria-label^="Loss chart"]'
+# Its training trace's values, or null before it has one.
 LOSS_JS = f"""() => {{
-  for (const el of document.querySelectorAll('.js-plotly-plot')) {{
-    const title = el.layout && el.layout.title;
-    const text = typeof title === 'string' ? title : title && title.text;
-    if (text && text.startsWith('Loss') && el.data && el.data[0]) return ({VALUES_JS})(el.data[0].y);
-  }}
-  return null;
+  const el = document.querySelector('{LIVE_LOSS}');
+  return el && el.data && el.data[0] ? ({VALUES_JS})(el.data[0].y) : null;
 }}"""
 ERRORS_JS = """() => [
   ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.textContent),

@@ -1,9 +1,10 @@
 """N app processes behind HAProxy on one port, for a class larger than one process serves.
 
 `bash scripts/serve-class N [--port P] [--store DIR|URL]` runs this module; the load benchmark and the tests use
-`Cluster` too. Each process is a plain `streamlit run app.py` on a loopback port; HAProxy (deploy/haproxy.cfg) keeps
-each browser on one process, checks their health, and passes WebSockets through. Every process gets the same
-cookie secret and the same run store, so a browser sent to another process keeps its run history.
+`Cluster` too. Each process serves app.py as scripts/run-app does (`python -m page.launch`) on a loopback port;
+HAProxy (deploy/haproxy.cfg) keeps each browser on one process, checks their health, and passes WebSockets through.
+Every process gets the same cookie secret and the same run store, so a browser sent to another process keeps its
+run history.
 
 Several machines are simulated on one with `groups`: the processes are split into groups, each naming itself as a
 host of its own in the run store (TWOLAYER_HOST), as processes on different machines sharing one PostgreSQL would.

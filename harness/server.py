@@ -1,4 +1,4 @@
-"""The app's server and its process: start and stop `streamlit run`, probe its health, read its memory and CPU."""
+"""The app's server and its process: start and stop it, probe its health, read its memory and CPU."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+LAUNCHER = "page.launch"  # imports the app's heavy modules, then serves app.py (python -m page.launch)
 # /_stcore/health under load: the 95th percentile to stay under, how often to probe, how long a probe waits.
 HEALTH_TARGET_S = 1.0
 HEALTH_EVERY_S = 0.1
@@ -30,12 +32,17 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, log: Path, env: dict[str, str] | None = None, app: Path = ROOT / "app.py", append: bool = False
+    port: int, log: Path, env: dict[str, str] | None = None, app: Path = APP, append: bool = False
 ) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port in its own process group, output to `log`."""
+    """Serve `app` on 127.0.0.1:port in its own process group, output to `log`: twolayer's app.py through its
+    launcher (`python -m page.launch`, as scripts/run-app serves it), any other script by plain `streamlit run`."""
     # Run from the repository root whatever the app's path: that is where .streamlit/config.toml is read.
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(app),
+    serve = (
+        [sys.executable, "-m", LAUNCHER]
+        if Path(app).resolve() == APP
+        else [sys.executable, "-m", "streamlit", "run", str(app)]
+    )
+    command = serve + [
         "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
     ]  # fmt: skip
@@ -50,7 +57,13 @@ def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def wait_healthy(server: subprocess.Popen, url: str, timeout_s: float = 60, name: str = "streamlit") -> None:
+# The app's launcher answers once its modules are imported and every stage has run: about 10 s on a loaded machine.
+STARTUP_TIMEOUT_S = 120
+
+
+def wait_healthy(
+    server: subprocess.Popen, url: str, timeout_s: float = STARTUP_TIMEOUT_S, name: str = "streamlit"
+) -> None:
     opener = _opener()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -80,7 +93,8 @@ def stop_server(*servers: subprocess.Popen) -> None:
 
 
 def server_pid(url: str) -> int:
-    """The pid of the `streamlit run` process serving `url`, found by the port on its command line."""
+    """The pid of the server process serving `url` (the launcher or `streamlit run`), found by the port on its
+    command line."""
     flag = f"--server.port={urlparse(url).port}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -89,9 +103,9 @@ def server_pid(url: str) -> int:
             args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:  # the process ended while we looked
             continue
-        if flag in args and b"streamlit" in args and b"run" in args:
+        if flag in args and (LAUNCHER.encode() in args or b"streamlit" in args and b"run" in args):
             return int(entry.name)
-    raise LookupError(f"no streamlit process with {flag.decode()} in /proc")
+    raise LookupError(f"no server process with {flag.decode()} in /proc")
 
 
 def memory_mb(pid: int) -> dict[str, float]:

@@ -34,6 +34,8 @@ EMPTY_LOSS = (
 # Less side padding than Streamlit's wide layout: at 1280 px the code and charts need the width.
 PAGE_CSS = (
     "<style>[data-testid='stMainBlockContainer'] { padding: 3rem 2rem 2rem; }"
+    # The title is st.html: Streamlit's own heading style, which markdown's "##" would get.
+    " .st-key-page-title h2 { font-size: 2.25rem; font-weight: 600; line-height: 1.2; margin: 0; padding: 1rem 0; }"
     # On a phone the title shrinks and the four buttons keep one row, so the status line and the loss chart
     # are on the first screen while a run trains (Streamlit would stack every column).
     " @media (max-width: 640px) {"

@@ -1,4 +1,4 @@
-"""Serve the app with `streamlit run` on a free loopback port and drive it in Chromium."""
+"""Serve the app as scripts/run-app does, on a free loopback port, and drive it in Chromium."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from harness.server import free_port, start_server, stop_server, wait_healthy
 from .helpers import ARTIFACTS, CHROMIUM, REPO
 
 HERE = Path(__file__).resolve().parent
-HEALTH_TIMEOUT_S = 60
 _SERVER_LOG = pytest.StashKey[Path]()
 _REPORTS = pytest.StashKey[dict]()
 
@@ -41,7 +40,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 @pytest.fixture(scope="session")
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of `streamlit run app.py` (or of $TWOLAYER_APP), stopped after the session."""
+    """Base URL of app.py served by its launcher (or of $TWOLAYER_APP by `streamlit run`), stopped after the session."""
     app = Path(os.environ.get("TWOLAYER_APP") or REPO / "app.py").resolve()
     if not app.is_file():
         pytest.fail(f"no app to serve: {app} does not exist", pytrace=False)
@@ -54,7 +53,7 @@ def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     url = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_healthy(server, url, timeout_s=HEALTH_TIMEOUT_S)
+            wait_healthy(server, url)
         except RuntimeError as error:
             pytest.fail(f"{error}:\n{_tail(log)}", pytrace=False)
         yield url

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from harness.browser import VALUES_JS
+from harness.browser import LIVE_LOSS, VALUES_JS
 from page.live_chart import FEEDS_KEY
 
 from .helpers import (
@@ -51,7 +51,6 @@ LOSS_TRACE_JS = f"""() => [...document.querySelectorAll('.js-plotly-plot')]
     .map(el => ({{title: el.layout.title.text, yaxis: el._fullLayout.yaxis.type,
                  x: ({VALUES_JS})(el.data[0].x), y: ({VALUES_JS})(el.data[0].y)}}))"""
 # The live loss chart's node and drawing, marked to tell later whether they are the same ones.
-LIVE_LOSS = '.tl-live-chart[aria-label^="Loss chart"]'
 LIVE_MARK_JS = f"""() => {{ const node = document.querySelector('{LIVE_LOSS}');
     window.liveNode = node; window.liveSvg = node.querySelector('.main-svg'); }}"""
 LIVE_STATE_JS = f"""() => {{ const node = document.querySelector('{LIVE_LOSS}');

@@ -1,0 +1,60 @@
+"""Serve app.py with its heavy modules imported before the first page: `python -m page.launch [streamlit options]`.
+
+`streamlit run app.py` imports the app's modules on the first page's script run: torch, pandas, Plotly and the
+page and core modules take seconds, and the first student to open a fresh server waits for them. Here they are
+imported first, in this process, each stage is run once (`warm_up`), and then Streamlit serves app.py from it:
+`streamlit run`'s options follow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+THREADS = int(os.environ.get("TWOLAYER_THREADS", 1))  # torch and BLAS threads for every training (app.py's too)
+
+
+def preload() -> list[str]:
+    """Import what app.py imports: torch, pandas, threadpoolctl and every module of the page package (and through
+    them the core and Plotly), then warm up every stage; the page modules' names. tests/test_launch.py checks that
+    app.py and first runs import nothing more."""
+    import pandas  # noqa: F401  (before Plotly, which looks pandas up in sys.modules)
+    import threadpoolctl  # noqa: F401
+    import torch  # noqa: F401
+    from streamlit.runtime.caching import cache_data_api
+
+    import page
+    from twolayer.train.trainer import warm_up
+
+    # A cache declared outside a running server checks its settings against a stand-in store and says so; the
+    # server's own store is used when the cache is first called, so the warning would only mislead.
+    caching = logging.getLogger(cache_data_api.__name__)
+    level = caching.level
+    caching.setLevel(logging.ERROR)
+    try:
+        names = [f"page.{info.name}" for info in pkgutil.iter_modules(page.__path__) if info.name != "launch"]
+        for name in names:
+            importlib.import_module(name)
+    finally:
+        caching.setLevel(level)
+    # A stage's first run pays for torch's lazy imports (about a second for Adam), the bundled digits for SciPy's
+    # and scikit-learn's: paid here, before the server takes its first page, not on a student's first click.
+    warm_up(THREADS)
+    return names
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Preload, then run `streamlit run app.py` with `argv` in this process."""
+    preload()
+    from streamlit.web import cli
+
+    cli.main(["run", str(APP), *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()
