@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.device == "cuda":  # a section of its own, beside the CPU's figures
         replace_marked(args.output, "bench-cuda", report)
     else:
-        write(args.output, report)
+        write(args.output, report, partial=set(args.only) != set(SECTIONS))
     print(f"wrote {args.output}")
 
 

@@ -83,31 +83,50 @@ def load() -> str:
 START, END = "<!-- python -m bench: start -->", "<!-- python -m bench: end -->"
 
 
-def write(path: Path, text: str) -> None:
-    """Put `text` between this command's markers in `path`, keeping whatever else the file holds."""
-    block = f"{START}\n{text}{END}\n"
+def write(path: Path, text: str, partial: bool = False) -> None:
+    """Put `text` between this command's markers in `path`, keeping whatever else the file holds; a `partial`
+    report (some sections only) replaces just its own sections and the header, keeping the other sections."""
     old = path.read_text() if path.exists() else ""
     if START in old and END in old:
         head, rest = old.split(START, 1)
-        block = head + block + rest.split(END, 1)[1].lstrip("\n")
-    elif old:
-        block += "\n" + old
-    path.write_text(block)
+        kept, tail = rest.split(END, 1)
+        if partial:
+            text = merge(kept, text)
+        path.write_text(head + f"{START}\n{text}{END}\n" + tail.lstrip("\n"))
+    else:
+        path.write_text(f"{START}\n{text}{END}\n" + ("\n" + old if old else ""))
+
+
+def _split(report: str) -> tuple[str, dict[str, str]]:
+    """A report's header and its sections by heading line, in order."""
+    head, *parts = report.split("\n## ")
+    return head, {part.split("\n", 1)[0]: "## " + part for part in parts}
+
+
+def merge(old: str, new: str) -> str:
+    """`new`'s header and sections, with every section of `old` that `new` did not measure kept in its place."""
+    _, kept = _split(old)
+    head, measured = _split(new)
+    sections = {**kept, **measured}  # a measured section takes its old place; a new one goes last
+    return head.rstrip("\n") + "\n" + "\n".join(text.rstrip("\n") + "\n" for text in sections.values())
 
 
 def page(command: str, sections: list[Section], load_at_start: str) -> str:
-    """BENCHMARKS.md: date, machine, command and every section's table."""
+    """BENCHMARKS.md: the machine, and every section's table, each with when and how it was measured."""
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    lines = ["# Benchmarks", "", f"Measured {now} with:", "", "```", command, "```", ""]
+    lines = ["# Benchmarks", "", f"Last measured {now} with:", "", "```", command, "```", ""]
     lines += [f"- {name}: {value}" for name, value in machine()]
     lines += [f"- load average (1 / 5 / 15 min): {load_at_start} at the start, {load()} at the end"]
     lines += [
         "",
         "Each figure is the median of several repetitions; where a baseline and a candidate are compared they run "
         "interleaved (baseline, candidate, baseline, candidate, ...) after one uncounted warm-up round, and a ratio "
-        "is the median of the per-round ratios. Ratios matter more than absolute times on a shared machine.",
+        "is the median of the per-round ratios. Ratios matter more than absolute times on a shared machine. "
+        "`--only` measures some sections again and keeps the others: each section says when it was measured.",
         "",
     ]
+    for section in sections:
+        section.note += f" Measured {now} with `{command}`."
     return "\n".join(lines) + "\n".join(section.markdown() for section in sections)
 
 

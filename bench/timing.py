@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -38,6 +39,27 @@ def paired_ratio(candidate: list[float], baseline: list[float]) -> float:
 def spread(values: list[float], digits: int = 3) -> str:
     """The smallest and largest of the repetitions, "lowest-highest": the noise a figure comes with."""
     return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free interval for the median of what `values` sample: the k-th lowest and k-th highest
+    value, k as large as keeps the chance that the median lies between them at `confidence` or more (with too few
+    values for that, the lowest and highest)."""
+    n, ordered = len(values), sorted(values)
+
+    def outside(k: int) -> float:  # the chance that the median lies below the k-th lowest or above the k-th highest
+        return 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+    k = 1
+    while k < (n + 1) // 2 and outside(k + 1) <= 1 - confidence:
+        k += 1
+    return ordered[k - 1], ordered[n - k]
+
+
+def interval(values: list[float], digits: int = 3) -> str:
+    """`median_interval` as "low-high"."""
+    low, high = median_interval(values)
+    return f"{low:.{digits}f}-{high:.{digits}f}"
 
 
 def verdict(met: bool) -> str:

@@ -44,6 +44,21 @@ def test_report_rewrites_only_its_own_block(tmp_path):
     assert text.count(START) == 1 and "notes kept by hand" in text, "text outside the markers should be kept"
 
 
+def test_a_report_of_some_sections_replaces_only_those_and_keeps_the_rest_in_place(tmp_path):
+    path = tmp_path / "BENCHMARKS.md"
+    write(
+        path,
+        "# Benchmarks\n\nold header\n## 1. Engine\n\nold engine\n\n## 3. Page\n\nold page\n\n## 5. TTI\n\nold tti\n",
+    )
+    write(path, "# Benchmarks\n\nnew header\n## 3. Page\n\nnew page\n\n## 9. New\n\nnew section\n", partial=True)
+    text = path.read_text()
+    assert "new header" in text and "old header" not in text
+    assert "old page" not in text
+    order = [text.index(part) for part in ("old engine", "new page", "old tti", "new section")]
+    assert order == sorted(order), f"sections should keep their places, a new one last: {text}"
+    assert text.count("## 3. Page") == 1 and text.count(START) == 1
+
+
 @pytest.mark.parametrize("stage", [stage for stage in STAGES if stage != "numpy"])  # numpy: tensor's products
 def test_flop_count_is_what_torch_counts_for_one_step(stage):
     # FlopCounterMode counts the matrix products torch actually runs, forward and backward.

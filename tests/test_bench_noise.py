@@ -12,7 +12,7 @@ from bench import __main__ as cli
 from bench import busy as busy_module
 from bench import page
 from bench.busy import Meanwhile, descendants
-from bench.timing import paired_ratios, spread
+from bench.timing import median_interval, paired_ratios, spread
 
 
 def test_a_spread_is_the_lowest_and_highest_of_the_round_ratios():
@@ -21,11 +21,27 @@ def test_a_spread_is_the_lowest_and_highest_of_the_round_ratios():
     assert spread(ratios) == "1.000-1.100"
 
 
+@pytest.mark.parametrize(
+    ("rounds", "interval"),
+    [(5, (1, 5)), (8, (1, 8)), (9, (2, 8)), (21, (6, 16))],  # 9 and 21: P(outside) 0.039 and 0.027; 10 and 22 more
+)
+def test_the_median_s_interval_is_the_widest_pair_of_order_statistics_that_keeps_95_percent(rounds, interval):
+    # Shuffled: the interval reads order statistics, whatever order the rounds ran in.
+    values = [float(v) for v in range(rounds, 0, -1)]
+    assert median_interval(values) == interval
+
+
+def test_one_wild_round_moves_the_lowest_and_highest_but_not_the_median_s_interval():
+    ratios = [1.02, 1.03, 1.01, 1.04, 1.02, 1.03, 1.02, 1.01, 1.60]
+    assert median_interval(ratios) == (1.01, 1.04)
+    assert spread(ratios) == "1.010-1.600"
+
+
 def run(wall: float, server: float, rate: float) -> dict[str, float]:
     return {"wall": wall, "server": server, "rate": rate, "browser": 1.0}
 
 
-def test_the_page_target_is_met_only_when_the_spread_s_end_meets_it():
+def test_the_page_target_is_met_only_when_the_interval_s_end_meets_it():
     engines = [10.0, 10.0, 10.0]
     under = page.arrangement_rows(
         page.APART, engines, [run(10.2, 10.1, 5.1), run(10.3, 10.1, 5.0)] + [run(10.4, 10.2, 5.2)]
@@ -36,7 +52,7 @@ def test_the_page_target_is_met_only_when_the_spread_s_end_meets_it():
         page.APART, engines, [run(10.2, 10.1, 5.1), run(10.3, 10.1, 4.9), run(10.6, 10.2, 5.2)]
     )
     assert [row[-1] for row in over if row[-1]] == ["MISS", "MISS"]
-    assert over[0][1] == "1.030 (1.020-1.060)"
+    assert over[0][1] == "1.030 (1.020-1.060; 1.020-1.060)"
     shared = page.arrangement_rows(page.SHARED, engines, [run(11.4, 10.5, 4.9)] * 3)
     assert all(row[2] == "report" and row[3] == "" for row in shared), "the shared arrangement is reported only"
 
