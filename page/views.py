@@ -97,7 +97,7 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
         spot.chart.html(EMPTY_LOSS)
         return
     _, unit = loss_unit(trainer)
-    figure = loss_chart(trainer, log_y)
+    figure = loss_chart(trainer, log_y, validate=False)  # redrawn five times a second; tests build it checked
     every = trainer.eval_every
     tested = (
         f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."

@@ -342,3 +342,23 @@ def test_every_figure_shares_the_lecture_hall_layout(name):
 def test_a_line_of_few_points_is_drawn_with_markers():
     few, many = curves.norms_figure([0], {"W1": [1.0]}), curves.norms_figure(list(range(50)), {"W1": [1.0] * 50})
     assert few.data[0].mode == "lines+markers" and many.data[0].mode == "lines"
+
+
+@pytest.mark.parametrize("data", ["random", "digits"])  # the sum of squares alone, and per example with a test curve
+@pytest.mark.parametrize("log_y", [True, False])
+def test_the_live_loss_chart_built_unchecked_is_the_checked_figure(data, log_y):
+    """The page skips Plotly's checks for the loss chart it redraws five times a second: the same figure."""
+    import json
+
+    from twolayer import TrainConfig, Trainer
+    from twolayer.teach.report import loss_chart
+
+    trainer = Trainer(TrainConfig(data=data, epochs=30, hidden_size=8))
+    trainer.advance(30)
+    checked, unchecked = loss_chart(trainer, log_y), loss_chart(trainer, log_y, validate=False)
+    assert len(checked.data) == (3 if data == "digits" else 2)
+    fast, slow = json.loads(unchecked.to_json()), json.loads(checked.to_json())  # the keys' order aside
+    # Checked, Plotly resolves the template "none" into an empty one; plotly.js reads either as no template.
+    assert fast["layout"].pop("template") == "none"
+    assert slow["layout"].pop("template") == {"data": {"scatter": [{"type": "scatter"}]}}
+    assert fast == slow

@@ -34,9 +34,11 @@ def figure(
     title_size: int = TITLE_SIZE,
     xaxis: dict | None = None,
     yaxis: dict | None = None,
+    validate: bool = True,
     **layout: object,
 ) -> go.Figure:
-    """An empty figure with the shared lecture-hall layout; `xaxis`, `yaxis` and `layout` add to it or override it."""
+    """An empty figure with the shared lecture-hall layout; `xaxis`, `yaxis` and `layout` add to it or override it;
+    `validate=False` skips Plotly's checks of the layout (see `loss_figure`)."""
     axis = dict(
         automargin=True,
         showline=True,
@@ -65,7 +67,7 @@ def figure(
     )
     # The whole layout in one validated call: update_layout() parses every property path
     # again and costs ten times as much, on every draw of every chart.
-    return go.Figure(layout={**shared, **layout})
+    return go.Figure(layout={**shared, **layout}, _validate=validate)
 
 
 def image_figure(title: str, *, yaxis: dict | None = None, **layout: object) -> go.Figure:
