@@ -26,7 +26,7 @@ SIZES = {"lecture": (64, 100, 500, None), "large": (1024, 1024, 50, 1e-5)}
 # On a GPU also the size a GPU is for; a step grows with N and H again, so the rate shrinks (2.5e-6 diverges).
 GPU_SIZES = {"gpu": (4096, 4096, 50, 1e-6)}
 QUICK_LARGE_EPOCHS = 5
-REPEATS = {"lecture": 21, "large": 5, "gpu": 5}
+REPEATS = {"lecture": 21, "large": 9, "gpu": 9}  # 9 and more: a 95% interval of the median inside the extremes
 QUICK_REPEATS = 3
 PEAK_TARGET = 0.5  # on a GPU at N=H=4096: the engine's share of its float32 matmul peak, at least
 PEAK_SIZE = 4096

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.report import Section
-from bench.timing import spread, verdict
+from bench.timing import median_interval, spread, verdict
 from harness.browser import chromium, wait_for_app
 from harness.paint import (
     BUTTON_LABELS,
@@ -32,7 +32,7 @@ from harness.paint import (
 from harness.server import ROOT, free_port, start_server, stop_server, wait_healthy
 from harness.sessions import STAGES
 
-OPENS, QUICK_OPENS = 5, 2  # counted opens of each page, after one uncounted warm-up round
+OPENS, QUICK_OPENS = 9, 2  # counted opens of each page, after one uncounted warm-up round (9: see bench.timing)
 TTI_TARGET = 1.2  # twolayer's time to interactive over the bare page's, at most
 FIRST_SESSION_TARGET = 1.5  # the same on each server's first session, at most
 CLICK_TARGET_MS = 500  # a fresh server's first click to the first loss chart, under
@@ -217,22 +217,24 @@ def tti_section(summary: dict, warm_ups: int) -> Section:
         "over the opens. The bare page is a Streamlit script the benchmark writes with the same sidebar controls "
         "(widget kinds, options, defaults and help from `twolayer.train.config`) and the four buttons, no charts or "
         "tabs, served by its own `streamlit run` from the repository root (same `.streamlit/config.toml`) in the "
-        "same run. The interactive row's ratio (the target's) is the median of the per-round ratios, beside their "
-        "lowest and highest; the other rows divide the two medians.",
+        "same run. The interactive row's ratio (the target's) is the median of the per-round ratios, beside a 95% "
+        "interval for that median and their lowest and highest, and meets the target when the interval's top does; "
+        "the other rows divide the two medians.",
         ["what (ms from navigation start)", "bare", "twolayer", "twolayer / bare", "target", "result"],
     )
     for key, what in MILESTONES:
         bare, app = summary["milestones"][key]
         section.rows.append([what, _ms(bare), _ms(app), _ratio(app, bare), "", ""])
     bare, app = summary["ready"]
+    low, high = median_interval(summary["ratios"])
     section.rows.append(
         [
             "**interactive**: every control shown and Train enabled",
             _ms(bare),
             _ms(app),
-            f"{summary['ratio']:.2f} ({spread(summary['ratios'], 2)})",
-            f"<= {TTI_TARGET}",
-            verdict(summary["ratio"] <= TTI_TARGET),
+            f"{summary['ratio']:.2f} ({low:.2f}-{high:.2f}; {spread(summary['ratios'], 2)})",
+            f"<= {TTI_TARGET} (interval's top)",
+            verdict(high <= TTI_TARGET),
         ]
     )
     bare, app = summary["script"]

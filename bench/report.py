@@ -108,7 +108,7 @@ def merge(old: str, new: str) -> str:
     _, kept = _split(old)
     head, measured = _split(new)
     sections = {**kept, **measured}  # a measured section takes its old place; a new one goes last
-    return head.rstrip("\n") + "\n" + "\n".join(text.rstrip("\n") + "\n" for text in sections.values())
+    return head.rstrip("\n") + "\n\n" + "\n".join(text.rstrip("\n") + "\n" for text in sections.values())
 
 
 def page(command: str, sections: list[Section], load_at_start: str) -> str:

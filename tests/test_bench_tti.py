@@ -67,8 +67,8 @@ def test_summary_medians_ratio_and_chart_order():
     section = tti_section(summary, warm_ups=1)
     rows = {row[0]: row for row in section.rows}
     interactive = rows["**interactive**: every control shown and Train enabled"]
-    assert interactive[1:3] == ["1,100", "1,300"] and interactive[3] == "1.21 (1.18-1.25)"
-    assert interactive[-1] == "MISS", "the median of the opens' ratios, 1.21, is over 1.2"
+    assert interactive[1:3] == ["1,100", "1,300"] and interactive[3] == "1.21 (1.18-1.25; 1.18-1.25)"
+    assert interactive[-1] == "MISS", "the interval's top, 1.25, is over 1.2"
     assert rows["opens where a Plotly chart was drawn before the controls and Train"][-1] == "MISS"
     assert all(len(row) == len(section.header) for row in section.rows), "every row fills every column"
 
