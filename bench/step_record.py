@@ -7,6 +7,7 @@ BENCHMARKS.md with the other sections.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -70,10 +71,19 @@ def tab_script(stage: str, threads: int) -> None:
     st.session_state.bench_sources = [line.source for line in recorded.recording.lines]
 
 
+def _outside_a_script_run(record: logging.LogRecord) -> bool:
+    """False for Streamlit's warning that a call came from outside a script run."""
+    return "missing ScriptRunContext" not in record.getMessage()
+
+
 def tab_cost(stage: str, repeats: int) -> TabCost:
     """The tab's two costs for `stage` in a script run as the server runs it (AppTest): `_record` (once per run and
     epoch in the page) and `_draw` at every line (every rerun), in rounds of one script run per line, after one
     uncounted round (lazy imports, the first figure of each kind)."""
+    # AppTest sets up its session from this thread, outside any script run, and Streamlit warns at each such call.
+    context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    if _outside_a_script_run not in context_log.filters:
+        context_log.addFilter(_outside_a_script_run)
     app = AppTest.from_function(tab_script, args=(stage, THREADS), default_timeout=120)
     lines = len(_run(app, 0)[2])
     record: list[float] = []
