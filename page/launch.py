@@ -48,7 +48,9 @@ def preload() -> list[str]:
     warm_up(THREADS)
     # Streamlit collects garbage in full after every script run, holding the GIL: over the half a million objects
     # made so far, that took 0.1-0.25 s a run, in which no session's messages went out. They live as long as the
-    # server, so they are moved out of the collector's sight; what script runs make is still collected.
+    # server, so they are moved out of the collector's sight (the warm-up's garbage collected first, not kept for
+    # good); what script runs make is still collected.
+    gc.collect()
     gc.freeze()
     return names
 
