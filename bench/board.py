@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench import students
-from bench.report import Section, load, machine, replace_marked, usable_cores
+from bench.report import Section, load, machine, publish, usable_cores
 from harness.browser import CHROMIUM, CHROMIUM_ARGS, VALUES_JS
 from harness.postgres import PostgresServer
 from harness.server import ROOT, free_port, percentile, start_server, stop_server, wait_healthy
@@ -181,10 +181,7 @@ def main(argv: list[str] | None = None, browser=None) -> int:
         ]
     command = " ".join(["python -m bench.board", *map(shlex.quote, argv)])
     text = section(command, args.runs, times, classes, load_at_start)
-    print(text)
-    if not args.no_write:
-        replace_marked(args.output, "board", text)
-        print(f"updated the board section of {args.output}")
+    publish(text, "board", args.output, write=not args.no_write)
     met = max(times["new"]) < NEW_RUN_TARGET_S and all(students.passed(run) for run in classes)
     print("all targets met" if met else "TARGETS MISSED")
     return 0 if met else 1

@@ -130,6 +130,23 @@ def page(command: str, sections: list[Section], load_at_start: str) -> str:
     return "\n".join(lines) + "\n".join(section.markdown() for section in sections)
 
 
+def provenance(command: str, load_at_start: str) -> str:
+    """The line under a section: the command that measured it, the machine, and its load at the start and the end."""
+    machine_text = "; ".join(f"{k} {v}" for k, v in machine())
+    return (
+        f"\nMeasured with `{command}` on: {machine_text}; load average (1 / 5 / 15 min) {load_at_start} at the start, "
+        f"{load()} at the end.\n"
+    )
+
+
+def publish(text: str, name: str, output: Path, write: bool) -> None:
+    """Print a section and, when `write`, put it between the markers `name` of `output`."""
+    print(text)
+    if write:
+        replace_marked(output, name, text)
+        print(f"updated the {name} section of {output}")
+
+
 def replace_marked(path: Path, name: str, section: str) -> None:
     """Put `section` between the markers `<!-- name:start -->` and `<!-- name:end -->` of `path` (added at its end
     if missing), keeping the rest of the file."""

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.report import load, machine, replace_marked
+from bench.report import load, provenance, publish
 from bench.timing import interleaved, median, paired_ratio, verdict
 from twolayer.teach.sweep import Sweep
 from twolayer.teach.sweep_spec import sweep_configs
@@ -97,13 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     threadpool_limits(1)
     load_at_start = load()
     section = measure(args.epochs, args.repeats)
-    command = shlex.join(["python", "-m", "bench.sweep", *argv])
-    section += f"\nMeasured with `{command}` on: " + "; ".join(f"{k} {v}" for k, v in machine())
-    section += f"; load average (1 / 5 / 15 min) {load_at_start} at the start, {load()} at the end.\n"
-    print(section)
-    if not args.no_write:
-        replace_marked(args.output, "sweep", section)
-        print(f"updated the sweep section of {args.output}")
+    section += provenance(shlex.join(["python", "-m", "bench.sweep", *argv]), load_at_start)
+    publish(section, "sweep", args.output, write=not args.no_write)
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from plotly.offline import get_plotlyjs
 
-from bench.report import load, machine, replace_marked
+from bench.report import load, provenance, publish
 from bench.timing import verdict
 from twolayer.teach.animation import animation_gif
 from twolayer.teach.report import report_html
@@ -118,13 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_at_start = load()  # the build times are seconds on a shared machine: say how busy it was
     text = section(args.rows, args.epochs)
-    command = shlex.join(["python", "-m", "bench.take_home", *argv])
-    text += f"\nMeasured with `{command}` on: " + "; ".join(f"{k} {v}" for k, v in machine())
-    text += f"; load average (1 / 5 / 15 min) {load_at_start} at the start, {load()} at the end.\n"
-    print(text)
-    if not args.no_write:
-        replace_marked(args.output, "take-home", text)
-        print(f"updated the take-home section of {args.output}")
+    text += provenance(shlex.join(["python", "-m", "bench.take_home", *argv]), load_at_start)
+    publish(text, "take-home", args.output, write=not args.no_write)
     return 0
 
 
