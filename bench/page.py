@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from bench.busy import descendants, processes
 from bench.report import Section
-from bench.timing import median, median_interval, spread, verdict
+from bench.timing import median, median_interval, verdict, with_noise
 from harness.browser import LOSS_JS, STATUS_LINE_JS, chromium
 from harness.server import ROOT, free_port, start_server, stop_server, wait_healthy
 from twolayer import TrainConfig, Trainer
@@ -255,9 +255,7 @@ def arrangement_rows(name: str, engines: list[float], runs: list[dict]) -> list[
     rate_target = (f">= {RATE_TARGET:g} (interval's bottom)", verdict(met_rate)) if apart else ("report", "")
 
     def row(what: str, values: list[float], digits: int = 3, target: str = "report", result: str = "") -> list[str]:
-        low, high = median_interval(values)
-        measured = f"{median(values):.{digits}f} ({low:.{digits}f}-{high:.{digits}f}; {spread(values, digits)})"
-        return [f"{what}, {where}", measured, target, result]
+        return [f"{what}, {where}", with_noise(values, digits), target, result]
 
     return [
         row("page wall / engine time", ratios, 3, *ratio_target),

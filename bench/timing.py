@@ -56,10 +56,10 @@ def median_interval(values: list[float], confidence: float = 0.95) -> tuple[floa
     return ordered[k - 1], ordered[n - k]
 
 
-def interval(values: list[float], digits: int = 3) -> str:
-    """`median_interval` as "low-high"."""
+def with_noise(values: list[float], digits: int = 3) -> str:
+    """The median of `values` beside its 95% interval and the lowest and highest: "median (low-high; min-max)"."""
     low, high = median_interval(values)
-    return f"{low:.{digits}f}-{high:.{digits}f}"
+    return f"{median(values):.{digits}f} ({low:.{digits}f}-{high:.{digits}f}; {spread(values, digits)})"
 
 
 def verdict(met: bool) -> str:
