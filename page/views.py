@@ -17,12 +17,12 @@ from twolayer.teach.advice import SETTINGS_TRIAL_EPOCHS, advise, divergence_hint
 from twolayer.teach.code_html import code_html, diff_html
 from twolayer.teach.program import program_source
 from twolayer.teach.report import loss_chart, loss_unit
-from twolayer.teach.stage_diff import PREVIOUS, stage_difference
+from twolayer.teach.stage_diff import stage_difference
 from twolayer.teach.verdict import explanation
 from twolayer.train import export
-from twolayer.train.config import MANUAL_STAGES, STAGE_TITLES, STAGES, TrainConfig
+from twolayer.train.config import TrainConfig
 from twolayer.train.history import MAX_SAMPLE
-from twolayer.train.stages import lecture_differences, stage_source
+from twolayer.train.stages import STAGES, previous_stage, stage_source, stage_spec
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer, make_dataset
 
@@ -210,8 +210,8 @@ def downloads(sess: TrainingSession) -> None:
 
 def advice_box(config: TrainConfig | None, data) -> None:
     """When the settings are known to train this data poorly: say why, and offer settings that work, measured."""
-    if config is None or config.data == "random" or config.stage not in MANUAL_STAGES or config.init != "lecture":
-        return  # the cheap checks first: only labelled data on a lecture-started manual stage can be advised
+    if config is None or config.data == "random" or not config.normal_start:
+        return  # the cheap checks first: only labelled data on the lecture's standard normal start can be advised
     cached = state.ADVICE.get()
     if cached is None or cached[0] != config:  # one entry: the settings on screen
         cached = config, advise(config, data if data is not None else make_dataset(config))
@@ -250,26 +250,26 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
         placeholders["loss"] = live_chart.Spot("loss", feeds)
     with code_col:
         # The stage chosen in the sidebar, at once: the code a learner is about to run.
-        st.markdown(f"**The code that runs:** {STAGE_TITLES[stage]}")
-        previous = PREVIOUS.get(stage)
+        spec, previous = stage_spec(stage), previous_stage(stage)
+        st.markdown(f"**The code that runs:** {spec.title}")
         differences = st.toggle(
             f"Show what changed since stage {STAGES.index(previous) + 1}" if previous else "Show what changed",
             key="code_diff",
             disabled=previous is None or config is None,
             help="The lines this stage's API removed and added, each change with what the API now does for you."
             if previous
-            else "The NumPy stage is the first: every later stage shows what it changed.",
+            else f"The {spec.title} stage is the first: every later stage shows what it changed.",
         )
         if config is None:  # settings the core refused: the stage's functions, with no run's values to frame them
-            st.html(code_html(stage_source(stage), f"Source of the {STAGE_TITLES[stage]} stage's functions"))
+            st.html(code_html(stage_source(stage), f"Source of the {spec.title} stage's functions"))
         elif differences and previous:
             parts = stage_difference(config, training_rows(config, data))
-            label = f"What the {STAGE_TITLES[stage]} stage changed in the program of the {STAGE_TITLES[previous]} stage"
+            label = f"What the {spec.title} stage changed in the program of the {stage_spec(previous).title} stage"
             st.html(diff_html(parts, label))
         else:
             source = program_source(config, training_rows(config, data))
-            st.html(code_html(source, f"The whole program of the {STAGE_TITLES[stage]} stage with these settings"))
-        st.caption(lecture_differences(stage))
+            st.html(code_html(source, f"The whole program of the {spec.title} stage with these settings"))
+        st.caption(spec.differences)
         if config is not None:
             take_home.program_downloads(config, training_rows(config, data))
         if sess.trainer is not None and sess.trainer.config.stage != stage:

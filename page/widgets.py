@@ -13,8 +13,9 @@ from twolayer.data.dataset import DataError, Dataset
 from twolayer.data.uploads import ACCEPTED, read_uploads, upload_source
 from twolayer.serve.links import VIEW_DEFAULTS, resolve_link, to_query
 from twolayer.serve.session import TrainingSession
-from twolayer.train.config import MANUAL_STAGES, SETTINGS, ConfigError, Setting, TrainConfig, default_learning_rate
+from twolayer.train.config import SETTINGS, ConfigError, Setting, TrainConfig, default_bias, default_learning_rate
 from twolayer.train.devices import DeviceError, available_devices
+from twolayer.train.stages import stage_spec
 from twolayer.train.state import RunState
 
 log = logging.getLogger("twolayer")
@@ -77,10 +78,10 @@ def settings_ui() -> dict[str, object]:
     with st.sidebar:
         st.header("Settings")
         for spec in CONTROLS:
-            if spec.key not in state.HIDDEN_CONTROLS.get() and state.setting("stage") in spec.control.stages:
+            if spec.key not in state.HIDDEN_CONTROLS.get() and spec.control.shown_for(state.setting("stage")):
                 _control(spec)
-            if spec.key == "device" and state.setting("stage") == "numpy":
-                st.caption("The NumPy stage always runs on the CPU; the device applies to the PyTorch stages.")
+            if spec.key == "device" and not stage_spec(state.setting("stage")).uses_torch:
+                st.caption("This stage computes with NumPy and always runs on the CPU; the device applies to PyTorch.")
             if spec.key == "data" and state.setting("data") == "upload":
                 st.file_uploader("Data file(s)", key=state.UPLOAD.name, accept_multiple_files=True, help=ACCEPTED)
     return _settings()
@@ -222,7 +223,7 @@ def restore_run_settings(sess: TrainingSession) -> None:
     """Put the controls back to the settings of the paused run."""
     values = sess.trainer.config.values()
     state.put_settings({spec.key: values[spec.key] for spec in CONTROLS if spec.key not in ("data", "bias")})
-    if sess.trainer.config.stage not in MANUAL_STAGES:
+    if default_bias(sess.trainer.config.stage):
         state.put_settings({"bias": values["bias"]})
     state.LR_TOUCHED.set(True)
 

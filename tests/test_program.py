@@ -10,7 +10,7 @@ import torch
 from twolayer import TrainConfig, Trainer
 from twolayer.teach.program import optimizer_call, program_source
 from twolayer.train.config import OPTIMIZERS, STAGES
-from twolayer.train.stages import MODULES
+from twolayer.train.stages import optim_stage, stage_spec
 
 SMALL = {"hidden_size": 16, "epochs": 6}
 
@@ -54,7 +54,7 @@ CONFIGS = [
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.stage}-{c.dtype}-{c.init}-bias{c.bias}-{c.optimizer}")
 def test_the_shown_program_trains_as_the_run_on_the_lecture_data(config):
     source = _assert_same_run(config)
-    assert inspect.getsource(MODULES[config.stage].train_step) in source, "the step is the stage's real function"
+    assert inspect.getsource(stage_spec(config.stage).train_step) in source, "the step is the stage's real function"
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -87,15 +87,15 @@ def test_the_program_shows_the_runs_settings_and_only_its_optimizer():
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_each_optimizer_line_is_the_one_make_optimizer_builds(name):
     model = torch.nn.Linear(3, 2)
-    built = eval(optimizer_call(name), {"torch": torch, "model": model, "learning_rate": 0.1})
-    real = MODULES["optim"].make_optimizer(name, model.parameters(), 0.1)
+    built = eval(optimizer_call("optim", name), {"torch": torch, "model": model, "learning_rate": 0.1})
+    real = optim_stage.make_optimizer(name, model.parameters(), 0.1)
     assert type(built) is type(real) and built.defaults == real.defaults
 
 
 def test_the_optim_stage_declares_the_call_of_every_optimizer_a_config_names():
-    assert tuple(MODULES["optim"].OPTIMIZER_CALLS) == OPTIMIZERS
+    assert tuple(stage_spec("optim").optimizer_calls) == OPTIMIZERS
 
 
 def test_an_optimizer_make_optimizer_lacks_is_refused():
     with pytest.raises(ValueError, match="no optimizer 'lbfgs'"):
-        optimizer_call("lbfgs")
+        optimizer_call("optim", "lbfgs")

@@ -3,8 +3,9 @@
 import pytest
 
 from twolayer.teach.program import program_source
-from twolayer.teach.stage_diff import ADDED, NOTES, PREVIOUS, REMOVED, SAME, side, stage_difference
+from twolayer.teach.stage_diff import ADDED, REMOVED, SAME, side, stage_difference
 from twolayer.train.config import STAGES, TrainConfig
+from twolayer.train.stages import previous_stage, stage_spec
 
 VARIANTS = [({}, 64), ({"data": "digits", "batch_size": 32}, 1437), ({"init": "shared", "dtype": "float64"}, 64)]
 
@@ -14,7 +15,7 @@ VARIANTS = [({}, 64), ({"data": "digits", "batch_size": 32}, 1437), ({"init": "s
 def test_the_difference_holds_both_programs_whole(stage, settings, rows):
     config = TrainConfig(stage=stage, **settings)
     parts = stage_difference(config, rows)
-    previous = config.replace(stage=PREVIOUS[stage], learning_rate=config.learning_rate)
+    previous = config.replace(stage=previous_stage(stage), learning_rate=config.learning_rate)
     assert side(parts, ADDED) == program_source(config, rows), f"{stage}: the added side is not its program"
     assert side(parts, REMOVED) == program_source(previous, rows), (
         f"{stage}: the removed side is not {previous.stage}'s"
@@ -49,7 +50,8 @@ def test_every_note_belongs_to_a_part_that_changes():
         for part in stage_difference(TrainConfig(stage=stage, **settings), rows)
         if part.changed
     }
-    assert set(NOTES) <= used, f"notes for parts that never change: {sorted(set(NOTES) - used)}"
+    notes = {(stage, part) for stage in STAGES for part in stage_spec(stage).notes}
+    assert notes <= used, f"notes for parts that never change: {sorted(notes - used)}"
 
 
 def test_the_first_stage_has_no_previous_one():

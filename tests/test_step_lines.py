@@ -10,7 +10,7 @@ import pytest
 from twolayer import Dataset, TrainConfig, Trainer
 from twolayer.teach.step_record import record_step
 from twolayer.train.config import STAGES
-from twolayer.train.stages import MODULES, numpy_stage
+from twolayer.train.stages import numpy_stage, stage_spec
 from twolayer.train.stages.phases import PHASES, Phase, StepLine, code_lines, locate
 
 AUTOGRAD_STAGES = ("autograd", "nn", "optim")  # the stages whose gradients come from loss.backward()
@@ -33,17 +33,16 @@ def _work_lines(function) -> dict[int, str]:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_declared_lines_are_exactly_the_lines_that_do_work(stage):
-    module = MODULES[stage]
-    located = locate(module.STEP_LINES, module.train_step)  # every declared line is in the source, once
-    work = _work_lines(module.train_step)
+    spec = stage_spec(stage)
+    located = locate(spec.stage.step_lines, spec.train_step)  # every declared line is in the source, once
+    work = _work_lines(spec.train_step)
     assert {lineno: line.code for lineno, line in located.items()} == work, f"{stage}: declaration and source differ"
-    assert module.Stage.step_lines is module.STEP_LINES and module.Stage.train_step is module.train_step
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_declared_phases_follow_the_order_of_a_step(stage):
-    module = MODULES[stage]
-    located = locate(module.STEP_LINES, module.train_step)
+    spec = stage_spec(stage)
+    located = locate(spec.stage.step_lines, spec.train_step)
     phases = [located[lineno].phase for lineno in sorted(located)]
     assert sorted(phases, key=PHASES.index) == phases, f"{stage}: phases out of order in the source: {phases}"
     assert set(phases) == set(Phase), f"{stage}: phases {phases}"
@@ -51,7 +50,7 @@ def test_the_declared_phases_follow_the_order_of_a_step(stage):
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_relu_and_backpropagation_are_declared_where_they_happen(stage):
-    lines = MODULES[stage].STEP_LINES
+    lines = stage_spec(stage).stage.step_lines
     assert any(line.relu for line in lines if line.phase is Phase.FORWARD), f"{stage}: no forward line applies the ReLU"
     backprop = [line for line in lines if line.backprop]
     if stage in AUTOGRAD_STAGES:
@@ -68,7 +67,7 @@ def test_every_recorded_line_that_makes_no_value_says_what_it_does(stage):
     trainer = Trainer(config, data=data)
     trainer.advance(1)
     recording = record_step(trainer.stage, trainer._x, trainer._y)
-    declared = set(MODULES[stage].STEP_LINES)
+    declared = set(stage_spec(stage).stage.step_lines)
     assert {line.declared for line in recording.lines} == declared, f"{stage}: a declared line did not run"
     silent = [line.source for line in recording.lines if not line.names and not line.declared.note]
     assert not silent, f"{stage}: lines that make no value and have no note: {silent}"

@@ -88,6 +88,6 @@ def test_on_a_phone_the_buttons_keep_one_row_and_the_chart_is_on_the_first_scree
 
 
 def _title(stage: str) -> str:
-    from twolayer.train.config import STAGE_TITLES
+    from twolayer.train.stages import stage_spec
 
-    return STAGE_TITLES[stage]
+    return stage_spec(stage).title

@@ -107,22 +107,21 @@ def nearest(options: tuple, value: float) -> float:
 def _parser(spec: Setting):
     """A function from a link's text to the setting's value, raising ValueError that says what is allowed."""
     low, high = spec.link_range
-    choices = spec.link_choices
-    message = allowed(spec, low, high, choices)
+    choices = spec.link_choices  # the stages' names are read when a link is parsed: a stage registered later counts
 
     def parse(text: str) -> object:
         if choices:
             if text not in choices:
-                raise ValueError(message)
+                raise ValueError(allowed(spec, low, high, choices))
             return text
         if spec.kind is bool:
             return _flag(text)
         try:
             value = spec.kind(text)
         except ValueError:
-            raise ValueError(message) from None
+            raise ValueError(allowed(spec, low, high, choices)) from None
         if not (math.isfinite(value) and low <= value <= high):
-            raise ValueError(message)
+            raise ValueError(allowed(spec, low, high, choices))
         return value
 
     return parse

@@ -6,7 +6,7 @@ import weakref
 from dataclasses import dataclass
 
 from twolayer.data.dataset import Dataset
-from twolayer.train.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.config import TrainConfig
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
@@ -34,7 +34,7 @@ class Advice:
 
 def advise(config: TrainConfig, data: Dataset) -> Advice | None:
     """Better settings when the lecture's start is a poor choice for this data, measured in a short trial."""
-    if not data.is_classification or config.stage not in MANUAL_STAGES or config.init != "lecture":
+    if not data.is_classification or not config.normal_start:
         return None
     reason = (
         f"The lecture's hand-written stages start from standard normal weights: with {data.input_size} inputs "

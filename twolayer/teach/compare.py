@@ -40,7 +40,8 @@ def comparison_configs(config: TrainConfig) -> dict[str, TrainConfig]:
 def compare_stages(config: TrainConfig, data: Dataset | None = None) -> Comparison:
     """Train every stage from the same start on the same data; their curves, gaps and the gradient check."""
     configs = comparison_configs(config)
-    data = data if data is not None else make_dataset(configs["numpy"])
+    reference_config = configs[STAGES[0]]  # the first stage, NumPy by hand: the others are measured against it
+    data = data if data is not None else make_dataset(reference_config)
     curves, statuses = {}, {}
     for stage, stage_config in configs.items():
         trainer = Trainer(stage_config, data=data)
@@ -48,7 +49,7 @@ def compare_stages(config: TrainConfig, data: Dataset | None = None) -> Comparis
         epochs, losses = trainer.loss_curve()
         curves[stage] = (epochs.astype(int).tolist(), losses.tolist())
         statuses[stage] = trainer.status
-    reference = np.array(curves["numpy"][1])
+    reference = np.array(curves[reference_config.stage][1])
     gaps, gap_curves = [], {}
     for stage in STAGES[1:]:
         losses = np.array(curves[stage][1])
@@ -65,13 +66,13 @@ def compare_stages(config: TrainConfig, data: Dataset | None = None) -> Comparis
             }
         )
         gap_curves[stage] = (curves[stage][0][:n], np.maximum(relative, EXACTLY_EQUAL).tolist())
-    start = Trainer(configs["numpy"], data=data).initial_weights
+    start = Trainer(reference_config, data=data).initial_weights
     rows = min(len(data.x_train), GRADCHECK_ROWS)
     check = gradient_check(data.x_train[:rows], data.y_train[:rows], start["w1"], start["w2"])
     for row in check:
         limit = FINITE_DIFFERENCES if "finite" in row["compared"] else SAME_ARITHMETIC
         row["agrees"] = "✓" if row["max_rel_error"] < limit else "✗"
-    return Comparison(configs["numpy"], curves, gaps, check, gap_curves)
+    return Comparison(reference_config, curves, gaps, check, gap_curves)
 
 
 def format_table(comparison: Comparison) -> str:

@@ -13,9 +13,9 @@ import json
 
 from twolayer.data.dataset import DIGIT_CLASSES, LECTURE_INPUTS, LECTURE_OUTPUTS, TEST_FRACTION
 from twolayer.data.mnist5k import MEMBER, PACKAGE
-from twolayer.train.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.config import TrainConfig
 from twolayer.train.devices import resolve_device
-from twolayer.train.stages import MODULES, nn_stage, optim_stage
+from twolayer.train.stages import StageSpec, stage_spec
 from twolayer.train.stages.base import HandWritten
 
 
@@ -27,19 +27,20 @@ def program_source(config: TrainConfig, rows: int) -> str:
 def program_blocks(config: TrainConfig, rows: int) -> list[tuple[str, str]]:
     """The program's parts in order, each named for what it does (settings, data, step, ...) with its text."""
     full_batch = rows <= config.batch_size  # the trainer's rule: one step on every row, else shuffled mini-batches
+    spec = stage_spec(config.stage)
     blocks = [
         ("imports", _imports(config)),
         ("settings", _settings(config, full_batch)),
-        ("random streams", _streams(config.stage, full_batch)),
+        ("random streams", _streams(spec, full_batch)),
         ("data", _data(config.data)),
         ("starting weights", _weights(config)),
-        ("arrays", _backend(config.stage)),
+        ("arrays", _backend(spec)),
     ]
-    if config.stage in ("nn", "optim"):
-        blocks += [("model", inspect.getsource(nn_stage.build_model) + "\n" + _model(config))]
+    if spec.has_model:
+        blocks += [("model", inspect.getsource(spec.build_model) + "\n" + _model(config))]
     blocks += [
-        ("step", inspect.getsource(MODULES[config.stage].train_step)),
-        ("loop", _loop(config.stage, full_batch)),
+        ("step", inspect.getsource(spec.train_step)),
+        ("loop", _loop(spec, full_batch)),
         ("plot", PLOT),
     ]
     return [(name, text.rstrip("\n")) for name, text in blocks]
@@ -56,11 +57,12 @@ def data_file(source: str) -> str | None:
     return names[0] if len(names) == 1 else "mnist:."
 
 
-def optimizer_call(name: str) -> str:
-    """The call `optim_stage.make_optimizer` builds optimizer `name` with, on the model's parameters."""
-    if name not in optim_stage.OPTIMIZER_CALLS:
-        raise ValueError(f"make_optimizer builds no optimizer {name!r}")
-    return optim_stage.OPTIMIZER_CALLS[name]
+def optimizer_call(stage: str, name: str) -> str:
+    """The call stage `stage`'s make_optimizer builds optimizer `name` with, on the model's parameters."""
+    calls = stage_spec(stage).optimizer_calls
+    if name not in calls:
+        raise ValueError(f"the {stage} stage's make_optimizer builds no optimizer {name!r}")
+    return calls[name]
 
 
 def _imports(config: TrainConfig) -> str:
@@ -73,7 +75,7 @@ def _imports(config: TrainConfig) -> str:
     if config.data == "mnist5k":
         lines.append("from pathlib import Path")
     lines += ["", "import numpy as np"]
-    if config.stage != "numpy":
+    if stage_spec(config.stage).uses_torch:
         lines.append("import torch")
     if config.data == "digits":
         lines.append("from sklearn.datasets import load_digits")
@@ -92,7 +94,7 @@ def _settings(config: TrainConfig, full_batch: bool) -> str:
     if not full_batch:
         lines.append(f"batch_size = {config.batch_size}")
     lines.append(f"seed = {config.seed}")
-    if config.stage == "numpy":
+    if not stage_spec(config.stage).uses_torch:
         lines.append(f"dtype = np.{config.dtype}")
     else:
         device = json.dumps(resolve_device(config.device, config.stage))
@@ -100,8 +102,8 @@ def _settings(config: TrainConfig, full_batch: bool) -> str:
     return "\n".join(lines)
 
 
-def _streams(stage: str, full_batch: bool) -> str:
-    library = "NumPy" if stage == "numpy" else "torch"
+def _streams(spec: StageSpec, full_batch: bool) -> str:
+    library = "torch" if spec.uses_torch else "NumPy"
     comment = f"# Random numbers from the seed, where the lecture uses {library}'s global generator:\n"
     if full_batch:
         return comment + (
@@ -191,7 +193,7 @@ def _file_data(source: str) -> str:
 
 
 def _weights(config: TrainConfig) -> str:
-    if config.init == "lecture" and config.stage in MANUAL_STAGES:
+    if config.normal_start:
         return (
             "# Standard normal starting weights, as in the lecture\n"
             "w1 = init_rng.standard_normal((D_in, H))\n"
@@ -208,32 +210,16 @@ def _weights(config: TrainConfig) -> str:
     return "\n".join(lines)
 
 
-def _backend(stage: str) -> str:
-    if stage == "numpy":
-        return "\n".join(
-            [
-                "# In the run's precision",
-                "x, y = x.astype(dtype), y.astype(dtype)",
-                "w1, w2 = w1.astype(dtype), w2.astype(dtype)",
-            ]
-        )
-    lines = [
-        "# As tensors of the run's precision on its device",
-        "x = torch.as_tensor(x, dtype=dtype, device=device)",
-        "y = torch.as_tensor(y, dtype=dtype, device=device)",
-    ]
-    if stage == "tensor":
-        lines += [
-            "w1 = torch.as_tensor(w1, dtype=dtype, device=device)",
-            "w2 = torch.as_tensor(w2, dtype=dtype, device=device)",
+def _backend(spec: StageSpec) -> str:
+    if spec.uses_torch:
+        data = [
+            "# As tensors of the run's precision on its device",
+            "x = torch.as_tensor(x, dtype=dtype, device=device)",
+            "y = torch.as_tensor(y, dtype=dtype, device=device)",
         ]
-    if stage == "autograd":
-        lines += [
-            "# requires_grad: autograd records what is computed from the weights",
-            "w1 = torch.as_tensor(w1, dtype=dtype, device=device).requires_grad_()",
-            "w2 = torch.as_tensor(w2, dtype=dtype, device=device).requires_grad_()",
-        ]
-    return "\n".join(lines)
+    else:
+        data = ["# In the run's precision", "x, y = x.astype(dtype), y.astype(dtype)"]
+    return "\n".join([*data, *spec.program_weights])
 
 
 def _model(config: TrainConfig) -> str:
@@ -247,15 +233,15 @@ def _model(config: TrainConfig) -> str:
         *(f"    {copy}" for copy in copies),
         'loss_fn = torch.nn.MSELoss(reduction="sum")',
     ]
-    if config.stage == "optim":
-        lines.append(f"optimizer = {optimizer_call(config.optimizer)}")
+    if stage_spec(config.stage).has_optimizer:
+        lines.append(f"optimizer = {optimizer_call(config.stage, config.optimizer)}")
     return "\n".join(lines)
 
 
-def _loop(stage: str, full_batch: bool) -> str:
+def _loop(spec: StageSpec, full_batch: bool) -> str:
     # The step is called with the names of its own parameters: the frame's variables are named after them.
-    arguments = list(inspect.signature(MODULES[stage].train_step).parameters)
-    returns_gradients = issubclass(MODULES[stage].Stage, HandWritten)
+    arguments = list(inspect.signature(spec.train_step).parameters)
+    returns_gradients = issubclass(spec.stage, HandWritten)
     if full_batch:
         call = f"train_step({', '.join(arguments)})"
         step = f"loss, _ = {call}  # _: the gradients, for the page's charts" if returns_gradients else f"loss = {call}"

@@ -12,7 +12,8 @@ import textwrap
 from pathlib import PurePath
 
 from twolayer.teach.program import data_file, program_blocks
-from twolayer.train.config import MANUAL_STAGES, SETTINGS, STAGE_TITLES, TrainConfig, default_learning_rate
+from twolayer.train.config import SETTINGS, TrainConfig, default_bias, default_learning_rate
+from twolayer.train.stages import stage_spec
 
 PROGRAM_FORMATS = (".py", ".ipynb")
 MIME_TYPES = {".py": "text/x-python", ".ipynb": "application/x-ipynb+json"}
@@ -107,7 +108,7 @@ def train_command(config: TrainConfig) -> str:
         if spec.name == "learning_rate":
             default = default_learning_rate(config.stage, config.init)
         elif spec.name == "bias":
-            default = config.stage not in MANUAL_STAGES
+            default = default_bias(config.stage)
         elif spec.name == "data":
             value = data_file(value) or value  # an upload is the file it was, beside the program
         if value == default:
@@ -123,7 +124,7 @@ def train_command(config: TrainConfig) -> str:
 def _title(config: TrainConfig) -> str:
     data = data_file(config.data) or config.data
     return (
-        f"A two-layer network, {STAGE_TITLES[config.stage]}: hidden size {config.hidden_size}, learning rate "
+        f"A two-layer network, {stage_spec(config.stage).title}: hidden size {config.hidden_size}, learning rate "
         f"{config.learning_rate:g}, {config.epochs:,} epochs, seed {config.seed}, {data} data"
     )
 
@@ -137,7 +138,7 @@ def _what_it_prints(how: str) -> str:
 
 def _needs(config: TrainConfig) -> str:
     """Which packages the program imports, and where the data comes from."""
-    packages = ["numpy"] + (["torch"] if config.stage != "numpy" else [])
+    packages = ["numpy"] + (["torch"] if stage_spec(config.stage).uses_torch else [])
     if config.data == "digits":
         packages.append("scikit-learn (for the digits)")
     if config.data == "mnist5k":

@@ -20,8 +20,9 @@ from twolayer.teach.advice import divergence_hint
 from twolayer.teach.code_html import code_html
 from twolayer.teach.program import data_file, program_source
 from twolayer.teach.program_file import train_command
-from twolayer.train.config import SETTINGS, STAGE_TITLES
+from twolayer.train.config import SETTINGS
 from twolayer.train.history import MAX_SAMPLE
+from twolayer.train.stages import stage_spec
 from twolayer.train.trainer import Trainer
 
 PLOTLY_CONFIG = {"displaylogo": False}
@@ -80,7 +81,7 @@ def report_html(trainer: Trainer, started_from: str | None = None) -> str:
         for i, (figure, caption) in enumerate(figures)
     )
     program = code_html(
-        program_source(config, len(data.x_train)), f"The whole program of the {STAGE_TITLES[config.stage]} stage"
+        program_source(config, len(data.x_train)), f"The whole program of the {stage_spec(config.stage).title} stage"
     )
     start = (
         f"<p>This run started from the weights in {html.escape(started_from)}; the program below draws its "
@@ -103,7 +104,7 @@ def report_html(trainer: Trainer, started_from: str | None = None) -> str:
 def _title(trainer: Trainer) -> str:
     config = trainer.config
     data = data_file(config.data) or config.data
-    return f"twolayer run: {STAGE_TITLES[config.stage]}, hidden {config.hidden_size}, {data} data"
+    return f"twolayer run: {stage_spec(config.stage).title}, hidden {config.hidden_size}, {data} data"
 
 
 def _summary(trainer: Trainer) -> str:

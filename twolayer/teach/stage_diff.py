@@ -6,30 +6,10 @@ import difflib
 from dataclasses import dataclass
 
 from twolayer.teach.program import program_blocks
-from twolayer.train.config import STAGES, TrainConfig
+from twolayer.train.config import TrainConfig
+from twolayer.train.stages import previous_stage, stage_spec
 
-PREVIOUS = dict(zip(STAGES[1:], STAGES[:-1], strict=True))  # each stage after the first, and the one before it
 SAME, REMOVED, ADDED = " ", "-", "+"
-
-# What the new stage's API does for you, per part of the program that changed: one line each.
-NOTES: dict[tuple[str, str], str] = {
-    ("tensor", "imports"): "torch comes in: tensors are arrays that can also live on a GPU.",
-    ("tensor", "settings"): "A device and a torch precision: where the tensors live and how many bits they hold.",
-    ("tensor", "random streams"): "The same seeded streams: only the comment names the other library.",
-    ("tensor", "arrays"): "The data and weights become tensors of that precision on that device.",
-    ("tensor", "step"): "The same equations in torch's API: mm for @, clamp(min=0) for maximum, t() for .T.",
-    ("autograd", "arrays"): "requires_grad_(): autograd now records every operation on the weights.",
-    ("autograd", "step"): "The hand-written backward pass goes: loss.backward() computes both gradients.",
-    ("autograd", "loop"): "The step returns only the loss: the gradients wait in w1.grad and w2.grad.",
-    ("nn", "starting weights"): "nn.Linear's own start, uniform on ±1/√fan_in, with a bias per unit.",
-    ("nn", "arrays"): "Only the data becomes tensors: the weights now live inside the model.",
-    ("nn", "model"): "The weights become a Module: Linear -> ReLU -> Linear holds them, MSELoss sums the errors.",
-    ("nn", "step"): "model(x) is the forward pass, and the update walks model.parameters() instead of w1 and w2.",
-    ("nn", "loop"): "The step takes the model and its loss function instead of the weights.",
-    ("optim", "model"): "torch.optim builds the optimizer: it keeps its own state (such as Adam's moments).",
-    ("optim", "step"): "The update loop becomes optimizer.step(), and optimizer.zero_grad() clears the gradients.",
-    ("optim", "loop"): "The step takes the optimizer, which holds the learning rate.",
-}
 
 
 @dataclass(frozen=True)
@@ -47,19 +27,19 @@ class Part:
 
 def stage_difference(config: TrainConfig, rows: int) -> list[Part]:
     """The program of `config` against the previous stage's with the same settings, part by part."""
-    if config.stage not in PREVIOUS:
+    previous = previous_stage(config.stage)
+    if previous is None:
         raise ValueError(f"stage {config.stage!r} is the first: there is no previous stage to compare with")
     # The same learning rate on both sides: the difference shown is the API's, not the lecture's choice of rate.
-    before = dict(
-        program_blocks(config.replace(stage=PREVIOUS[config.stage], learning_rate=config.learning_rate), rows)
-    )
+    before = dict(program_blocks(config.replace(stage=previous, learning_rate=config.learning_rate), rows))
+    notes = stage_spec(config.stage).notes  # what the new stage's API does for you, per part that changed
     after = dict(program_blocks(config, rows))
     parts = []
     for name in _in_order(list(before), list(after)):
         lines = _marked(before.get(name, ""), after.get(name, ""))
         part = Part(name, lines, "")
         if part.changed:
-            part = Part(name, lines, NOTES.get((config.stage, name), ""))
+            part = Part(name, lines, notes.get(name, ""))
         parts.append(part)
     return parts
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 import numpy as np
 
 from twolayer.teach.advice import RATE_TRIAL_EPOCHS, trial_losses
+from twolayer.train.stages import stage_spec
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
@@ -90,7 +91,7 @@ def _too_high(trainer: Trainer, losses: np.ndarray) -> str:
     config = trainer.config
     peak, at = float(losses.max()), int(losses.argmax())
     jumped = f" It jumped to {peak:,.4g} at epoch {at}:" if peak > 10 * float(losses[0]) else ""
-    if config.stage == "optim" and config.optimizer in ADAPTIVE:
+    if stage_spec(config.stage).has_optimizer and config.optimizer in ADAPTIVE:
         why = (
             f"{config.optimizer.capitalize()} moves every weight by about the learning rate at each step, whatever "
             f"its gradient, so at {config.learning_rate:g} the weights (each well under 1 at the start) are thrown "
@@ -114,7 +115,7 @@ def _stalled(trainer: Trainer, losses: np.ndarray) -> str:
             "gradient reaches their weights and they never recover; large early steps usually kill them. "
             + _suggest(trainer, smaller=True)
         )
-    if stalled and trainer.config.stage == "optim" and trainer.config.optimizer in ADAPTIVE:
+    if stalled and stage_spec(trainer.config.stage).has_optimizer and trainer.config.optimizer in ADAPTIVE:
         return (
             f"The learning rate is too high to settle: {trainer.config.optimizer.capitalize()}'s steps of about "
             f"{trainer.config.learning_rate:g} keep jumping over the minimum. " + _suggest(trainer, smaller=True)

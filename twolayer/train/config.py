@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
-STAGES = ("numpy", "tensor", "autograd", "nn", "optim")
-STAGE_TITLES = {
-    "numpy": "NumPy, hand-written backprop",
-    "tensor": "PyTorch tensors, hand-written backprop",
-    "autograd": "PyTorch autograd",
-    "nn": "torch.nn Module",
-    "optim": "torch.optim optimizer",
-}
-STAGE_SHORT = {
-    "numpy": "NumPy by hand",
-    "tensor": "Tensors by hand",
-    "autograd": "Autograd",
-    "nn": "torch.nn",
-    "optim": "torch.optim",
-}
-MANUAL_STAGES = ("numpy", "tensor", "autograd")  # no biases, weights updated by hand
+from twolayer.train.stages import STAGE_LABELS, STAGES, StageSpec, stage_spec
+
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("float32", "float64")
@@ -39,6 +27,11 @@ HIDDEN_SIZES = (1, 2, 4, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 400, 512
 # Work cap (hidden x rows per epoch x epochs): the lecture default is 3.2e6; this allows
 # a 100,000-epoch run at lecture size or hidden 1024 x batch 1024 for 100 epochs.
 MAX_WORK = 2_000_000_000
+SHARED_START_RATE = 1e-4  # the learning rate for nn.Linear's small start, which the shared initialisation gives all
+
+
+def _every_stage(stage: StageSpec) -> bool:
+    return True
 
 
 class ConfigError(ValueError):
@@ -61,8 +54,12 @@ class Control:
     step: int = 1  # for number inputs
     default: object = None  # the page's starting value, when not the core's
     why: str = ""  # why the page allows less than the core, for whoever changes it
-    stages: tuple[str, ...] = STAGES  # stages whose runs use this setting; the control shows only for them
-    labels: dict = field(default_factory=dict)  # value -> text shown for it
+    applies: Callable[[StageSpec], bool] = _every_stage  # whether a stage's runs use it; only those show the control
+    labels: Mapping = field(default_factory=dict)  # value -> text shown for it
+
+    def shown_for(self, stage: str) -> bool:
+        """Whether the control shows while stage `stage` is chosen."""
+        return self.applies(stage_spec(stage))
 
 
 @dataclass(frozen=True)
@@ -106,10 +103,13 @@ def setting(default: object, *, key: str, kind: type, help: str, **spec: object)
 
 
 def default_learning_rate(stage: str, init: str = "lecture") -> float:
-    """The lecture's learning rate: 1e-6 for randn-initialised manual stages, else 1e-4."""
-    if init == "lecture" and stage in MANUAL_STAGES:
-        return 1e-6
-    return 1e-4
+    """The lecture's learning rate for the stage from the lecture's start; the shared start's rate otherwise."""
+    return stage_spec(stage).lecture_learning_rate if init == "lecture" else SHARED_START_RATE
+
+
+def default_bias(stage: str) -> bool:
+    """Biases where the network is a Module, as nn.Linear has them; none for plain weight arrays, as in the lecture."""
+    return stage_spec(stage).has_model
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class TrainConfig:
         kind=str,
         help="lecture stage",
         choices=STAGES,
-        control=Control("select", "Stage", labels={s: f"{i}. {STAGE_SHORT[s]}" for i, s in enumerate(STAGES, 1)}),
+        control=Control("select", "Stage", labels=STAGE_LABELS),
     )
     hidden_size: int = setting(
         100,
@@ -139,7 +139,7 @@ class TrainConfig:
         kind=float,
         help="learning rate",
         low=0.0,
-        default_help="the lecture's: 1e-6 for lecture-initialised numpy/tensor/autograd, else 1e-4",
+        default_help="the lecture's: 1e-6 for the hand-written stages from its start, else 1e-4",
         control=Control(
             "stops",
             "Learning rate",
@@ -211,7 +211,7 @@ class TrainConfig:
         control=Control(
             "select",
             "Optimizer",
-            stages=("optim",),
+            applies=attrgetter("has_optimizer"),
             labels={"adam": "Adam", "sgd": "SGD", "momentum": "SGD + momentum", "rmsprop": "RMSprop"},
         ),
     )
@@ -220,8 +220,8 @@ class TrainConfig:
         key="bias",
         kind=bool,
         help="biases in both layers",
-        default_help="on for nn/optim, as nn.Linear; off for the manual stages, as in the lecture",
-        control=Control("checkbox", "Biases", default=True, stages=("nn", "optim")),
+        default_help="on where the network is an nn Module, as nn.Linear; off for plain weights, as in the lecture",
+        control=Control("checkbox", "Biases", default=True, applies=attrgetter("has_model")),
     )
     init: str = setting(
         "lecture",
@@ -280,17 +280,24 @@ class TrainConfig:
             object.__setattr__(self, "learning_rate", default_learning_rate(self.stage, self.init))
         object.__setattr__(self, "learning_rate", float(self.learning_rate))
         if self.bias is None:
-            object.__setattr__(self, "bias", self.stage not in MANUAL_STAGES)
-        if self.bias and self.stage in MANUAL_STAGES:
-            raise ConfigError("bias", True, "only the nn and optim stages have biases, as in the lecture")
+            object.__setattr__(self, "bias", default_bias(self.stage))
+        if self.bias and not default_bias(self.stage):
+            with_model = ", ".join(name for name in STAGES if default_bias(name))
+            raise ConfigError("bias", True, f"only the stages with an nn Module ({with_model}) have biases")
         check_work(self.hidden_size, self.batch_size, self.epochs)
+
+    @property
+    def normal_start(self) -> bool:
+        """Whether the run starts from the lecture's standard normal weights (plain weight arrays, lecture start)."""
+        return self.init == "lecture" and not stage_spec(self.stage).has_model
 
     @classmethod
     def from_values(cls, values: dict[str, object]) -> TrainConfig:
         """A config from settings by public key (as a link or the page's widgets give them); unknown keys ignored."""
         fields = {spec.name: values[spec.key] for spec in SETTINGS if spec.key in values}
-        if fields.get("stage", "numpy") in MANUAL_STAGES:
-            fields.pop("bias", None)  # the page's bias box does not apply to these stages
+        stage = fields.get("stage", BY_NAME["stage"].default)
+        if stage in STAGES and not default_bias(stage):
+            fields.pop("bias", None)  # the page's bias box does not apply to plain weight arrays
         return cls(**fields)
 
     def values(self) -> dict[str, object]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from twolayer.train.stages import stage_spec
+
 
 class DeviceError(ValueError):
     """The requested device does not exist on this machine."""
@@ -20,8 +22,8 @@ def available_devices() -> list[str]:
 
 
 def resolve_device(requested: str, stage: str) -> str:
-    """The device a run uses: `auto` picks CUDA, then MPS, then CPU; NumPy always runs on the CPU."""
-    if stage == "numpy":
+    """The device a run uses: `auto` picks CUDA, then MPS, then CPU; a NumPy stage always runs on the CPU."""
+    if not stage_spec(stage).uses_torch:
         return "cpu"
     present = available_devices()
     if requested == "auto":
@@ -35,6 +37,10 @@ def resolve_device(requested: str, stage: str) -> str:
 
 def device_note(requested: str, stage: str) -> str | None:
     """A line to show when the stage ignores the requested device."""
-    if stage == "numpy" and requested not in ("cpu", "auto"):
-        return f"The NumPy stage always runs on the CPU; device={requested!r} applies to the PyTorch stages."
+    spec = stage_spec(stage)
+    if not spec.uses_torch and requested not in ("cpu", "auto"):
+        return (
+            f"The {spec.name} stage computes with NumPy and always runs on the CPU; "
+            f"device={requested!r} applies to the PyTorch stages."
+        )
     return None

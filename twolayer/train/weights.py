@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.train.config import MANUAL_STAGES, TrainConfig
+from twolayer.train.config import TrainConfig
 
 
 class WeightsError(ValueError):
@@ -18,8 +18,8 @@ def initial_weights(
 ) -> dict[str, np.ndarray]:
     """The starting weights a config asks for, drawn from `rng` as float64."""
     hidden = config.hidden_size
-    if config.init == "lecture" and config.stage in MANUAL_STAGES:
-        # The lecture's manual stages start from standard normal weights, about
+    if config.normal_start:
+        # The lecture's hand-written stages start from standard normal weights, about
         # 28x larger than nn.Linear's: the reason their learning rate is 100x smaller.
         return {"w1": rng.standard_normal((input_size, hidden)), "w2": rng.standard_normal((hidden, output_size))}
     # nn.Linear's default: uniform on +-1/sqrt(fan_in) for weight and bias alike

@@ -8,13 +8,7 @@ import torch
 
 from twolayer.train.stages.base import Records, TorchArrays
 from twolayer.train.stages.phases import Phase, StepLine
-
-# Shown under the code: where these lines differ from the lecture's, and why.
-LECTURE_DIFFERENCES = (
-    "The lecture zeroes `.grad` after the update; here `w.grad = None` clears it before `backward()`, "
-    "which adds into `.grad` — the same gradients, and no stale ones after a pause. `loss.item()` keeps a"
-    " float, not the graph."
-)
+from twolayer.train.stages.spec import StageSpec
 
 
 def train_step(w1, w2, x, y, learning_rate):
@@ -89,3 +83,28 @@ class Stage(Records, TorchArrays):
     def hidden(self, x):
         with torch.no_grad():
             return x.mm(self.w1)
+
+
+SPEC = StageSpec(
+    name="autograd",
+    title="PyTorch autograd",
+    short="Autograd",
+    stage=Stage,
+    uses_torch=True,
+    lecture_learning_rate=1e-6,
+    differences=(
+        "The lecture zeroes `.grad` after the update; here `w.grad = None` clears it before `backward()`, "
+        "which adds into `.grad` — the same gradients, and no stale ones after a pause. `loss.item()` keeps a"
+        " float, not the graph."
+    ),
+    program_weights=(
+        "# requires_grad: autograd records what is computed from the weights",
+        "w1 = torch.as_tensor(w1, dtype=dtype, device=device).requires_grad_()",
+        "w2 = torch.as_tensor(w2, dtype=dtype, device=device).requires_grad_()",
+    ),
+    notes={
+        "arrays": "requires_grad_(): autograd now records every operation on the weights.",
+        "step": "The hand-written backward pass goes: loss.backward() computes both gradients.",
+        "loop": "The step returns only the loss: the gradients wait in w1.grad and w2.grad.",
+    },
+)

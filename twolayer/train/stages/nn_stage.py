@@ -8,12 +8,7 @@ import torch
 
 from twolayer.train.stages.base import Records, TorchArrays
 from twolayer.train.stages.phases import Phase, StepLine
-
-# Shown under the code: where these lines differ from the lecture's, and why.
-LECTURE_DIFFERENCES = (
-    "`reduction=\"sum\"` as in the lecture (its `'elementwise_mean'` is today's `'mean'`). The update loop "
-    "subtracts in place under `no_grad` instead of assigning to `param.data`."
-)
+from twolayer.train.stages.spec import StageSpec
 
 
 def build_model(input_size, hidden_size, output_size, bias=True):
@@ -115,3 +110,26 @@ class Stage(Records, TorchArrays):
     def hidden(self, x):
         with torch.no_grad():
             return self.model[0](x)
+
+
+SPEC = StageSpec(
+    name="nn",
+    title="torch.nn Module",
+    short="torch.nn",
+    stage=Stage,
+    uses_torch=True,
+    lecture_learning_rate=1e-4,
+    differences=(
+        "`reduction=\"sum\"` as in the lecture (its `'elementwise_mean'` is today's `'mean'`). The update loop "
+        "subtracts in place under `no_grad` instead of assigning to `param.data`."
+    ),
+    build_model=build_model,
+    helpers=(build_model,),
+    notes={
+        "starting weights": "nn.Linear's own start, uniform on ±1/√fan_in, with a bias per unit.",
+        "arrays": "Only the data becomes tensors: the weights now live inside the model.",
+        "model": "The weights become a Module: Linear -> ReLU -> Linear holds them, MSELoss sums the errors.",
+        "step": "model(x) is the forward pass, and the update walks model.parameters() instead of w1 and w2.",
+        "loop": "The step takes the model and its loss function instead of the weights.",
+    },
+)

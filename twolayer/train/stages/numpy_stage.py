@@ -8,13 +8,7 @@ import numpy as np
 
 from twolayer.train.stages.base import HandWritten, NumpyArrays
 from twolayer.train.stages.phases import Phase, StepLine
-
-# Shown under the code: where these lines differ from the lecture's, and why.
-LECTURE_DIFFERENCES = (
-    "The lecture writes the ReLU's backward pass as `grad_h[h < 0] = 0` on a copy; `grad_h_relu * (h > "
-    "0)` is the same gradient in one line. The loss comes back as a Python float, and a non-finite loss "
-    "stops the run before an update."
-)
+from twolayer.train.stages.spec import StageSpec
 
 
 def train_step(w1, w2, x, y, learning_rate):
@@ -62,3 +56,19 @@ class Stage(HandWritten, NumpyArrays):
 
     train_step = staticmethod(train_step)
     step_lines = STEP_LINES
+
+
+SPEC = StageSpec(
+    name="numpy",
+    title="NumPy, hand-written backprop",
+    short="NumPy by hand",
+    stage=Stage,
+    uses_torch=False,
+    lecture_learning_rate=1e-6,
+    differences=(
+        "The lecture writes the ReLU's backward pass as `grad_h[h < 0] = 0` on a copy; `grad_h_relu * (h > "
+        "0)` is the same gradient in one line. The loss comes back as a Python float, and a non-finite loss "
+        "stops the run before an update."
+    ),
+    program_weights=("w1, w2 = w1.astype(dtype), w2.astype(dtype)",),
+)

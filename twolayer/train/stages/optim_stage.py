@@ -8,12 +8,7 @@ import torch
 
 from twolayer.train.stages import nn_stage
 from twolayer.train.stages.phases import Phase, StepLine
-
-# Shown under the code: where these lines differ from the lecture's, and why.
-LECTURE_DIFFERENCES = (
-    "The lecture builds Adam before it sets `learning_rate`; here the rate is set first, with the other "
-    "settings. The Optimizer setting picks Adam (the lecture's), SGD, SGD with momentum or RMSprop."
-)
+from twolayer.train.stages.spec import StageSpec
 
 
 def make_optimizer(name, parameters, learning_rate):
@@ -27,16 +22,6 @@ def make_optimizer(name, parameters, learning_rate):
     if name == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=learning_rate)
     raise ValueError(f"unknown optimizer {name!r}")
-
-
-# The call make_optimizer builds each optimizer with, on a model's parameters: the whole program shows the run's one,
-# and tests/test_program.py checks that each builds what make_optimizer does.
-OPTIMIZER_CALLS = {
-    "adam": "torch.optim.Adam(model.parameters(), lr=learning_rate)",
-    "sgd": "torch.optim.SGD(model.parameters(), lr=learning_rate)",
-    "momentum": "torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)",
-    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=learning_rate)",
-}
 
 
 def train_step(model, loss_fn, optimizer, x, y):
@@ -82,3 +67,33 @@ class Stage(nn_stage.Stage):
 
     def step(self, x, y) -> float:
         return self.train_step(self.model, self.loss_fn, self.optimizer, x, y)
+
+
+SPEC = StageSpec(
+    name="optim",
+    title="torch.optim optimizer",
+    short="torch.optim",
+    stage=Stage,
+    uses_torch=True,
+    lecture_learning_rate=1e-4,
+    differences=(
+        "The lecture builds Adam before it sets `learning_rate`; here the rate is set first, with the other "
+        "settings. The Optimizer setting picks Adam (the lecture's), SGD, SGD with momentum or RMSprop."
+    ),
+    build_model=nn_stage.build_model,
+    make_optimizer=make_optimizer,
+    # The call make_optimizer builds each optimizer with, on a model's parameters: the whole program shows the run's
+    # one, and tests/test_program.py checks that each builds what make_optimizer does.
+    optimizer_calls={
+        "adam": "torch.optim.Adam(model.parameters(), lr=learning_rate)",
+        "sgd": "torch.optim.SGD(model.parameters(), lr=learning_rate)",
+        "momentum": "torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)",
+        "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=learning_rate)",
+    },
+    helpers=(make_optimizer,),
+    notes={
+        "model": "torch.optim builds the optimizer: it keeps its own state (such as Adam's moments).",
+        "step": "The update loop becomes optimizer.step(), and optimizer.zero_grad() clears the gradients.",
+        "loop": "The step takes the optimizer, which holds the learning rate.",
+    },
+)

@@ -6,13 +6,7 @@ import math
 
 from twolayer.train.stages.base import HandWritten, TorchArrays
 from twolayer.train.stages.phases import Phase, StepLine
-
-# Shown under the code: where these lines differ from the lecture's, and why.
-LECTURE_DIFFERENCES = (
-    "As the NumPy stage, in torch's API: `grad_h_relu * (h > 0)` stands for the lecture's `grad_h[h < 0] "
-    "= 0`, and `.item()` turns the loss into a float (appending the tensor, as the lecture does, would "
-    "keep it on the device)."
-)
+from twolayer.train.stages.spec import StageSpec
 
 
 def train_step(w1, w2, x, y, learning_rate):
@@ -60,3 +54,29 @@ class Stage(HandWritten, TorchArrays):
 
     train_step = staticmethod(train_step)
     step_lines = STEP_LINES
+
+
+SPEC = StageSpec(
+    name="tensor",
+    title="PyTorch tensors, hand-written backprop",
+    short="Tensors by hand",
+    stage=Stage,
+    uses_torch=True,
+    lecture_learning_rate=1e-6,
+    differences=(
+        "As the NumPy stage, in torch's API: `grad_h_relu * (h > 0)` stands for the lecture's `grad_h[h < 0] "
+        "= 0`, and `.item()` turns the loss into a float (appending the tensor, as the lecture does, would "
+        "keep it on the device)."
+    ),
+    program_weights=(
+        "w1 = torch.as_tensor(w1, dtype=dtype, device=device)",
+        "w2 = torch.as_tensor(w2, dtype=dtype, device=device)",
+    ),
+    notes={
+        "imports": "torch comes in: tensors are arrays that can also live on a GPU.",
+        "settings": "A device and a torch precision: where the tensors live and how many bits they hold.",
+        "random streams": "The same seeded streams: only the comment names the other library.",
+        "arrays": "The data and weights become tensors of that precision on that device.",
+        "step": "The same equations in torch's API: mm for @, clamp(min=0) for maximum, t() for .T.",
+    },
+)
