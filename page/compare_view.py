@@ -1,4 +1,4 @@
-"""The Compare stages tab: the five stages from one start in float64, their curves, gaps and gradient check."""
+"""The Compare stages tab: every stage from one start in float64, their curves, gaps and gradient check."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from twolayer.charts.curves import compare_figure
 from twolayer.serve.session import SlotPool
 from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
 from twolayer.train.config import TrainConfig
+from twolayer.train.stages import STAGES
 
 
 def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
     """The Compare stages tab."""
     st.markdown(
-        "Trains all five stages on the same data from the **same starting weights** in float64, without biases and "
+        "Trains every stage on the same data from the **same starting weights** in float64, without biases and "
         "with plain SGD for the optim stage, so that every stage does exactly the same arithmetic. "
         f"The curves should lie on top of each other (up to {MAX_EPOCHS:,} epochs)."
     )
-    if st.button("Compare the five stages", key="compare", disabled=config is None):
-        with st.spinner("Training five stages..."), pool.slot(timeout=60) as acquired:
+    if st.button("Compare every stage", key="compare", disabled=config is None):
+        with st.spinner(f"Training {len(STAGES)} stages..."), pool.slot(timeout=60) as acquired:
             if acquired:
                 state.COMPARISON.set(compare_stages(config, data))
             else:
@@ -37,7 +38,7 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
     left, right = st.columns(2)
     with left:
         plot(st, compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
-        st.caption("Loss by stage: the five curves lie on top of each other, so one colour hides the rest.")
+        st.caption("Loss by stage: the curves lie on top of each other, so one colour hides the rest.")
     with right:
         gaps = compare_figure(
             result.gap_curves, log_y=True, title="Relative gap to the NumPy stage", y_title="relative gap"

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     step.add_argument("--json", metavar="FILE.json", help="the lines as they ran, with shapes and statistics")
     compare = commands.add_parser(
-        "compare", help="train all five stages from the same start in float64 and print how closely they agree"
+        "compare", help="train every stage from the same start in float64 and print how closely they agree"
     )
     add_setting_flags(compare)
     add_predict_parser(commands)

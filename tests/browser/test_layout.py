@@ -347,11 +347,11 @@ def test_picture_of_the_finished_run(finished, screenshot_dir):
 
 
 def test_compare_stages_charts_and_picture(app_server, page, screenshot_dir):
-    """Compare the five stages: both charts' legends clear of their titles and plots; the picture for docs/."""
+    """Compare every stage: both charts' legends clear of their titles and plots; the picture for docs/."""
     open_page(page, f"{app_server}/?epochs=200")
     page.get_by_role("tab", name="Compare stages").click()
-    button(page, "Compare the five stages").click()
-    panel = page.get_by_role("tabpanel").filter(has_text="Compare the five stages")
+    button(page, "Compare every stage").click()
+    panel = page.get_by_role("tabpanel").filter(has_text="Compare every stage")
     expect(panel.locator(".js-plotly-plot")).to_have_count(2, timeout=RUN_TIMEOUT_MS)
     expect(panel.get_by_text("Gradient check")).to_be_visible(timeout=RUN_TIMEOUT_MS)
     wait_for_app(page)

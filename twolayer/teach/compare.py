@@ -1,4 +1,4 @@
-"""Compare the five stages: the same start, data and arithmetic, so their losses should agree to rounding."""
+"""Compare every stage: the same start, data and arithmetic, so their losses should agree to rounding."""
 
 from __future__ import annotations
 
