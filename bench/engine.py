@@ -16,7 +16,7 @@ from bench.timing import interleaved, median, median_interval, paired_ratios, sp
 from twolayer import TrainConfig, Trainer
 from twolayer.data.dataset import LECTURE_INPUTS, LECTURE_OUTPUTS
 from twolayer.teach.advice import divergence_hint
-from twolayer.train.config import STAGES
+from twolayer.train.stages import STAGES, stage_spec
 from twolayer.train.state import RunState
 
 TARGET = 1.05  # engine time / bare time, at most
@@ -154,8 +154,8 @@ def run(quick: bool = False, device: str = "cpu") -> list[Section]:
     )
     engine_gflops = {}
     for size in SIZES | (GPU_SIZES if gpu else {}):
-        # NumPy's stage runs on the CPU whatever is asked: on a GPU only the torch stages.
-        for stage in [s for s in STAGES if s != "numpy"] if gpu else STAGES:
+        # A NumPy stage runs on the CPU whatever is asked: on a GPU only the torch stages.
+        for stage in [s for s in STAGES if stage_spec(s).uses_torch] if gpu else STAGES:
             cfg = config(stage, size, quick, device)
             measured = pair(cfg)
             repeats = QUICK_REPEATS if quick else REPEATS[size]

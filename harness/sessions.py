@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from harness.browser import ERRORS_JS, LOSS_JS, STATUS_JS, WATCH_JS, wait_for_app
+from twolayer.train.stages import STAGES
 
 if TYPE_CHECKING:
     from twolayer.train.config import TrainConfig
 
-STAGES = ("numpy", "tensor", "autograd", "nn", "optim")
 SERVER_COOKIE = "TWOLAYER_SERVER"  # set by the proxy (deploy/haproxy.cfg): which app process a browser is kept on
 HIDDEN = (32, 50, 64, 100)  # lecture-sized runs that all converge at each stage's lecture learning rate
 

@@ -14,7 +14,7 @@ from bench import __main__ as cli
 from bench import engine, peak
 from bench.report import START, write
 from twolayer import TrainConfig, Trainer
-from twolayer.train.config import STAGES
+from twolayer.train.stages import STAGES, stage_spec
 
 
 def test_engine_section_has_a_positive_ratio_per_stage(monkeypatch, tmp_path, capsys):
@@ -59,7 +59,9 @@ def test_a_report_of_some_sections_replaces_only_those_and_keeps_the_rest_in_pla
     assert text.count("## 3. Page") == 1 and text.count(START) == 1
 
 
-@pytest.mark.parametrize("stage", [stage for stage in STAGES if stage != "numpy"])  # numpy: tensor's products
+@pytest.mark.parametrize(
+    "stage", [stage for stage in STAGES if stage_spec(stage).uses_torch]
+)  # NumPy: the same products
 def test_flop_count_is_what_torch_counts_for_one_step(stage):
     # FlopCounterMode counts the matrix products torch actually runs, forward and backward.
     config = TrainConfig(stage=stage, batch_size=32, hidden_size=16, epochs=1)

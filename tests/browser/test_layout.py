@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from twolayer.train.stages import STAGES
+
 from .helpers import (
     REPO,
     RUN_TIMEOUT_MS,
@@ -29,7 +31,6 @@ from .helpers import (
 WIDTHS = (1280, 1400, 1920)  # a lecturer's laptop, the tests' usual window, a projector's full HD
 CHART_WIDTHS = (1280, 1920)
 HEIGHT = 1000
-STAGES = ("numpy", "tensor", "autograd", "nn", "optim")
 DIGITS = "data=digits&stage=optim&lr=0.001&hidden=64&epochs=40"
 # The runs whose finished page the chart tests look at, by name: the query each opens with.
 RUNS = {
