@@ -1,0 +1,60 @@
+"""The loss one training step of a run takes, on fixed rows, as a function of the weights: what curvature and
+landscape views measure.
+
+Every stage computes the same sum of squares, so the probe evaluates the lecture-layout weights (w1, w2 and any
+biases) in torch float64, whatever stage, precision or device trained them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from twolayer.data.dataset import Dataset
+from twolayer.train.config import TrainConfig
+
+PROBE_STREAM = 3  # the seed's fourth stream: the data, the start and the shuffling keep the first three
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The rows one step of the run sees: every training row when they fit one batch, else a fixed batch."""
+
+    x: torch.Tensor  # (N, D_in), float64
+    y: torch.Tensor  # (N, D_out), float64
+
+    @property
+    def rows(self) -> int:
+        return len(self.x)
+
+
+def make_probe(config: TrainConfig, data: Dataset) -> Probe:
+    """The run's probe: all rows if the data fits one batch, else `batch_size` rows drawn with the run's seed."""
+    rows = len(data.x_train)
+    if rows <= config.batch_size:
+        index = np.arange(rows)
+    else:
+        # A stream of its own: drawing the probe never shifts the data, the start or the order of mini-batches.
+        stream = np.random.SeedSequence(config.seed).spawn(PROBE_STREAM + 1)[PROBE_STREAM]
+        index = np.sort(np.random.default_rng(stream).choice(rows, config.batch_size, replace=False))
+    x = torch.as_tensor(np.asarray(data.x_train)[index], dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(data.y_train)[index], dtype=torch.float64)
+    return Probe(x, y)
+
+
+def as_tensors(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Lecture-layout weights as float64 tensors (copies: the caller's arrays are never touched)."""
+    return {name: torch.tensor(np.asarray(array), dtype=torch.float64) for name, array in weights.items()}
+
+
+def probe_loss(weights: dict[str, torch.Tensor], probe: Probe) -> torch.Tensor:
+    """The lecture's loss on the probe rows: the sum of squared errors of ReLU(x w1 + b1) w2 + b2."""
+    h = probe.x @ weights["w1"]  # (N, H)
+    if "b1" in weights:
+        h = h + weights["b1"]
+    y_pred = h.clamp(min=0) @ weights["w2"]  # (N, D_out)
+    if "b2" in weights:
+        y_pred = y_pred + weights["b2"]
+    return (y_pred - probe.y).pow(2).sum()
