@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import engine, first_paint, growth, mnist, peak, step_record
+from bench import engine, first_click, growth, mnist, peak, step_record, tti
 from bench import page as page_cost
 from bench.busy import Meanwhile
 from bench.report import load, page, replace_marked, usable_cores, write
@@ -25,8 +25,8 @@ SECTIONS = {
     "peak": peak.run,
     "page": page_cost.run,
     "growth": growth.run,
-    "tti": first_paint.run_tti,
-    "first-click": first_paint.run_first_click,
+    "tti": tti.run_tti,
+    "first-click": first_click.run_first_click,
     "mnist": mnist.run,
     "step-record": step_record.run,
 }

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from bench import mnist
+from bench.mnist import measure
+from bench.mnist_data import write_mnist
 from twolayer.data.idx import TEST_IMAGES, TRAIN_IMAGES, TRAIN_LABELS, read_idx
 from twolayer.train.config import STAGES
 
@@ -14,9 +15,9 @@ RESULTS = {"PASS", "MISS", ""}
 
 @pytest.fixture(scope="module")
 def sections(tmp_path_factory):
-    directory = mnist.write_mnist(tmp_path_factory.mktemp("mnist"), train_rows=600, test_rows=100)
+    directory = write_mnist(tmp_path_factory.mktemp("mnist"), train_rows=600, test_rows=100)
     # A short budget, so that the tiny run is cut several times before it ends.
-    return mnist.measure(directory, quick=True, pause_budget=0.005)
+    return measure(directory, quick=True, pause_budget=0.005)
 
 
 def numbers(cell: str) -> list[float]:
@@ -25,7 +26,7 @@ def numbers(cell: str) -> list[float]:
 
 
 def test_generated_files_are_mnist_shaped(tmp_path):
-    mnist.write_mnist(tmp_path, train_rows=50, test_rows=20)
+    write_mnist(tmp_path, train_rows=50, test_rows=20)
     images, labels = read_idx(tmp_path / TRAIN_IMAGES), read_idx(tmp_path / TRAIN_LABELS)
     assert images.shape == (50, 28, 28) and images.dtype == np.uint8, f"28x28 uint8 images expected: {images.shape}"
     assert labels.shape == (50,) and labels.max() <= 9, "one digit label per image expected"

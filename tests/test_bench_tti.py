@@ -6,17 +6,9 @@ import statistics
 import pytest
 
 from bench import __main__ as cli
-from bench.first_paint import (
-    bare_app_source,
-    charts_before_ready,
-    click_summary,
-    median_of,
-    paired,
-    ready,
-    script_share,
-    tti_section,
-    tti_summary,
-)
+from bench.first_click import click_summary
+from bench.first_paint import bare_app_source
+from bench.tti import charts_before_ready, median_of, paired, ready, script_share, tti_section, tti_summary
 from harness.paint import BUTTON_LABELS, CONTROL_LABELS
 
 
