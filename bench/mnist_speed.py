@@ -14,30 +14,29 @@ from bench.report import Section
 from bench.timing import median, paired_ratio, verdict
 from twolayer import Trainer
 from twolayer.teach.advice import divergence_hint
-from twolayer.train.stages import MODULES, make_stage
+from twolayer.train.stages import make_stage, stage_spec
+from twolayer.train.stages.base import HandWritten
 from twolayer.train.state import RunState
 
 EPOCHS_PER_ROUND = 2  # at least; rounded up to whole evaluation periods, so every round holds the same records
 ENGINE_TARGET = 1.1  # engine seconds / bare seconds per epoch, torch stages, at most
-TORCH_STAGES = ("tensor", "autograd", "nn", "optim")
 EVAL_TARGET = 0.10  # evaluation's share of training time, at most
 
 
 def bare_step(name: str, stage) -> Callable[[object, object], float]:
     """One call of the stage module's own `train_step` on a batch, with the state `stage` holds; returns the loss."""
-    train_step = MODULES[name].train_step
-    lr = stage.learning_rate
-    if name in ("numpy", "tensor"):
-        w1, w2 = stage.w1, stage.w2
-        return lambda x, y: train_step(w1, w2, x, y, lr)[0]  # (loss, gradients)
-    if name == "autograd":
-        w1, w2 = stage.w1, stage.w2
-        return lambda x, y: train_step(w1, w2, x, y, lr)
-    model, loss_fn = stage.model, stage.loss_fn
-    if name == "nn":
+    spec = stage_spec(name)
+    train_step, lr = spec.train_step, stage.learning_rate
+    if spec.has_optimizer:
+        model, loss_fn, optimizer = stage.model, stage.loss_fn, stage.optimizer
+        return lambda x, y: train_step(model, loss_fn, optimizer, x, y)
+    if spec.has_model:
+        model, loss_fn = stage.model, stage.loss_fn
         return lambda x, y: train_step(model, loss_fn, x, y, lr)
-    optimizer = stage.optimizer
-    return lambda x, y: train_step(model, loss_fn, optimizer, x, y)
+    w1, w2 = stage.w1, stage.w2
+    if isinstance(stage, HandWritten):
+        return lambda x, y: train_step(w1, w2, x, y, lr)[0]  # (loss, gradients)
+    return lambda x, y: train_step(w1, w2, x, y, lr)
 
 
 @dataclass
@@ -155,7 +154,7 @@ def speed_section(speeds: dict[str, Speed], size: str, repeats: int) -> Section:
         ],
     )
     for stage, s in speeds.items():
-        torch_stage = stage in TORCH_STAGES
+        torch_stage = stage_spec(stage).uses_torch
         section.rows.append(
             [
                 stage,
