@@ -28,6 +28,7 @@ from harness.postgres import PostgresServer
 from harness.server import ROOT, free_port, percentile, start_server, stop_server, wait_healthy
 from twolayer.serve.board import PER_MINUTE, Entry
 from twolayer.train.config import STAGES
+from twolayer.train.state import RunState
 
 NEW_RUN_TARGET_S = 5.0
 # True once the board shows `expected` runs: the count, that many points in the scatter, and the table.
@@ -47,8 +48,8 @@ def entry(rng: random.Random) -> Entry:
     labelled, epochs = rng.random() < 0.3, rng.choice([100, 500])
     return Entry(
         stage=rng.choice(STAGES), hidden=rng.choice([10, 32, 50, 100, 256]), lr=10 ** rng.uniform(-6, -1),
-        batch=64, epochs=epochs, epochs_done=epochs, data="digits" if labelled else "random",
-        final_loss=10 ** rng.uniform(-4, 3), accuracy=rng.uniform(0.5, 0.99) if labelled else None, status="done",
+        batch=64, epochs=epochs, epochs_done=epochs, data="digits" if labelled else "random", status=RunState.DONE,
+        final_loss=10 ** rng.uniform(-4, 3), accuracy=rng.uniform(0.5, 0.99) if labelled else None,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from twolayer.serve.board import DATA, MAX_NAME, RESULTS, SETTINGS, Board, Board
 from twolayer.serve.session import TrainingSession
 from twolayer.serve.store import RunStore
 from twolayer.train.config import STAGES
+from twolayer.train.state import RunState
 
 EVERY_S = 2.0  # how often an open board looks for new runs: a run shows within this plus a draw
 LINK = "./?board=1"
@@ -75,7 +76,7 @@ def board_body(entries: list[Entry], x: str, y: str, stages: tuple[str, ...] = (
         return
     (x_field, log_x), (y_field, log_y) = SETTINGS[x], RESULTS[y]
     points = [
-        (e.stage, getattr(e, x_field), getattr(e, y_field), e.status == "diverged")
+        (e.stage, getattr(e, x_field), getattr(e, y_field), e.status is RunState.DIVERGED)
         for e in shown
         if getattr(e, y_field) is not None and (not log_y or getattr(e, y_field) > 0)
     ]

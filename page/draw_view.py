@@ -13,9 +13,10 @@ from page import state, widgets
 from page.drawpad import CANVAS, drawpad
 from page.plot import plot
 from twolayer.charts.draw import scores_figure, units_figure
-from twolayer.data.drawing import prepare_with_caption, scores, top_units
+from twolayer.data.drawing import prepare_with_caption
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import TrainingSession
+from twolayer.train.forward import scores, top_units
 from twolayer.train.trainer import Trainer
 
 TOP_UNITS = 8  # hidden units shown beside the scores

@@ -19,7 +19,7 @@ def history_tab(sess: TrainingSession) -> None:
     rows = [
         {
             "run": r.label,
-            "status": r.status,
+            "status": r.outcome,
             "epochs": r.epochs_completed,
             "final loss": r.losses[-1] if r.losses else None,
         }

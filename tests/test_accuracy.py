@@ -3,6 +3,7 @@
 import pytest
 
 from twolayer import TrainConfig, Trainer
+from twolayer.train.state import RunState
 
 
 @pytest.mark.parametrize(
@@ -17,7 +18,7 @@ def test_digits_test_accuracy(settings, floor):
     trainer = Trainer(config)
     trainer.advance(config.epochs)
     accuracy = trainer.evals.column("test_accuracy")[-1]
-    assert trainer.status == "done"
+    assert trainer.status is RunState.DONE
     assert accuracy > floor, f"test accuracy {accuracy:.3f} with {settings or 'the defaults'}"
     assert len(trainer.data.x_test) == 359 and trainer.data.input_size == 64
 
@@ -28,6 +29,6 @@ def test_mnist_sample_test_accuracy():
     trainer = Trainer(config)
     trainer.advance(config.epochs)
     accuracy = trainer.evals.column("test_accuracy")[-1]
-    assert trainer.status == "done"
+    assert trainer.status is RunState.DONE
     assert accuracy >= 0.88, f"test accuracy {accuracy:.3f} on mnist5k"
     assert len(trainer.data.x_test) == 1000 and trainer.data.input_size == 784

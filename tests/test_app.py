@@ -13,6 +13,7 @@ from page import state
 from page.browser import CHART_CODE
 from page.plot import PRESENTER_FONT
 from twolayer.charts.base import FONT_SIZE
+from twolayer.train.state import RunState
 
 LABELS = ["Stage", "Hidden size", "Learning rate", "Epochs", "Device", "Seed", "Batch size", "Initialisation", "Data"]
 
@@ -81,7 +82,7 @@ def test_train_runs_the_lecture_default_to_the_end(open_app):
     at.button(key="train").click().run()
     assert not at.exception
     trainer = session(at).trainer
-    assert trainer.status == "done" and trainer.epoch == 500
+    assert trainer.status is RunState.DONE and trainer.epoch == 500
     assert status_text(at).startswith("**Done** · epoch **500** of 500")
     trace = loss_trace(at)
     assert len(trace["y"]) == 500
@@ -94,10 +95,10 @@ def test_step_pause_and_reset(open_app):
     at = open_app()
     at.button(key="step").click().run()
     at.button(key="step").click().run()
-    assert session(at).trainer.epoch == 2 and session(at).state == "paused"
+    assert session(at).trainer.epoch == 2 and session(at).state is RunState.PAUSED
     assert status_text(at).startswith("**Paused** · epoch **2** of 500")
     at.button(key="reset").click().run()
-    assert session(at).trainer is None and session(at).state == "ready"
+    assert session(at).trainer is None and session(at).state is RunState.READY
     assert len(session(at).runs) == 1, "the reset run went to the run history"
 
 
@@ -180,7 +181,7 @@ def test_malformed_link_falls_back_to_defaults_with_warnings(open_app):
     assert "stage='keras' is not allowed" in warnings
     assert "Unknown link setting 'zoom'" in warnings
     at.button(key="train").click().run()
-    assert session(at).trainer.status == "done", "the page still trains after a bad link"
+    assert session(at).trainer.status is RunState.DONE, "the page still trains after a bad link"
 
 
 def test_device_in_link_is_used_only_if_the_server_has_it(open_app):
@@ -193,14 +194,14 @@ def test_device_in_link_is_used_only_if_the_server_has_it(open_app):
 def test_divergence_shows_the_explanation_and_keeps_the_page_working(open_app):
     at = open_app({"stage": "tensor", "lr": "0.001"})
     at.button(key="train").click().run()
-    assert session(at).trainer.status == "diverged"
+    assert session(at).trainer.status is RunState.DIVERGED
     errors = " ".join(e.value for e in at.error)
     assert "The loss exploded" in errors and "learning rate of 0.001 is too high" in errors
     assert len(loss_trace(at)["y"]) == session(at).trainer.epoch
     at.select_slider(key="lr").set_value(1e-6).run()
     at.button(key="train").click().run()
-    assert session(at).trainer.status == "done"
-    assert [run.status for run in session(at).runs] == ["diverged", "done"]
+    assert session(at).trainer.status is RunState.DONE
+    assert [run.status for run in session(at).runs] == [RunState.DIVERGED, RunState.DONE]
 
 
 def test_changing_a_setting_while_paused_asks_before_mixing(open_app):
@@ -214,7 +215,7 @@ def test_changing_a_setting_while_paused_asks_before_mixing(open_app):
     at.select_slider(key="hidden").set_value(50).run()
     at.button(key="confirm_reset").click().run()
     at.button(key="train").click().run()
-    assert session(at).trainer.config.hidden_size == 50 and session(at).trainer.status == "done"
+    assert session(at).trainer.config.hidden_size == 50 and session(at).trainer.status is RunState.DONE
 
 
 def test_work_cap_is_refused_with_a_message(open_app):

@@ -13,6 +13,7 @@ from twolayer.data.dataset import MAX_UPLOAD_BYTES, DataError
 from twolayer.data.files import load_upload
 from twolayer.teach.advice import divergence_hint
 from twolayer.train.devices import available_devices
+from twolayer.train.state import RunState
 
 LACKING = next((device for device in ("cuda", "mps") if device not in available_devices()), None)
 PRESENT = ", ".join(available_devices())
@@ -183,7 +184,7 @@ def train_succeeds(at, epochs: int | None = None) -> None:
     at.button(key="train").click().run()
     assert not at.exception
     trainer = at.session_state[state.SESSION.name].trainer
-    assert trainer.status == "done", divergence_hint(trainer)
+    assert trainer.status is RunState.DONE, divergence_hint(trainer)
     assert epochs is None or trainer.epoch == epochs
     assert len(runs(at)) == before + 1
 
@@ -329,11 +330,11 @@ def test_widget_learning_rate_1_diverges_with_the_explanation_and_keeps_the_earl
     at.selectbox(key="stage").set_value("tensor").run()
     at.select_slider(key="lr").set_value(1.0).run()
     at.button(key="train").click().run()
-    assert at.session_state[state.SESSION.name].trainer.status == "diverged"
+    assert at.session_state[state.SESSION.name].trainer.status is RunState.DIVERGED
     [box] = messages(at)["error"]
     assert box.startswith("**The loss exploded.** The loss became inf at epoch 2, so training stopped there; ")
     assert "A learning rate of 1 is too high for this initialisation and data scale" in box
-    assert [run.status for run in runs(at)] == ["done", "diverged"] and runs(at)[0] is first
+    assert [run.status for run in runs(at)] == [RunState.DONE, RunState.DIVERGED] and runs(at)[0] is first
     at.select_slider(key="lr").set_value(1e-6).run()
     train_succeeds(at, epochs=20)
 
@@ -359,7 +360,9 @@ def test_widget_change_while_paused_asks_before_mixing_settings(trained):
     assert at.button(key="train").disabled
     at.button(key="confirm_reset").click().run()
     train_succeeds(at, epochs=20)
-    assert runs(at)[0] is first and [run.status for run in runs(at)] == ["done", "stopped at 1", "done"]
+    assert runs(at)[0] is first
+    assert [run.status for run in runs(at)] == [RunState.DONE, RunState.STOPPED, RunState.DONE]
+    assert runs(at)[1].stopped_at == 1
 
 
 def test_upload_chosen_without_a_file_asks_for_one(trained):

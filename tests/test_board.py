@@ -22,9 +22,10 @@ from twolayer.serve.board import (
 )
 from twolayer.serve.session import TrainingSession
 from twolayer.train.config import TrainConfig
+from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
-RUN = Entry("nn", 32, 1e-3, 64, 100, 100, "random", 0.0123, None, "done")
+RUN = Entry("nn", 32, 1e-3, 64, 100, 100, "random", 0.0123, None, RunState.DONE)
 KEY = "correct horse battery staple"
 
 
@@ -39,7 +40,7 @@ def test_a_finished_run_goes_on_the_board_without_whose_it_is(open_store):
     assert (entry.stage, entry.hidden, entry.lr, entry.batch, entry.epochs, entry.data) == (
         "optim", 16, 1e-3, 64, 20, "digits"
     )  # fmt: skip
-    assert entry.status == "done" and entry.epochs_done == 20 and entry.final_loss == trainer.last_loss()
+    assert entry.status is RunState.DONE and entry.epochs_done == 20 and entry.final_loss == trainer.last_loss()
     assert entry.accuracy == trainer.evaluate()["test_accuracy"] and 0.5 < entry.accuracy <= 1
     assert "browser-hash-1" not in repr(store.board.entries()), "nothing read from the board names a browser"
     assert store.board.own("browser-hash-1") == [entry] and store.board.own("another") == []
@@ -57,11 +58,11 @@ def test_runs_reset_before_their_end_stay_off_the_board(open_store):
 def test_a_diverged_run_is_on_the_board_as_diverged(open_store):
     trainer = Trainer(TrainConfig(hidden_size=8, epochs=50, learning_rate=1.0))
     trainer.advance(50)
-    assert trainer.status == "diverged"
+    assert trainer.status is RunState.DIVERGED
     store = open_store()
     store.board.post("b", entry_from_trainer(trainer))
     (entry,) = store.board.entries()
-    assert entry.status == "diverged" and entry.accuracy is None and entry.epochs_done == trainer.epoch < 50
+    assert entry.status is RunState.DIVERGED and entry.accuracy is None and entry.epochs_done == trainer.epoch < 50
 
 
 def test_at_most_a_few_entries_per_browser_per_minute(open_store):
@@ -97,7 +98,7 @@ def test_the_session_says_why_a_run_is_not_on_the_board(open_store):
         ({"lr": -0.1}, "learning_rate"),
         ({"stage": "<script>"}, "stage"),
         ({"epochs": 10**9}, "epochs"),
-        ({"status": "running"}, "status 'running'"),
+        ({"status": RunState.RUNNING}, "status 'running'"),
         ({"epochs_done": 101}, "101 epochs done of 100"),
         ({"epochs_done": 50}, "50 epochs done of 100 for a run that is done"),
         ({"data": "/home/student/secret.npz"}, "data '/home/student/secret.npz' is not one of"),
@@ -176,9 +177,9 @@ def test_the_csv_holds_every_entry_and_no_formula(open_store):
     store.board.post("a", dataclasses.replace(RUN, name="=HYPERLINK(1)"))
     store.board.post("b", dataclasses.replace(RUN, stage="numpy", lr=1e-6, accuracy=0.5, data="digits"))
     rows = list(csv.DictReader(io.StringIO(csv_text(store.board.entries()))))
-    assert [(r["stage"], float(r["lr"]), r["accuracy"], r["name"]) for r in rows] == [
-        ("numpy", 1e-6, "0.5", ""),
-        ("nn", 1e-3, "", "'=HYPERLINK(1)"),
+    assert [(r["stage"], float(r["lr"]), r["accuracy"], r["status"], r["name"]) for r in rows] == [
+        ("numpy", 1e-6, "0.5", "done", ""),
+        ("nn", 1e-3, "", "done", "'=HYPERLINK(1)"),
     ]
     assert "browser" not in rows[0] and "token" not in rows[0]
 

@@ -12,8 +12,9 @@ from page import board_view, persist
 from tests.test_app import decoded, session
 from twolayer.serve.board import MAX_NAME, Entry
 from twolayer.serve.store import RunStore
+from twolayer.train.state import RunState
 
-RUN = Entry("nn", 32, 1e-3, 64, 100, 100, "random", 0.0123, None, "done")
+RUN = Entry("nn", 32, 1e-3, 64, 100, 100, "random", 0.0123, None, RunState.DONE)
 RUNS = [
     RUN,
     dataclasses.replace(RUN, lr=1e-2, final_loss=0.5),
@@ -74,6 +75,15 @@ def test_the_board_counts_draws_and_lists_every_run(store):
     assert not {"browser", "token", "id"} & set(rows[0]), "nothing that tells whose a run is"
     (download,) = at.get("download_button")
     assert download.proto.label == "Download the table (CSV)"
+
+
+def test_a_diverged_run_is_drawn_as_a_cross_and_listed_as_diverged(store):
+    diverged = dataclasses.replace(RUN, stage="numpy", epochs_done=40, final_loss=7.0, status=RunState.DIVERGED)
+    store.board.post("browser-diverged", diverged)
+    at = open_board(store)
+    traces = {trace["name"]: trace for trace in figure(at)["data"]}
+    assert traces["numpy"]["marker"]["symbol"] == ["x"] and traces["nn"]["marker"]["symbol"] == ["circle", "circle"]
+    assert [(r["stage"], r["status"]) for r in table(at)][0] == ("numpy", "diverged")
 
 
 def test_filters_and_the_chosen_axes(store):

@@ -10,6 +10,7 @@ import numpy as np
 
 from page import state
 from twolayer.charts.draw import scores_figure, units_figure
+from twolayer.train.state import RunState
 
 DIGITS = {"data": "digits", "stage": "optim", "epochs": "5"}
 TEST_LINE = re.compile(r"test image (\d+) of (\d+) · label \*\*(\d)\*\* · the evaluation predicts \*\*(\d)\*\*")
@@ -80,7 +81,7 @@ def test_scores_follow_the_training(open_app):
     at.button(key="train").click().run()  # trains to the end, refreshing the scores after each frame
     assert not at.exception
     trainer = at.session_state[state.SESSION.name].trainer
-    assert trainer.status == "done"
+    assert trainer.status is RunState.DONE
     after = scores_chart(at)
     assert not np.allclose(before, after), "the scores did not move with four more epochs of training"
     _, _, _, predicted = (int(g) for g in pad_test_image(at).groups())

@@ -7,14 +7,8 @@ import pytest
 from PIL import Image
 
 from twolayer import TrainConfig, Trainer, WeightsError
-from twolayer.data.drawing import (
-    ImageError,
-    input_shape_for,
-    load_image,
-    prepare_with_caption,
-    scores,
-    top_units,
-)
+from twolayer.data.drawing import ImageError, input_shape_for, load_image, prepare_with_caption
+from twolayer.train.forward import scores, top_units
 
 CENTRE = 13.5  # preparing puts the centre of mass at the middle of the 28 x 28 grid, 0-indexed
 

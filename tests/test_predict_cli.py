@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from twolayer.cli.predict import add_predict_parser, predict_command
-from twolayer.data.drawing import load_image, prepare_with_caption, scores
+from twolayer.data.drawing import load_image, prepare_with_caption
+from twolayer.train.forward import scores
 
 
 def run(argv: list[str]) -> int:

@@ -11,6 +11,7 @@ from twolayer.charts.step import block_means, graph_column_figure, matrix_figure
 from twolayer.teach.step_record import describe, record_step
 from twolayer.train.config import STAGES
 from twolayer.train.stages.phases import PHASES
+from twolayer.train.state import RunState
 
 N, D_IN, HIDDEN, D_OUT = 16, 20, 12, 5  # all different, so each axis has one name
 TRAINED = 3  # epochs before the recorded step
@@ -139,7 +140,7 @@ def test_recording_does_not_change_the_run(stage):
         for key, before in state.items():
             assert np.array_equal(_optimizer_state(recorded)[key], before), f"{stage}: recording changed {key}"
     recorded.advance(10)
-    assert recorded.status == plain.status == "done"
+    assert recorded.status is plain.status is RunState.DONE
     assert recorded.history.column("loss") == plain.history.column("loss"), f"{stage}: losses differ"
     for name, weight in plain.weights().items():
         assert np.array_equal(recorded.weights()[name], weight), f"{stage}: final {name} differs"

@@ -6,6 +6,7 @@ from twolayer import TrainConfig
 from twolayer.serve.links import DEFAULTS, nearest, parse_query, to_query
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
 from twolayer.train.config import LEARNING_RATES
+from twolayer.train.state import RunState
 
 
 def test_query_round_trip_keeps_only_non_defaults():
@@ -56,23 +57,24 @@ def test_nearest_snaps_on_a_log_scale():
 def test_session_train_pause_resume_and_archive():
     config = TrainConfig(stage="tensor", epochs=30)
     sess = TrainingSession()
-    assert sess.state == "ready"
+    assert sess.state is RunState.READY
     sess.step(config)
-    assert sess.state == "paused" and sess.trainer.epoch == 1
+    assert sess.state is RunState.PAUSED and sess.trainer.epoch == 1
     sess.train(config)
-    assert sess.state == "running"
+    assert sess.state is RunState.RUNNING
     pool = SlotPool(1)
     while sess.playing:
         assert run_slice(sess, pool, 0.01)
-    assert sess.state == "done" and sess.trainer.epoch == 30
-    assert [run.status for run in sess.runs] == ["done"] and len(sess.runs[0].losses) == 30
+    assert sess.state is RunState.DONE and sess.trainer.epoch == 30
+    assert [run.status for run in sess.runs] == [RunState.DONE] and len(sess.runs[0].losses) == 30
     assert sess.needs_confirmation(config.replace(hidden_size=8)) is False, "a finished run needs no confirmation"
     sess.train(config.replace(hidden_size=8))
     assert sess.trainer.config.hidden_size == 8 and sess.trainer.epoch == 0
     sess.step(config.replace(hidden_size=8))
     assert sess.needs_confirmation(config) is True
     sess.reset()
-    assert sess.state == "ready" and len(sess.runs) == 2 and sess.runs[1].status == "stopped at 1"
+    assert sess.state is RunState.READY and len(sess.runs) == 2
+    assert (sess.runs[1].status, sess.runs[1].stopped_at) == (RunState.STOPPED, 1)
 
 
 def test_session_keeps_at_most_eight_runs():

@@ -83,7 +83,8 @@ def test_compare_gives_each_stage_its_own_run_from_the_same_start():
 
 def test_light_imports_leave_torch_out():
     code = (
-        "import sys, twolayer, twolayer.serve.links, twolayer.data.uploads, twolayer.data.drawing; "
+        "import sys, twolayer, twolayer.serve.links, twolayer.data.uploads, twolayer.data.drawing, "
+        "twolayer.train.forward; "
         "from twolayer import TrainConfig, DataError; "
         "print('torch' in sys.modules)"
     )

@@ -9,13 +9,14 @@ from twolayer.teach.advice import divergence_hint
 from twolayer.teach.gradcheck import gradient_check
 from twolayer.train.config import STAGES
 from twolayer.train.stages import stage_source
+from twolayer.train.state import RunState
 
 
 def _losses(stage, **overrides):
     config = TrainConfig(stage=stage, init="shared", dtype="float64", bias=False, optimizer="sgd", **overrides)
     trainer = Trainer(config)
     trainer.advance(config.epochs)
-    assert trainer.status == "done", f"{stage}: {divergence_hint(trainer)}"
+    assert trainer.status is RunState.DONE, f"{stage}: {divergence_hint(trainer)}"
     return np.array(trainer.history.column("loss"))
 
 
@@ -92,7 +93,7 @@ def test_every_optimizer_lowers_the_loss(optimizer):
     trainer = Trainer(TrainConfig(stage="optim", optimizer=optimizer, epochs=50, learning_rate=1e-4))
     trainer.advance(50)
     losses = trainer.history.column("loss")
-    assert trainer.status == "done"
+    assert trainer.status is RunState.DONE
     assert losses[-1] < 0.5 * losses[0], f"{optimizer}: {losses[0]:.4g} -> {losses[-1]:.4g}"
 
 

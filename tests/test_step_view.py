@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from page import state, step_view
 from twolayer import TrainConfig, Trainer
 from twolayer.charts.step import MAX_FIRING_ROWS, firing_figure, units_shown
+from twolayer.train.state import RunState
 
 
 def step(at: AppTest) -> AppTest:
@@ -160,7 +161,7 @@ def test_a_new_stage_keeps_the_highlight_within_its_lines(open_app):
 def test_a_diverged_run_shows_the_overflowed_step(open_app):
     at = open_app({"stage": "tensor", "lr": "0.001"})
     at.button(key="train").click().run()
-    assert at.session_state[state.SESSION.name].trainer.status == "diverged"
+    assert at.session_state[state.SESSION.name].trainer.status is RunState.DIVERGED
     assert any("overflowed" in m.value for m in at.markdown)
     assert not at.exception
 

@@ -102,9 +102,25 @@ def test_states_are_stored_as_their_words_and_read_back_as_states(open_store):
     sess.trainer.advance(2)
     sess.reset()
     bodies = store.db.run(lambda tx: tx.execute("SELECT body FROM runs ORDER BY number").fetchall(), write=False)
-    assert [json.loads(body)["status"] for (body,) in bodies] == ["done", "stopped at 2"]
-    done, stopped = (run.status for run in store.runs("b"))
-    assert done is RunState.DONE and stopped == "stopped at 2"
+    assert [json.loads(body)["status"] for (body,) in bodies] == ["done", "stopped"]
+    done, stopped = store.runs("b")
+    assert (done.status, done.stopped_at, done.outcome) == (RunState.DONE, None, "done")
+    assert (stopped.status, stopped.stopped_at, stopped.outcome) == (RunState.STOPPED, 2, "stopped at 2")
+    assert stopped == sess.runs[1], "a run stopped part way comes back as it was kept"
+
+
+def test_a_run_stored_with_its_status_as_text_reads_back_as_its_state(open_store):
+    """Runs stored before the state was a word of its own say where they stopped in the status: "stopped at 12"."""
+    store = open_store()
+    sess = TrainingSession(store, "b", "s")
+    sess.train(TrainConfig(hidden_size=8, epochs=50))
+    sess.trainer.advance(12)
+    sess.reset()
+    old = json.dumps({**json.loads(run_body(sess.runs[0])), "status": "stopped at 12"})
+    store.db.run(lambda tx: tx.execute("UPDATE runs SET body = ? WHERE number = 1", (old,)))
+    (run,) = store.runs("b")
+    assert (run.status, run.stopped_at, run.outcome) == (RunState.STOPPED, 12, "stopped at 12")
+    assert run == sess.runs[0]
 
 
 def test_a_broken_store_costs_the_history_not_the_run(open_store, store_location, caplog):
@@ -117,7 +133,7 @@ def test_a_broken_store_costs_the_history_not_the_run(open_store, store_location
     sess.train(SHORT)
     sess.trainer.advance(5)
     sess.after_slice()  # archiving fails in the store, and is logged
-    assert sess.state == "done" and len(sess.runs) == 1
+    assert sess.state is RunState.DONE and len(sess.runs) == 1
     assert "the run store could not add" in caplog.text
 
 
@@ -134,12 +150,14 @@ def test_a_run_cut_short_is_claimed_once_by_the_next_session(open_store):
     assert store.claim_interrupted("b", lambda owner, session: True, stale_s=60) == [], "its session is alive"
     assert store.claim_interrupted("other-browser", nobody_alive, stale_s=60) == []
     (run,) = store.claim_interrupted("b", nobody_alive, stale_s=60)
-    assert run.status == "interrupted at 37" and run.epochs_completed == 37 and len(run.losses) == 37
+    assert (run.status, run.stopped_at, run.outcome) == (RunState.INTERRUPTED, 37, "interrupted at 37")
+    assert run.epochs_completed == 37 and len(run.losses) == 37
     assert store.claim_interrupted("b", nobody_alive, stale_s=60) == [], "claimed once"
 
     newer = TrainingSession(store, "b", "new-session")
     newer.keep_runs([run])
-    assert [r.label.split()[0] for r in newer.runs] == ["#1"] and store.runs("b")[0].status == "interrupted at 37"
+    assert [r.label.split()[0] for r in newer.runs] == ["#1"]
+    assert (store.runs("b")[0].status, store.runs("b")[0].stopped_at) == (RunState.INTERRUPTED, 37)
 
 
 def test_a_run_that_stops_reporting_is_claimed_even_if_its_owner_cannot_be_checked(open_store):

@@ -12,6 +12,7 @@ from twolayer.teach.advice import divergence_hint, working_learning_rate
 from twolayer.teach.step_record import record_next_step
 from twolayer.train.config import STAGES
 from twolayer.train.devices import available_devices, resolve_device
+from twolayer.train.state import RunState
 
 
 def _all_records(trainer):
@@ -31,7 +32,7 @@ def test_pausing_and_resuming_gives_a_bit_identical_history(stage):
     assert stats_a == stats_b
     for name in weights_a:
         assert np.array_equal(weights_a[name], weights_b[name]), f"{stage}: {name} differs"
-    assert whole.status == pieces.status == "done"
+    assert whole.status is pieces.status is RunState.DONE
 
 
 def test_two_trainers_advanced_in_alternation_match_each_alone():
@@ -81,7 +82,7 @@ def test_shared_init_starts_every_stage_from_the_same_weights():
 def test_divergence_stops_the_run_and_keeps_the_last_finite_state():
     trainer = Trainer(TrainConfig(stage="tensor", learning_rate=1e-3, epochs=100))
     ran = trainer.advance(100)
-    assert trainer.status == "diverged"
+    assert trainer.status is RunState.DIVERGED
     assert ran == trainer.epoch + 1, "the diverging epoch runs but is not counted as completed"
     losses = trainer.history.column("loss")
     assert len(losses) == trainer.epoch and all(math.isfinite(v) for v in losses)
@@ -94,13 +95,13 @@ def test_time_budget_ends_a_slice_early():
     trainer = Trainer(TrainConfig(stage="numpy", epochs=100_000, hidden_size=1, batch_size=1))
     ran = trainer.advance(100_000, time_budget=0.05)
     assert 1 <= ran < 100_000
-    assert trainer.status == "paused", "a run between two advance() calls is paused"
+    assert trainer.status is RunState.PAUSED, "a run between two advance() calls is paused"
 
 
 def test_history_stays_bounded_over_100k_epochs():
     trainer = Trainer(TrainConfig(stage="numpy", epochs=100_000, hidden_size=2, batch_size=2))
     trainer.advance(100_000)
-    assert trainer.status == "done"
+    assert trainer.status is RunState.DONE
     assert len(trainer.history) == 100_000
     assert trainer.history.nbytes() == 100_000 * 3 * 8, "three float64 columns, nothing per row"
     assert len(trainer.stats) <= 51
@@ -281,11 +282,11 @@ def test_reading_histograms_changes_no_later_record():
 
 def test_states_read_the_same_everywhere():
     trainer = Trainer(TrainConfig(epochs=3))
-    assert trainer.status == "ready"
+    assert trainer.status is RunState.READY
     trainer.advance(1)
-    assert trainer.status == "paused" and trainer.summary()["status"] == "paused"
+    assert trainer.status is RunState.PAUSED and trainer.summary()["status"] == "paused"
     trainer.advance(2)
-    assert trainer.status == "done" and trainer.summary()["status"] == "done"
+    assert trainer.status is RunState.DONE and trainer.summary()["status"] == "done"
 
 
 def test_work_cap_counts_the_rows_of_real_data():
@@ -386,10 +387,11 @@ def test_divergence_names_the_cause_and_a_rate_that_works_from_the_same_start():
     config = TrainConfig(hidden_size=1024, epochs=200)  # the lecture's rate, too big for this many hidden units
     trainer = Trainer(config)
     trainer.advance(200)
-    assert trainer.status == "diverged"
+    assert trainer.status is RunState.DIVERGED
     assert "grows with the rows per step (64) and the hidden size (1,024)" in divergence_hint(trainer)
     found, _ = working_learning_rate(trainer)
     assert found == 1e-7 and f"set the learning rate to {found:g}" in divergence_hint(trainer)
     retried = Trainer(config.replace(learning_rate=found))
     retried.advance(200)
-    assert retried.status == "done" and retried.history.column("loss")[-1] < 1e-2 * retried.history.column("loss")[0]
+    losses = retried.history.column("loss")
+    assert retried.status is RunState.DONE and losses[-1] < 1e-2 * losses[0]

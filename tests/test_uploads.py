@@ -7,6 +7,7 @@ from tests.datafiles import TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, broken_uplo
 from twolayer import TrainConfig, Trainer
 from twolayer.data.dataset import DataError
 from twolayer.data.uploads import read_uploads, upload_source
+from twolayer.train.state import RunState
 
 GOOD = digit_uploads()
 BROKEN = broken_uploads()
@@ -53,7 +54,7 @@ def test_uploaded_mnist_trains_to_its_last_epoch_and_reads_digits():
     config = config.replace(data=upload_source(list(GOOD["idx-raw"])), learning_rate=1e-3)
     trainer = Trainer(config, data=data)
     trainer.advance(15)
-    assert trainer.status == "done"
+    assert trainer.status is RunState.DONE
     assert trainer.evaluations()["test_accuracy"][-1] > 0.8
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.data.drawing import ImageError, input_shape_for, layers, load_image, prepare_with_caption, scores
+from twolayer.data.drawing import ImageError, input_shape_for, load_image, prepare_with_caption
+from twolayer.train.forward import layers, scores
 from twolayer.train.weights import WeightsError, read_npz
 
 EXIT_DONE, EXIT_BAD_INPUT = 0, 2

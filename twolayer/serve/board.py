@@ -24,7 +24,6 @@ from twolayer.train.config import ConfigError, TrainConfig
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
-DONE, DIVERGED = str(RunState.DONE), str(RunState.DIVERGED)  # the board's statuses, as the store keeps them
 PER_MINUTE = 5  # board entries per browser per minute: a class's pace, not a script's
 MAX_NAME = 20
 MAX_ENTRIES = 20_000  # in the store, every round together: the oldest go first
@@ -58,7 +57,7 @@ class Entry:
     data: str
     final_loss: float | None  # the last finite loss; None for a run that diverged in its first epoch
     accuracy: float | None  # on the test split, for labelled data
-    status: str
+    status: RunState  # done or diverged
     name: str = ""
     id: int = 0  # given by the store
 
@@ -76,11 +75,11 @@ def entry_from_trainer(trainer: Trainer) -> Entry:
     """A finished run as a board entry, its test accuracy measured now for labelled data."""
     c = trainer.config
     accuracy = None
-    if trainer.status == DONE and trainer.data.has_test:
+    if trainer.status is RunState.DONE and trainer.data.has_test:
         accuracy = trainer.evaluate().get("test_accuracy")
     return Entry(
         c.stage, c.hidden_size, c.learning_rate, c.batch_size, c.epochs, trainer.epoch, board_data(c.data),
-        trainer.last_loss(), accuracy, str(trainer.status),
+        trainer.last_loss(), accuracy, trainer.status,
     )  # fmt: skip
 
 
@@ -92,14 +91,15 @@ def check(entry: Entry) -> None:
     except (ConfigError, TypeError) as error:
         raise BoardError(f"not a run's settings: {error}") from None
     problems = []
-    if entry.status not in (DONE, DIVERGED):
-        problems.append(f"status {entry.status!r} is neither {DONE!r} nor {DIVERGED!r}")
+    if not entry.status.finished:
+        done, diverged = RunState.DONE.value, RunState.DIVERGED.value
+        problems.append(f"status {entry.status.value!r} is neither {done!r} nor {diverged!r}")
     if entry.data not in DATA:
         problems.append(f"data {entry.data!r} is not one of {', '.join(DATA)}")
-    last = entry.epochs if entry.status == DONE else entry.epochs_done
+    last = entry.epochs if entry.status is RunState.DONE else entry.epochs_done
     if not 1 <= entry.epochs_done <= entry.epochs or entry.epochs_done != last:
         problems.append(f"{entry.epochs_done} epochs done of {entry.epochs} for a run that is {entry.status}")
-    loss_ok = entry.final_loss is None and entry.status == DIVERGED
+    loss_ok = entry.final_loss is None and entry.status is RunState.DIVERGED
     if not loss_ok and not (isinstance(entry.final_loss, float | int) and 0 <= entry.final_loss < math.inf):
         problems.append(f"final loss {entry.final_loss!r} is not a finite number of at least 0")
     if entry.accuracy is not None and not 0 <= entry.accuracy <= 1:
@@ -130,7 +130,7 @@ class Board:
     def post(self, browser: str, entry: Entry) -> int:
         """Put a browser's finished run on the board of this round; its id. Refused (BoardError) when impossible or
         when the browser posted PER_MINUTE in the last minute."""
-        entry = dataclasses.replace(entry, name=check_name(entry.name), status=str(entry.status))
+        entry = dataclasses.replace(entry, name=check_name(entry.name))
         check(entry)
         # Drawn once, outside the transaction: a write tried again after its answer was lost finds itself.
         token, now = secrets.token_hex(16), time.time()
@@ -204,7 +204,9 @@ class Board:
     def _read(self, where: str, params: tuple) -> list[Entry]:
         query = f"SELECT {', '.join(COLUMNS)}, id FROM board WHERE {where} ORDER BY id DESC"
         rows = self.db.run(lambda tx: tx.execute(query, params).fetchall(), write=False)
-        return [Entry(*row) for row in rows]
+        entries = (Entry(*row) for row in rows)
+        # The store keeps a state as its word.
+        return [dataclasses.replace(entry, status=RunState(entry.status)) for entry in entries]
 
 
 def csv_text(entries: list[Entry]) -> str:

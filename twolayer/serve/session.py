@@ -113,7 +113,7 @@ class TrainingSession:
     def report_live(self) -> None:
         """Tell the store how far the playing run got, so that it is not lost if this session ends mid-run."""
         if self.store is not None and self.playing and self.trainer is not None and self.trainer.epoch:
-            run = _past_run(self.trainer, 0, f"interrupted at {self.trainer.epoch}")
+            run = _past_run(self.trainer, 0, RunState.INTERRUPTED)
             with _storing("save live"):
                 self.store.save_live(self.browser, self.session_id, run)
 
@@ -134,7 +134,7 @@ class TrainingSession:
             return
         self._archived = trainer
         self._counter += 1
-        status = trainer.status if trainer.finished else f"stopped at {trainer.epoch}"
+        status = trainer.status if trainer.finished else RunState.STOPPED
         self._keep(_past_run(trainer, self._counter, status))
         if trainer.finished:
             self._post(trainer)
@@ -178,7 +178,7 @@ def _label(number: int, c: TrainConfig) -> str:
     return f"#{number} {c.stage}, {settings}, {data}"
 
 
-def _past_run(trainer: Trainer, number: int, status: RunState | str) -> PastRun:
+def _past_run(trainer: Trainer, number: int, status: RunState) -> PastRun:
     """The run as a past run: its settings, status and loss curve thinned to at most about KEPT_POINTS points."""
     epochs = trainer.history.column("epoch")
     losses = trainer.history.column("loss")

@@ -1,1 +1,1 @@
-"""The training engine: settings, the Trainer, the five stages, a run's history, starting weights and devices."""
+"""The training engine: settings, the Trainer, the five stages, a run's history, weights, devices, a forward pass."""

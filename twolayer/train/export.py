@@ -72,7 +72,7 @@ def past_run_csv(run: PastRun) -> str:
     """A past run's kept loss curve as CSV, its settings in a leading comment line."""
     settings = " ".join(f"{key}={value}" for key, value in run.config.values().items())
     rows = "".join(f"{epoch},{loss!r}\n" for epoch, loss in zip(run.epochs, run.losses, strict=True))
-    return f"# {run.label}: {run.status}; {settings}\nepoch,loss\n{rows}"
+    return f"# {run.label}: {run.outcome}; {settings}\nepoch,loss\n{rows}"
 
 
 def file_stem(run: Trainer | PastRun | TrainConfig) -> str:

@@ -153,12 +153,22 @@ def sample(values: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PastRun:
-    """A finished or reset run, kept small for overlaying on later runs."""
+    """A run finished or put aside part way, kept small for overlaying on later runs."""
 
     label: str
     config: TrainConfig
-    status: RunState | str  # a finished run's state, or where it stopped ("stopped at 12")
+    status: RunState  # done or diverged, or stopped or interrupted part way
     epochs: list[int]  # a thinned curve, its last point always kept
     losses: list[float]
     epochs_completed: int
     number: int = 0  # the run's number in its browser's history, shown in its label
+
+    @property
+    def stopped_at(self) -> int | None:
+        """The epoch a run put aside part way had completed; None for a run that trained to its end."""
+        return None if self.status.finished else self.epochs_completed
+
+    @property
+    def outcome(self) -> str:
+        """The status as the run history shows it, with the epoch of a run put aside part way: "stopped at 12"."""
+        return str(self.status) if self.stopped_at is None else f"{self.status} at {self.stopped_at}"
