@@ -61,7 +61,7 @@ def bare_app_source() -> str:
     ]
     for spec in SETTINGS:
         control = spec.control
-        if control is None or values["stage"] not in control.stages:
+        if control is None or not control.shown_for(values["stage"]):
             continue
         common = f"key={spec.key!r}, help={spec.help[0].upper() + spec.help[1:] + '.'!r}"
         value = values[spec.key]
