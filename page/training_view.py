@@ -236,9 +236,9 @@ def _take(changes: dict[str, object]) -> None:
 def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None, stage: str) -> dict:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views.
 
-    Returns the places that `draw` fills, one per panel so that each can be redrawn on its own: a live-chart spot
-    per chart (updated in place, frame after frame), single-element containers for the rest (each redraw replaces
-    their content instead of appending to it).
+    Returns the places that `draw_frame` fills, one per panel so that each can be redrawn on its own: a live-chart
+    spot per chart (updated in place, frame after frame), single-element containers for the rest (each redraw
+    replaces their content instead of appending to it).
     """
     placeholders = {}
     feeds = live_chart.feeds()
@@ -301,7 +301,7 @@ def _source_rows(source: str) -> int:
     return len(make_dataset(TrainConfig(data=source)).x_train)
 
 
-def draw(
+def draw_frame(
     sess: TrainingSession,
     placeholders: dict,
     frame: int,
