@@ -17,8 +17,7 @@ from page.panels import HistogramKind
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-    from page.step_view import Recorded
-    from page.sweep_view import SweepRun
+    from page.state_types import Recorded, SweepRun
     from twolayer.data.dataset import Dataset
     from twolayer.serve.session import TrainingSession
     from twolayer.teach.advice import Advice
