@@ -27,7 +27,7 @@ from page import (
     state,
     step_view,
     sweep_view,
-    views,
+    training_view,
     widgets,
 )
 from page.launch import THREADS
@@ -67,9 +67,9 @@ def main() -> None:
     pin_torch_threads()
     sess = persist.training_session()  # with this browser's past runs, kept across reloads
     persist.recover_interrupted(sess)
-    st.html(views.PAGE_CSS)
+    st.html(training_view.PAGE_CSS)
     if state.PRESENTER.get():
-        st.html(views.PRESENTER_CSS)
+        st.html(training_view.PRESENTER_CSS)
     # The tagline gives way on a phone, where the first screen belongs to the buttons, the status and the loss chart.
     # st.html, not markdown with HTML allowed: that fetches and compiles a 184 KB HTML parser before the page is ready.
     st.container(key="page-title").html(
@@ -95,14 +95,14 @@ def main() -> None:
     widgets.buttons_ui(sess, ready=config is not None and not blocked)
     if error := state.ACTION_ERROR.pop():
         st.error(error)
-    views.advice_box(config, data)
+    training_view.advice_box(config, data)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
     names = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
     opening = "Sweep" if state.SWEEP_LINK.get() else None  # a link that hands out a sweep opens it
     train_tab, inside_tab, draw_tab, sweep_tab, compare_tab, runs_tab = st.tabs(names, default=opening)
     with train_tab:
-        placeholders = views.training_tab(sess, config, data, values["stage"])
+        placeholders = training_view.training_tab(sess, config, data, values["stage"])
     with inside_tab:
         step_view.step_tab(sess)
     with draw_tab:
@@ -116,7 +116,7 @@ def main() -> None:
         board_view.own_runs(sess)
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
-    views.draw(sess, placeholders, frame=0, panels=() if sess.playing else PANELS, blocked_by=problem)
+    training_view.draw_frame(sess, placeholders, frame=0, panels=() if sess.playing else PANELS, blocked_by=problem)
     browser.browser_hook(persist.cookie_to_set())
 
     # Run: train in short slices between draws until done or paused.
@@ -154,7 +154,7 @@ def training_loop(
         persist.report_live(sess)
         panels = pacer.due(finished=sess.trainer is None or sess.trainer.finished)
         if panels is not None:
-            views.draw(sess, placeholders, pacer.frame, panels, blocked_by)
+            training_view.draw_frame(sess, placeholders, pacer.frame, panels, blocked_by)
             if refresh_drawing is not None:
                 refresh_drawing()
     return trained

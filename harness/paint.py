@@ -142,7 +142,7 @@ _FRAME_PROBE = """(() => {
     }
   };
 })();"""
-LOSS_TITLES = ("Loss (sum of squared errors)", "Loss per example")  # the loss chart's titles (page/views.py)
+LOSS_TITLES = ("Loss (sum of squared errors)", "Loss per example")  # the loss chart's titles (page/training_view.py)
 FRAME_PROBE_JS = _FRAME_PROBE.replace("__NEEDLES__", json.dumps(list(LOSS_TITLES)))
 
 # Presses Train from inside the page and watches for the first chart titled "Loss..." that holds data, and for

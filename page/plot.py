@@ -8,7 +8,8 @@ from page import live_chart, state
 from twolayer.charts.base import FONT_SIZE, TITLE_SIZE
 
 CONFIG = {"displaylogo": False}
-# Chart text in presenter mode, a layout for a projector (set in app.py and views.PRESENTER_CSS), against FONT_SIZE.
+# Chart text in presenter mode, a layout for a projector (set in app.py and training_view.PRESENTER_CSS), against
+# FONT_SIZE.
 PRESENTER_FONT = 26
 PRESENTER_TITLE = PRESENTER_FONT + 2  # a full-size title, TITLE_SIZE otherwise; smaller titles grow in proportion
 

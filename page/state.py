@@ -17,8 +17,7 @@ from page.panels import HistogramKind
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-    from page.step_view import Recorded
-    from page.sweep_view import SweepRun
+    from page.state_types import Recorded, SweepRun
     from twolayer.data.dataset import Dataset
     from twolayer.serve.session import TrainingSession
     from twolayer.teach.advice import Advice
@@ -77,7 +76,7 @@ UPLOAD_CACHE: Key[tuple[tuple[str, ...], Dataset | None, str | None] | None] = K
 TRAIN_PRESSED_AT: Key[float | None] = Key("train_pressed_at", None)  # monotonic time Train was last pressed
 ACTION_ERROR: Key[str | None] = Key("action_error", None)  # why a button's action failed, set in its callback
 
-# The Training, Compare stages and Run history tabs (views.py).
+# The Training, Compare stages and Run history tabs (training_view.py, compare_view.py, history_view.py).
 LOG_LOSS: Key[bool] = Key("log_loss", True)  # the "Log-scale loss" toggle's widget
 HIST_KIND: Key[HistogramKind] = Key("hist_kind", HistogramKind.WEIGHTS)  # the "Histograms of" radio's widget
 ADVICE: Key[tuple[TrainConfig, Advice | None] | None] = Key("advice", None)  # settings on screen, their advice

@@ -9,19 +9,18 @@ from __future__ import annotations
 import inspect
 import logging
 import weakref
-from dataclasses import dataclass
 
-import numpy as np
 import streamlit as st
 import torch
 
 from page.plot import plot
 from page.state import STEP_LINE, STEP_RECORDED, STEP_SLIDER
+from page.state_types import Recorded
 from page.step_values import inputs_table, line_values
 from twolayer.charts import step as step_charts
 from twolayer.serve.session import TrainingSession
 from twolayer.teach.code_html import code_html
-from twolayer.teach.step_record import RecordedLine, StepRecording, record_next_step
+from twolayer.teach.step_record import RecordedLine, record_next_step
 from twolayer.train.stages.phases import PHASES
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
@@ -55,24 +54,6 @@ def step_tab(sess: TrainingSession) -> None:
 
 
 # --- the recording: made once per run and epoch, on a copy of the run ---
-
-
-@dataclass
-class Recorded:
-    """One recorded step and what the tab shows beside it, for one run at one epoch."""
-
-    run: weakref.ref  # the Trainer it was made from; a weak reference, so a reset run can be freed
-    key: tuple[int, int, RunState]  # id, epoch and status of that run
-    recording: StepRecording
-    source: list[str]  # the lines of the stage's train_step, from its `def`
-    first_lineno: int
-    next_epoch: int
-    minibatch: bool
-    status: RunState
-    relu_inputs: dict[str, str]  # a ReLU layer's output name -> the name of its input (nn stages)
-    firing: tuple[list[int], np.ndarray]
-    dead: int
-    hidden: int
 
 
 def _recorded(sess: TrainingSession) -> Recorded | None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
 
 import streamlit as st
 
 from page.plot import plot
 from page.state import SWEEP_ERROR, SWEEP_KEY, SWEEP_RUN, SWEEP_VALUES
+from page.state_types import SweepRun
 from twolayer.charts.curves import sweep_figure
 from twolayer.cli.sweep import COLUMNS, table_rows
 from twolayer.data.dataset import Dataset
@@ -39,16 +38,6 @@ SUGGESTED = {
     "init": "lecture, shared",
     "dtype": "float32, float64",
 }
-
-
-@dataclass
-class SweepRun:
-    """A sweep kept in the session: its runs, whether it is training, and a lock for overlapping script runs."""
-
-    sweep: Sweep
-    spec: str  # KEY:V1,V2 as a link writes it
-    playing: bool = True
-    lock: threading.RLock = field(default_factory=threading.RLock)
 
 
 def label(key: str) -> str:

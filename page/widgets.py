@@ -201,7 +201,7 @@ def guarded(action) -> None:
 
 def buttons_ui(sess: TrainingSession, ready: bool) -> None:
     """Train, Pause, Step and Reset, acting through callbacks before the page redraws."""
-    cols = st.container(key="run-buttons").columns([1, 1, 1, 1, 4])  # one row on a phone too (views.PAGE_CSS)
+    cols = st.container(key="run-buttons").columns([1, 1, 1, 1, 4])  # one row on a phone too (training_view.PAGE_CSS)
     running = sess.state is RunState.RUNNING
     stretch = {"use_container_width": True}
     cols[0].button(

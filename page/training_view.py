@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import streamlit as st
 
 from page import live_chart, state, take_home
@@ -118,9 +121,10 @@ def went_wrong_box(container, trainer: Trainer) -> None:
         container.warning("**This run went wrong.** " + words, icon="⚠️")
 
 
-def histogram_panel(spot: live_chart.Spot, trainer: Trainer, kind: HistogramKind, panel: Panel, key: str) -> None:
-    """One layer's weights, their change since the start, or gradients: now, or over the epochs, as `panel` says."""
+def histogram_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) -> None:
+    """One layer's weights, their change or gradients, as the radio says: now or over the epochs, as `panel` says."""
     name, over_time = HISTOGRAMS[panel]
+    kind = state.HIST_KIND.get()
     prefix, change = "grad_" if kind is HistogramKind.GRADIENTS else "", kind is HistogramKind.CHANGE
     label = f"∂L/∂{name.upper()}" if prefix else f"{name.upper()} − {name.upper()}0" if change else name.upper()
     if not over_time:
@@ -161,6 +165,8 @@ def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) 
 def label_panels(container, trainer: Trainer, key: str) -> None:
     """Views that need labels: accuracy, confusion matrix, hidden units as images, predictions."""
     data = trainer.data
+    if not data.is_classification:  # no class labels (the lecture's random data): nothing to show
+        return
     with container.container():
         left, right = st.columns(2)
         evals = trainer.evaluations()
@@ -236,9 +242,9 @@ def _take(changes: dict[str, object]) -> None:
 def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Dataset | None, stage: str) -> dict:
     """The live view: status and loss beside the stage's code, then histograms, norms and label views.
 
-    Returns the places that `draw` fills, one per panel so that each can be redrawn on its own: a live-chart spot
-    per chart (updated in place, frame after frame), single-element containers for the rest (each redraw replaces
-    their content instead of appending to it).
+    Returns the places that `draw_frame` fills, one per panel so that each can be redrawn on its own: a live-chart
+    spot per chart (updated in place, frame after frame), single-element containers for the rest (each redraw
+    replaces their content instead of appending to it).
     """
     placeholders = {}
     feeds = live_chart.feeds()
@@ -301,7 +307,17 @@ def _source_rows(source: str) -> int:
     return len(make_dataset(TrainConfig(data=source)).x_train)
 
 
-def draw(
+# Each slow panel's drawing, called with its place, the run and the chart's key. Every Panel has one
+# (tests/test_training_view.py): one without would be a KeyError, never a place silently left empty.
+PANEL_DRAWERS: dict[Panel, Callable[..., None]] = {
+    **{panel: partial(histogram_panel, panel=panel) for panel in HISTOGRAMS},
+    Panel.GRADIENT_NORMS: partial(norm_panel, panel=Panel.GRADIENT_NORMS),
+    Panel.UPDATE_RATIOS: partial(norm_panel, panel=Panel.UPDATE_RATIOS),
+    Panel.LABELS: label_panels,
+}
+
+
+def draw_frame(
     sess: TrainingSession,
     placeholders: dict,
     frame: int,
@@ -320,10 +336,4 @@ def draw(
         if trainer is None:
             return
         for panel in panels:
-            key = f"{panel.value}-{frame}"
-            if panel in HISTOGRAMS:
-                histogram_panel(placeholders[panel], trainer, state.HIST_KIND.get(), panel, key=key)
-            elif panel in (Panel.GRADIENT_NORMS, Panel.UPDATE_RATIOS):
-                norm_panel(placeholders[panel], trainer, panel, key=key)
-            elif trainer.data.is_classification:
-                label_panels(placeholders[panel], trainer, key=key)
+            PANEL_DRAWERS[panel](placeholders[panel], trainer, key=f"{panel.value}-{frame}")
