@@ -251,7 +251,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
     loss_col, code_col = st.columns(2, gap="large")
     with loss_col:
         placeholders["status"] = st.container(key="run-status").empty()  # a stable place for tests to read
-        placeholders["diverged"] = st.empty()
+        placeholders["what_went_wrong"] = st.empty()
         st.toggle("Log-scale loss", value=True, key=state.LOG_LOSS.name)
         placeholders["loss"] = live_chart.Spot("loss", feeds)
     with code_col:
@@ -330,9 +330,9 @@ def draw_frame(
         status_line(placeholders["status"], sess, trainer, blocked_by)
         loss_panel(placeholders["loss"], trainer, state.LOG_LOSS.get(), key=f"loss-{frame}")
         if trainer is not None and trainer.status is RunState.DIVERGED:
-            diverged_box(placeholders["diverged"], trainer)
+            diverged_box(placeholders["what_went_wrong"], trainer)
         elif trainer is not None and trainer.status is RunState.DONE:
-            went_wrong_box(placeholders["diverged"], trainer)
+            went_wrong_box(placeholders["what_went_wrong"], trainer)
         if trainer is None:
             return
         for panel in panels:
