@@ -52,7 +52,7 @@ def board_page(store: RunStore | None) -> None:
     across, up, stages, data = st.columns(4)
     x = across.selectbox("Across: a setting", list(SETTINGS), key=state.BOARD_X.name)
     y = up.selectbox("Up: a result", list(RESULTS), key=state.BOARD_Y.name, help="Test accuracy: runs on labelled data")
-    chosen_stages = stages.multiselect("Stages", STAGES, key=state.BOARD_STAGES.name, placeholder="every stage")
+    chosen_stages = stages.multiselect("Stages", list(STAGES), key=state.BOARD_STAGES.name, placeholder="every stage")
     chosen_data = data.multiselect("Data", DATA, key=state.BOARD_DATA.name, placeholder="all data")
     live(store.board, x, y, tuple(chosen_stages), tuple(chosen_data))
     new_round_ui(store.board)
