@@ -18,6 +18,7 @@ from twolayer.cli.flags import (
     config_from_args,
     read_start,
 )
+from twolayer.cli.landscape import add_landscape_parser, landscape_command
 from twolayer.cli.predict import add_predict_parser, predict_command
 from twolayer.cli.rate_finder import add_lr_find_parser, lr_find_command
 from twolayer.cli.sweep import add_sweep_parser, sweep_command
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(commands)
     add_program_parser(commands)
     add_lr_find_parser(commands)
+    add_landscape_parser(commands)
     return parser
 
 
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return program_command(args)
     if args.command == "lr-find":
         return lr_find_command(args)
+    if args.command == "landscape":
+        return landscape_command(args)
     try:
         config = config_from_args(args)
         if args.command == "compare":
