@@ -172,6 +172,23 @@ def test_update_ratio_figure_has_a_dashed_reference_across_the_epochs():
 # --- classification views ------------------------------------------------------------------------
 
 
+def test_rate_finder_figure_marks_the_suggestion_the_blow_up_and_the_edge_when_given():
+    lrs, losses = [1e-4, 1e-3, 1e-2, 1e-1], [4.0, 2.0, 1.0, 9.0]
+    fig = curves.rate_finder_figure(lrs, losses, [4.0, 3.0, 2.0, 5.0], suggested=1e-3, diverged_at=1e-1, edge=3e-2)
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert [trace.name for trace in fig.data] == [
+        "loss of each step",
+        "moving average",
+        "suggested 0.001",
+        "blew up 0.1",
+        "2/λ 0.03",
+    ]
+    edge = fig.data[-1]
+    assert list(edge.x) == [3e-2, 3e-2] and list(edge.y) == [1.0, 9.0] and edge.line.dash == "dash"
+    assert len(curves.rate_finder_figure(lrs, losses, losses).data) == 2, "no marks when none are given"
+    assert len(curves.rate_finder_figure([], [], [], edge=1.0).data) == 2, "nothing to span: no marks"
+
+
 def test_accuracy_figure_shows_fractions_as_percent_within_0_to_100():
     fig = curves.accuracy_figure([0, 10], [0.5, 0.9], [0.45, 0.85])
     train, test = fig.data
@@ -284,6 +301,7 @@ EVERY_FIGURE = {
     "norms": lambda: curves.norms_figure([0, 1], {"W1": [1.0, 2.0]}),
     "update_ratio": lambda: curves.update_ratio_figure([0, 1], {"W1": [1e-3, 2e-3]}),
     "accuracy": lambda: curves.accuracy_figure([0, 1], [0.1, 0.2]),
+    "rate_finder": lambda: curves.rate_finder_figure([1e-3, 1e-2], [2.0, 1.0], [2.0, 1.5], suggested=1e-3),
     "confusion": lambda: labels.confusion_matrix_figure([0, 1], [0, 1], 2),
     "weight_images": lambda: weights.weight_images_figure(np.ones((4, 3)), (2, 2)),
     "predictions": lambda: labels.predictions_figure(np.ones((2, 4)), (2, 2), [0, 1], [0, 0]),
@@ -300,7 +318,7 @@ EVERY_FIGURE = {
 }
 
 
-LEGEND_FIGURES = ("loss", "compare", "sweep", "norms", "update_ratio", "accuracy")
+LEGEND_FIGURES = ("loss", "compare", "sweep", "norms", "update_ratio", "accuracy", "rate_finder")
 
 
 @pytest.mark.parametrize("name", LEGEND_FIGURES)

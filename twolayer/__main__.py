@@ -1,4 +1,4 @@
-"""Headless command line: `python -m twolayer train|step|compare|predict|sweep|program ...`, the web app's own core."""
+"""Headless command line: `python -m twolayer COMMAND ...`, the web app's own core; --help lists the commands."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from twolayer.cli.flags import (
     EXIT_DIVERGED,
     EXIT_DONE,
     Parser,
+    add_init_weights,
     add_setting_flags,
     bad_input,
     config_from_args,
+    read_start,
 )
+from twolayer.cli.landscape import add_landscape_parser, landscape_command
 from twolayer.cli.predict import add_predict_parser, predict_command
+from twolayer.cli.rate_finder import add_lr_find_parser, lr_find_command
 from twolayer.cli.sweep import add_sweep_parser, sweep_command
 from twolayer.cli.take_home import (
     add_program_parser,
@@ -32,8 +36,7 @@ from twolayer.train.config import ConfigError, TrainConfig
 from twolayer.train.devices import device_note
 from twolayer.train.export import HISTORY_FORMATS, weights_npz, write_history
 from twolayer.train.state import RunState
-from twolayer.train.trainer import Trainer, make_dataset
-from twolayer.train.weights import load_weights
+from twolayer.train.trainer import Trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     train = commands.add_parser("train", help="train the two-layer network and report its history")
     add_setting_flags(train)
-    _add_init_weights(train)
+    add_init_weights(train)
     train.add_argument("--out", metavar="FILE", help="write the history as .json or .csv (default: none)")
     train.add_argument("--save-weights", metavar="FILE.npz", help="write the final weights (default: none)")
     train.add_argument("--quiet", action="store_true", help="print no summary line and no progress (default: off)")
@@ -51,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "step", help="train --epochs epochs (0 allowed), then record every value of the next step, line by line"
     )
     add_setting_flags(step)
-    _add_init_weights(step)
+    add_init_weights(step)
     step.add_argument(
         "--out", metavar="FILE.npz", required=True, help="one array per recorded value, keyed by its name in the code"
     )
@@ -63,15 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_parser(commands)
     add_sweep_parser(commands)
     add_program_parser(commands)
+    add_lr_find_parser(commands)
+    add_landscape_parser(commands)
     return parser
-
-
-def _add_init_weights(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--init-weights",
-        metavar="FILE.npz",
-        help="start from w1 (D_in, H), w2 (H, D_out) [, b1, b2] (default: drawn from the seed)",
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return sweep_command(args)
     if args.command == "program":
         return program_command(args)
+    if args.command == "lr-find":
+        return lr_find_command(args)
+    if args.command == "landscape":
+        return landscape_command(args)
     try:
         config = config_from_args(args)
         if args.command == "compare":
@@ -132,11 +133,7 @@ def summary_line(trainer: Trainer) -> str:
 
 
 def _make_trainer(config: TrainConfig, init_weights: str | None) -> Trainer:
-    data = make_dataset(config)
-    weights = None
-    if init_weights:
-        weights = load_weights(init_weights, data.input_size, config.hidden_size, data.output_size, config.bias)
-    return Trainer(config, data=data, weights=weights)
+    return Trainer(config, *read_start(config, init_weights))
 
 
 def _step(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Lines over epochs: the loss, runs or stages overlaid, a sweep's values, gradient norms, update ratios, accuracy."""
+"""Lines over epochs: the loss, runs or stages overlaid, a sweep's values, gradient norms, update ratios, accuracy;
+and the loss over learning rates, from the range test."""
 
 from __future__ import annotations
 
@@ -159,6 +160,41 @@ def accuracy_figure(
     if test_acc is not None:
         fig.add_trace(_line(epochs, test_acc, "test", PALETTE[1]))
     fig.update_traces(hovertemplate="epoch %{x}: %{y:.1%}")
+    return fig
+
+
+def rate_finder_figure(
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    smoothed: Sequence[float],
+    *,
+    suggested: float | None = None,
+    diverged_at: float | None = None,
+    edge: float | None = None,
+    title: str = "Loss as the learning rate rises",
+) -> go.Figure:
+    """The learning-rate range test: each step's loss (thin) and its moving average against the rate, with upright
+    dashed marks at the suggested rate, where the loss blew up and, when given, `edge`: the edge of stability 2/λ
+    (λ the sharpness, the top eigenvalue of the loss's Hessian), beyond which gradient descent cannot settle."""
+    fig = figure(title, "learning rate", "loss", log_y=True, xaxis=dict(type="log"))
+    raw = _line(lrs, losses, "loss of each step", PALETTE[5])
+    raw.line.width = 1
+    fig.add_trace(raw)
+    fig.add_trace(_line(lrs, smoothed, "moving average", PALETTE[0]))
+    span = [float(np.min(losses)), float(np.max(losses))] if len(losses) else []
+    marks = (("suggested", suggested, PALETTE[2]), ("blew up", diverged_at, PALETTE[1]), ("2/λ", edge, INK))
+    for name, rate, color in marks:
+        if rate is not None and span:
+            fig.add_trace(
+                go.Scatter(
+                    x=[rate, rate],
+                    y=span,
+                    name=f"{name} {rate:.3g}",
+                    mode="lines",
+                    line=dict(color=color, width=2, dash="dash"),
+                    hoverinfo="skip",
+                )
+            )
     return fig
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from twolayer.data.dataset import DataError
+import numpy as np
+
+from twolayer.data.dataset import DataError, Dataset
 from twolayer.train.config import BY_NAME, SETTINGS, ConfigError, TrainConfig
 from twolayer.train.devices import DeviceError
-from twolayer.train.weights import WeightsError
+from twolayer.train.trainer import make_dataset
+from twolayer.train.weights import WeightsError, load_weights
 
 EXIT_DONE, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
 BAD_INPUT = (ConfigError, DataError, DeviceError, WeightsError, ValueError)
@@ -34,6 +37,23 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, choices=spec.choices, **options)
         else:
             parser.add_argument(flag, type=spec.kind, **options)
+
+
+def add_init_weights(parser: argparse.ArgumentParser) -> None:
+    """The --init-weights flag: start from the weights of a .npz file."""
+    parser.add_argument(
+        "--init-weights",
+        metavar="FILE.npz",
+        help="start from w1 (D_in, H), w2 (H, D_out) [, b1, b2] (default: drawn from the seed)",
+    )
+
+
+def read_start(config: TrainConfig, init_weights: str | None) -> tuple[Dataset, dict[str, np.ndarray] | None]:
+    """The run's data, and its starting weights read from `init_weights` (None: the run draws them from its seed)."""
+    data = make_dataset(config)
+    if not init_weights:
+        return data, None
+    return data, load_weights(init_weights, data.input_size, config.hidden_size, data.output_size, config.bias)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -49,12 +49,17 @@ def as_tensors(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {name: torch.tensor(np.asarray(array), dtype=torch.float64) for name, array in weights.items()}
 
 
-def probe_loss(weights: dict[str, torch.Tensor], probe: Probe) -> torch.Tensor:
-    """The lecture's loss on the probe rows: the sum of squared errors of ReLU(x w1 + b1) w2 + b2."""
-    h = probe.x @ weights["w1"]  # (N, H)
+def probe_hidden(weights: dict[str, torch.Tensor], probe: Probe) -> torch.Tensor:
+    """The hidden layer's output on the probe rows: ReLU(x w1 + b1), (N, H)."""
+    h = probe.x @ weights["w1"]
     if "b1" in weights:
         h = h + weights["b1"]
-    y_pred = h.clamp(min=0) @ weights["w2"]  # (N, D_out)
+    return h.clamp(min=0)
+
+
+def probe_loss(weights: dict[str, torch.Tensor], probe: Probe) -> torch.Tensor:
+    """The lecture's loss on the probe rows: the sum of squared errors of ReLU(x w1 + b1) w2 + b2."""
+    y_pred = probe_hidden(weights, probe) @ weights["w2"]  # (N, D_out)
     if "b2" in weights:
         y_pred = y_pred + weights["b2"]
     return (y_pred - probe.y).pow(2).sum()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,6 +233,19 @@ class Trainer(Run):
         else:  # a copy of the shuffling generator: the run's own still draws this order when it gets there
             index = copy.deepcopy(self._shuffle_rng).permutation(len(self.data.x_train))[: self.config.batch_size]
         return self.stage.take(self._x, index), self.stage.take(self._y, index)
+
+    def batches(self) -> Iterator[tuple]:
+        """Endless inputs and targets, as backend arrays, in the order the run's epochs take them from its start;
+        draws nothing from the run."""
+        if self._full_batch:
+            yield from itertools.repeat((self._x, self._y))
+        rows, size = len(self.data.x_train), self.config.batch_size
+        shuffle = np.random.default_rng(_seed_streams(self.config.seed)[2])  # the run's shuffling, drawn afresh
+        while True:
+            order = shuffle.permutation(rows)
+            for start in range(0, rows, size):
+                index = order[start : start + size]
+                yield self.stage.take(self._x, index), self.stage.take(self._y, index)
 
 
 def warm_up(threads: int) -> None:

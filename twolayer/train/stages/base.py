@@ -38,6 +38,9 @@ class Stage(Protocol):
     def weights(self) -> dict[str, np.ndarray]:
         """Copies of the weights as float64 arrays in the lecture's layout."""
 
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Take later steps at `learning_rate`, wherever this stage keeps its rate."""
+
     def to_backend(self, array: np.ndarray) -> Any: ...
     def take(self, array: Any, index: np.ndarray) -> Any: ...
     def to_numpy(self, array: Any) -> np.ndarray: ...
@@ -149,6 +152,9 @@ class Records(Weights):
     """The reads every stage shares, built on its arrays' `copy`, `to_numpy` and `norm_list`."""
 
     gradient_descent = True
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        self.learning_rate = learning_rate
 
     def copy_params(self) -> dict[str, Any]:
         return {name: self.copy(p) for name, p in self.params().items()}

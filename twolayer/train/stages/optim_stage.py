@@ -68,6 +68,11 @@ class Stage(nn_stage.Stage):
     def step(self, x, y) -> float:
         return self.train_step(self.model, self.loss_fn, self.optimizer, x, y)
 
+    def set_learning_rate(self, learning_rate: float) -> None:
+        super().set_learning_rate(learning_rate)
+        for group in self.optimizer.param_groups:  # the optimizer steps at its own copy of the rate
+            group["lr"] = learning_rate
+
 
 SPEC = StageSpec(
     name="optim",
