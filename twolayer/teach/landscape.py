@@ -13,7 +13,7 @@ from twolayer.data.dataset import Dataset
 from twolayer.train.config import TrainConfig
 from twolayer.train.probe import Probe, as_tensors
 from twolayer.train.trainer import Trainer
-from twolayer.train.weight_path import MAX_SNAPSHOTS, WeightPath
+from twolayer.train.weight_path import WeightPath
 
 LINE_T = (np.arange(41) - 10) / 20  # -0.5 to 1.5 in steps of 0.05; 0 (the start) and 1 (the end) exactly
 PLANE_STEPS = (np.arange(21) - 10) / 10  # -1 to 1 in steps of 0.1, 0 exactly: times the plane's radius
@@ -61,18 +61,13 @@ def _numbers(values: np.ndarray) -> list:
 
 
 def record_path(
-    config: TrainConfig,
-    data: Dataset | None = None,
-    weights: dict[str, np.ndarray] | None = None,
-    limit: int = MAX_SNAPSHOTS,
+    config: TrainConfig, data: Dataset | None = None, weights: dict[str, np.ndarray] | None = None
 ) -> tuple[Trainer, WeightPath]:
-    """Train the whole run (from `weights` if given), recording its weights at up to `limit` evenly spaced epochs
-    from 0 to the last; the trainer comes back finished (or diverged, its path ending where it stopped)."""
-    trainer, path = Trainer(config, data=data, weights=weights), WeightPath(limit)
-    for epoch in np.unique(np.linspace(0, config.epochs, limit).round().astype(int)).tolist():
-        trainer.advance(epoch - trainer.epoch)
-        path.record(trainer.epoch, trainer.weights())
-    return trainer, path
+    """Train the whole run (from `weights` if given) and its path: the weights the trainer keeps at its record
+    epochs, from 0 to the last; the trainer comes back finished (or diverged, its path ending where it stopped)."""
+    trainer = Trainer(config, data=data, weights=weights)
+    trainer.advance(config.epochs)
+    return trainer, trainer.path
 
 
 def landscape(path: WeightPath, probe: Probe) -> Landscape:

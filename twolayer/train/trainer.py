@@ -18,6 +18,7 @@ from twolayer.train.devices import resolve_device
 from twolayer.train.run import EVAL_TRAIN_ROWS, Run
 from twolayer.train.stages import make_stage
 from twolayer.train.state import RunState
+from twolayer.train.weight_path import WeightPath, snapshot_limit
 from twolayer.train.weights import initial_weights
 
 MAX_RECORDS = 50  # histogram snapshots and norm records per run, besides those of the first and last epochs
@@ -92,6 +93,8 @@ class Trainer(Run):
         self._partial: _PartialEpoch | None = None  # a mini-batch epoch cut short by a deadline
         # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
         self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
+        # The weights at the record epochs too, within a memory budget: the loss landscape draws the path from them.
+        self.path = WeightPath(snapshot_limit(sum(array.size for array in weights.values())))
         self._record_snapshot()
 
     @property
@@ -195,8 +198,10 @@ class Trainer(Run):
         return True
 
     def _record_snapshot(self) -> None:
-        """Histograms of weights and gradients, and the hidden units' firing rates, after `self.epoch` epochs."""
+        """Histograms of weights and gradients, the hidden units' firing rates and the weights, after `self.epoch`
+        epochs."""
         self.histograms.record(self.epoch, self.histogram_arrays())
+        self.path.record(self.epoch, self.weights())
         self.firing.record(self.epoch, self.stage.to_numpy(self.stage.hidden(self._firing_x) > 0).mean(axis=0))
 
     def _minibatch_steps(self, copy: bool, deadline: float) -> tuple[float | None, dict | None]:

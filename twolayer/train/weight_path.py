@@ -6,17 +6,25 @@ from __future__ import annotations
 import numpy as np
 
 MAX_SNAPSHOTS = 40  # a path at hidden 100 then holds 25 MB of float64 weights
+PATH_BYTES = 16_000_000  # a run's path on a class server: 25 snapshots at hidden 100, the 2 it needs at least beyond
+
+
+def snapshot_limit(parameters: int, budget: int = PATH_BYTES) -> int:
+    """How many float64 snapshots of `parameters` weights fit `budget` bytes: 2 to MAX_SNAPSHOTS."""
+    return max(2, min(MAX_SNAPSHOTS, budget // (8 * parameters)))
 
 
 class WeightPath:
-    """Lecture-layout weights flattened to float64 at evenly spaced epochs, from the first recorded to the latest;
-    when full, every other snapshot goes and later ones are kept half as often."""
+    """Lecture-layout weights flattened to float64, one snapshot per record from the first to the latest; when full,
+    every other snapshot goes and later records are kept half as often, so records evenly spaced in epochs (as the
+    trainer's are) stay evenly spaced."""
 
     def __init__(self, limit: int = MAX_SNAPSHOTS) -> None:
         if limit < 2:
             raise ValueError(f"a weight path keeps at least 2 snapshots (the start and the latest), not {limit}")
         self.limit = limit
-        self.spacing = 1  # epochs, at least, between two kept snapshots
+        self.spacing = 1  # records between two kept snapshots
+        self._records = 0  # recorded so far
         self._kept: list[tuple[int, np.ndarray]] = []
         self._latest: tuple[int, np.ndarray] | None = None  # the newest snapshot, while closer than `spacing`
         self._shapes: dict[str, tuple[int, ...]] = {}  # each weight's name and shape, in the flattened order
@@ -28,10 +36,11 @@ class WeightPath:
         if not self._shapes:
             self._shapes = {name: np.shape(array) for name, array in weights.items()}
         flat = np.concatenate([np.asarray(weights[name], dtype=np.float64).ravel() for name in self._shapes])
-        if len(self._kept) == self.limit:  # full, with no room for a latest one: keep every other, then half as often
+        index, self._records = self._records, self._records + 1
+        if index % self.spacing == 0 and len(self._kept) == self.limit:  # full: keep every other, then half as often
             self._kept = self._kept[::2]
             self.spacing *= 2
-        if self._kept and epoch - self._kept[-1][0] < self.spacing:
+        if index % self.spacing:
             self._latest = (epoch, flat)
         else:
             self._kept.append((epoch, flat))
