@@ -49,7 +49,8 @@ def advise(config: TrainConfig, data: Dataset) -> Advice | None:
 def trial_accuracy(config: TrainConfig, data: Dataset) -> float:
     """Accuracy after SETTINGS_TRIAL_EPOCHS epochs on at most SETTINGS_TRIAL_ROWS training rows (test split if any)."""
     epochs = SETTINGS_TRIAL_EPOCHS
-    trainer = Trainer(config.replace(epochs=epochs, eval_every=epochs), data.head(SETTINGS_TRIAL_ROWS))
+    trial = config.replace(epochs=epochs, eval_every=epochs, sharpness_every=0)  # a trial measures accuracy alone
+    trainer = Trainer(trial, data.head(SETTINGS_TRIAL_ROWS))
     trainer.advance(epochs)
     evals = trainer.evaluations()
     split = "test" if "test_accuracy" in evals else "train"
@@ -106,9 +107,9 @@ def trial_losses(trainer: Trainer, rate: float) -> list[float] | None:
     """The losses of RATE_TRIAL_EPOCHS epochs at `rate` from the run's start, on a copy of at most
     RATE_TRIAL_BATCHES batches of its rows; None when the trial overflowed."""
     config = trainer.config
-    # Inputs and targets alone: with no labels or test split, a trial spends no time on evaluations.
+    # Inputs and targets alone: with no labels or test split (and no sharpness), a trial spends no time on records.
     subset = trainer.data.head(RATE_TRIAL_BATCHES * config.batch_size, train_only=True)
-    trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0)
+    trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0, sharpness_every=0)
     trial = Trainer(trial_config, subset, trainer.initial_weights)
     trial.advance(RATE_TRIAL_EPOCHS)
     return list(trial.history.column("loss")) if trial.status is RunState.DONE else None
