@@ -13,7 +13,7 @@ from twolayer.teach.landscape import landscape, principal_directions, record_pat
 from twolayer.train.config import DTYPES, STAGES
 from twolayer.train.probe import as_tensors, make_probe, probe_loss
 from twolayer.train.stages import stage_spec
-from twolayer.train.weight_path import WeightPath
+from twolayer.train.weight_path import WeightPath, snapshot_limit
 from twolayer.train.weights import read_npz
 
 TINY = {"hidden_size": 8, "batch_size": 16, "epochs": 6}
@@ -96,12 +96,18 @@ def test_the_weight_path_keeps_at_most_its_limit_evenly_spaced_from_the_start_to
         WeightPath().matrix()
 
 
-def test_a_long_run_records_at_most_forty_snapshots_from_epoch_0_to_its_last():
-    config = TrainConfig(hidden_size=4, epochs=500)
+def test_a_run_keeps_its_weights_at_its_record_epochs_thinned_evenly_within_its_limit():
+    config = TrainConfig(hidden_size=4, epochs=5000)  # a record every 100 epochs: 51 of them, over the limit of 40
     trainer, path = record_path(config)
-    assert len(path) == 40 and path.epochs[0] == 0 and path.epochs[-1] == 500 == trainer.epoch
-    assert set(np.diff(path.epochs)) <= {12, 13}
+    assert path.limit == 40 and path.epochs == list(range(0, 5001, 200)) and trainer.epoch == 5000
     np.testing.assert_array_equal(path.unflatten(path.matrix()[-1])["w1"], trainer.weights()["w1"])
+    start = trainer.initial_weights["w1"].astype(np.float32)  # the start as a float32 run holds it
+    np.testing.assert_array_equal(path.unflatten(path.matrix()[0])["w1"], start)
+
+
+def test_a_large_network_keeps_fewer_snapshots_within_the_memory_budget():
+    assert snapshot_limit(79_400) == 25, "hidden 100 on 28 x 28 digits: 16 MB of float64"
+    assert snapshot_limit(1_000) == 40 and snapshot_limit(4096 * 794) == 2
 
 
 def test_the_hidden_units_over_the_run_lie_on_the_final_activations_principal_axes():
@@ -140,7 +146,9 @@ def test_the_cli_writes_the_documented_keys_and_the_weights_train_saves(tmp_path
     saved, trained = read_npz(landscape_weights), read_npz(train_weights)
     assert set(saved) == {"w1", "w2", "b1", "b2"} and all(np.array_equal(saved[k], trained[k]) for k in saved)
     line = capsys.readouterr().out.splitlines()[-1]
-    assert line.startswith("landscape: stage=optim 21 snapshots over 20 epochs, probe loss ")
+    snapshots = len(written["path"]["epochs"])
+    assert snapshots == 11, "a record every 2 epochs"
+    assert line.startswith(f"landscape: stage=optim {snapshots} snapshots over 20 epochs, probe loss ")
     assert main(["landscape", "--out", str(tmp_path / "land.csv")]) == 2
     assert capsys.readouterr().err == f"error: --out {tmp_path / 'land.csv'}: the file name must end in .json\n"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -33,8 +35,10 @@ from twolayer.teach.advice import divergence_hint
 from twolayer.teach.step_record import record_next_step
 from twolayer.teach.verdict import explanation
 from twolayer.train.config import ConfigError, TrainConfig
+from twolayer.train.curvature import Quantity, Sharpness, measure
 from twolayer.train.devices import device_note
 from twolayer.train.export import HISTORY_FORMATS, weights_npz, write_history
+from twolayer.train.probe import make_probe
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
@@ -59,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE.npz", required=True, help="one array per recorded value, keyed by its name in the code"
     )
     step.add_argument("--json", metavar="FILE.json", help="the lines as they ran, with shapes and statistics")
+    sharpness = commands.add_parser(
+        "sharpness", help="the sharpness (the loss's largest curvature) at the run's starting weights, against 2/lr"
+    )
+    add_setting_flags(sharpness)
+    add_init_weights(sharpness)
+    sharpness.add_argument(
+        "--out", metavar="FILE.json", required=True, help="lambda_max, rows, iterations, tolerance, threshold, ..."
+    )
     compare = commands.add_parser(
         "compare", help="train every stage from the same start in float64 and print how closely they agree"
     )
@@ -78,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return predict_command(args)
     if args.command == "step":
         return _step(args)
+    if args.command == "sharpness":
+        return _sharpness(args)
     if args.command == "sweep":
         return sweep_command(args)
     if args.command == "program":
@@ -164,6 +178,36 @@ def _step(args: argparse.Namespace) -> int:
         print("The loss of this step is not finite: the values up to the loss line are written.", file=sys.stderr)
         return EXIT_DIVERGED
     return EXIT_DONE
+
+
+def _sharpness(args: argparse.Namespace) -> int:
+    """Measure the sharpness at the run's starting weights; print it and write it as JSON (exit 3 if not finite)."""
+    try:
+        if Path(args.out).suffix != ".json":
+            raise ValueError(f"--out {args.out}: the file name must end in .json")
+        config = config_from_args(args)
+        trainer = _make_trainer(config, args.init_weights)
+    except BAD_INPUT as exc:
+        return bad_input(exc)
+    found = measure(trainer, make_probe(config, trainer.data))
+    if not math.isfinite(found.value):
+        print("The loss is not finite at these weights: they have no sharpness to measure.", file=sys.stderr)
+        return EXIT_DIVERGED
+    Path(args.out).write_text(json.dumps({**found.to_dict(), "config": config.to_dict()}, indent=1))
+    print(sharpness_line(found))
+    return EXIT_DONE
+
+
+def sharpness_line(found: Sharpness) -> str:
+    """The sharpness in one line: the value, how it was measured, and the edge it puts the run's rate against."""
+    adam = found.edge.quantity is Quantity.ADAM_PRECONDITIONED
+    quantity = "of P^-1 H, Adam's preconditioned Hessian" if adam else "of the Hessian"
+    line = (
+        f"lambda_max {found.value:.6g} ({quantity}, on {found.rows:,} rows; {found.iterations} iterations, "
+        f"tolerance {found.tolerance:g}): {found.edge.steps} are unstable above a learning rate of "
+        f"{found.edge.factor:g}/lambda_max = {found.stable_rate:.3g}; this run's is {found.learning_rate:g}"
+    )
+    return f"{line} ({found.edge.note})" if found.edge.note else line
 
 
 def _compare(config: TrainConfig) -> int:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from twolayer.teach.advice import RATE_TRIAL_EPOCHS, trial_losses
+from twolayer.teach.advice import RATE_TRIAL_EPOCHS, start_edge, trial_losses
 from twolayer.train.stages import stage_spec
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
@@ -87,7 +87,8 @@ def _stalled_far(losses: np.ndarray, zero: float) -> bool:
 
 
 def _too_high(trainer: Trainer, losses: np.ndarray) -> str:
-    """The cause of a loss that rose: steps too large for this optimizer, and a smaller rate that worked."""
+    """The cause of a loss that rose: steps too large for this optimizer, where the start stood against the edge of
+    stability, and a smaller rate: from that edge where it bounds the update, else the one a trial showed to work."""
     config = trainer.config
     peak, at = float(losses.max()), int(losses.argmax())
     jumped = f" It jumped to {peak:,.4g} at epoch {at}:" if peak > 10 * float(losses[0]) else ""
@@ -102,7 +103,11 @@ def _too_high(trainer: Trainer, losses: np.ndarray) -> str:
             f"each step moves the weights by the learning rate times the gradient, and at {config.learning_rate:g} "
             "the steps overshoot the valley they aim for, so the loss climbs instead of falling."
         )
-    return f"The learning rate is too high.{jumped} {why} {_suggest(trainer, smaller=True)}"
+    if not jumped:  # the cause opens the sentence
+        why = why[:1].upper() + why[1:]
+    start = start_edge(trainer)
+    suggestion = start.suggestion(trainer) or _suggest(trainer, smaller=True)
+    return f"The learning rate is too high.{jumped} {why} {start.words} {suggestion}"
 
 
 def _stalled(trainer: Trainer, losses: np.ndarray) -> str:

@@ -28,6 +28,10 @@ HIDDEN_SIZES = (1, 2, 4, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 400, 512
 # a 100,000-epoch run at lecture size or hidden 1024 x batch 1024 for 100 epochs.
 MAX_WORK = 2_000_000_000
 SHARED_START_RATE = 1e-4  # the learning rate for nn.Linear's small start, which the shared initialisation gives all
+# The page's sharpness spacing once turned on (its number input's step): ten points of a lecture-length run. A
+# measurement costs about 100 training steps on one step's rows: 2% of the training time on mnist5k at 50, but on the
+# lecture's 64 rows, whose epoch is one small step, ten measurements take 2.5 times its 0.23 s of training.
+SHARPNESS_STEP = 50
 
 
 def _every_stage(stage: StageSpec) -> bool:
@@ -269,6 +273,16 @@ class TrainConfig:
         high=100_000,
         default_help="0: chosen by the trainer, one per 3,200 rows of training, 10 to 50 a run",
         in_link=False,
+    )
+    sharpness_every: int = setting(
+        0,
+        key="sharpness_every",
+        kind=int,
+        help="epochs between measurements of the sharpness (the loss's largest curvature, against 2/lr) on the "
+        "rows of one step, from epoch 0, each costing about 100 training steps on those rows; 0: off",
+        low=0,
+        high=100_000,
+        control=Control("number", "Sharpness every (epochs)", step=SHARPNESS_STEP),
     )
 
     def __post_init__(self) -> None:

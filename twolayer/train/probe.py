@@ -46,7 +46,8 @@ def make_probe(config: TrainConfig, data: Dataset) -> Probe:
 
 def as_tensors(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Lecture-layout weights as float64 tensors (copies: the caller's arrays are never touched)."""
-    return {name: torch.tensor(np.asarray(array), dtype=torch.float64) for name, array in weights.items()}
+    # Row-major whatever the stage's layout (nn's come back transposed): the same sums, to the last bit, for all.
+    return {name: torch.tensor(np.ascontiguousarray(array), dtype=torch.float64) for name, array in weights.items()}
 
 
 def probe_hidden(weights: dict[str, torch.Tensor], probe: Probe) -> torch.Tensor:

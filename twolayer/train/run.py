@@ -31,6 +31,7 @@ class Run:
         self.history = Table(("epoch", "loss", "seconds"))  # every epoch
         self.stats = Table()  # every stats_every epochs: norms and update ratios
         self.evals = Table()  # every eval_every epochs, for data with labels or a test split
+        self.sharpness = Table(("epoch", "sharpness"))  # every sharpness_every epochs, at the epoch's starting weights
         self.histograms = Histograms()
         self.firing = Firing()
 
@@ -131,11 +132,13 @@ class Run:
         return int((~fired.astype(bool)).sum())
 
     def records(self) -> list[dict[str, float]]:
-        """One dict per completed epoch, merging losses, norms and evaluations where measured."""
+        """One dict per completed epoch, merging losses, norms, evaluations and sharpness where measured (and the
+        sharpness of an epoch that overflowed)."""
         rows = {int(row["epoch"]): row for row in self.history.rows()}
-        for table in (self.stats, self.evals):
+        for table in (self.stats, self.evals, self.sharpness):
             for row in table.rows():
-                rows[int(row["epoch"])].update(row)
+                # The sharpness is measured before its epoch's steps: an epoch that overflowed has it and no loss.
+                rows.setdefault(int(row["epoch"]), {}).update(row)
         for row in rows.values():
             row["epoch"] = int(row["epoch"])
         return list(rows.values())

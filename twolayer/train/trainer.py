@@ -13,8 +13,10 @@ import numpy as np
 
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import load_data
+from twolayer.train import curvature
 from twolayer.train.config import TrainConfig, check_work
 from twolayer.train.devices import resolve_device
+from twolayer.train.probe import make_probe
 from twolayer.train.run import EVAL_TRAIN_ROWS, Run
 from twolayer.train.stages import make_stage
 from twolayer.train.state import RunState
@@ -91,6 +93,7 @@ class Trainer(Run):
         test_rows = 0 if data.x_test is None else len(data.x_test)
         self._eval_every = config.eval_every or evaluation_spacing(rows, test_rows)
         self._partial: _PartialEpoch | None = None  # a mini-batch epoch cut short by a deadline
+        self._probe = make_probe(config, data) if config.sharpness_every else None  # the rows sharpness is taken on
         # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
         self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
         # The weights at the record epochs too, within a memory budget: the loss landscape draws the path from them.
@@ -134,7 +137,10 @@ class Trainer(Run):
         if self._evaluates:
             periods.append(self._eval_every)
         # Epoch e records when e + 1 completed epochs make a multiple of a period, and the last always does.
-        return min([self.config.epochs - 1] + [_next_multiple(self.epoch + 1, p) - 1 for p in periods])
+        first = min([self.config.epochs - 1] + [_next_multiple(self.epoch + 1, p) - 1 for p in periods])
+        if self.config.sharpness_every:  # ... and measures the sharpness before its steps when e is a multiple
+            first = min(first, _next_multiple(self.epoch, self.config.sharpness_every))
+        return first
 
     def _run_quiet(self, count: int, deadline: float) -> int:
         """Up to `count` full-batch epochs that record only loss and time, looped as tightly as the lecture's."""
@@ -168,6 +174,9 @@ class Trainer(Run):
         last = epoch == config.epochs - 1
         measure = epoch == 0 or (epoch + 1) % self._stats_every == 0 or last
         copy = measure and not self.stage.gradient_descent  # only an optimizer's step needs a copy to be measured
+        if config.sharpness_every and epoch % config.sharpness_every == 0 and self._partial is None:
+            # At the weights the epoch starts from, as its loss is, and outside train_seconds.
+            self.sharpness.add(epoch, curvature.measure(self, self._probe).value)
         tick = time.perf_counter()
         if self._full_batch:
             before = self.stage.copy_params() if copy else None

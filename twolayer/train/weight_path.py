@@ -37,7 +37,7 @@ class WeightPath:
             self._shapes = {name: np.shape(array) for name, array in weights.items()}
         flat = np.concatenate([np.asarray(weights[name], dtype=np.float64).ravel() for name in self._shapes])
         index, self._records = self._records, self._records + 1
-        if index % self.spacing == 0 and len(self._kept) == self.limit:  # full: keep every other, then half as often
+        if len(self._kept) == self.limit:  # full, with no room for a latest one: keep every other, then half as often
             self._kept = self._kept[::2]
             self.spacing *= 2
         if index % self.spacing:

@@ -41,6 +41,9 @@ class Stage(Protocol):
     def set_learning_rate(self, learning_rate: float) -> None:
         """Take later steps at `learning_rate`, wherever this stage keeps its rate."""
 
+    def lecture_layout(self, arrays: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Arrays by weight name in the backend's layout, as float64 copies in the lecture's layout."""
+
     def to_backend(self, array: np.ndarray) -> Any: ...
     def take(self, array: Any, index: np.ndarray) -> Any: ...
     def to_numpy(self, array: Any) -> np.ndarray: ...
@@ -160,7 +163,11 @@ class Records(Weights):
         return {name: self.copy(p) for name, p in self.params().items()}
 
     def weights(self) -> dict[str, np.ndarray]:
-        return {name: self.to_numpy(p) for name, p in self.params().items()}
+        return self.lecture_layout(self.params())
+
+    def lecture_layout(self, arrays: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Arrays shaped like the live weights (such as an optimizer's state), as float64 in the lecture's layout."""
+        return {name: self.to_numpy(array) for name, array in arrays.items()}
 
     def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]:
         """Norms of each weight and gradient, and of the last update relative to the weight."""

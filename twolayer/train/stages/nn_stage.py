@@ -100,8 +100,8 @@ class Stage(Records, TorchArrays):
     def grads(self):
         return {name: p.grad for name, p in self.params().items()}
 
-    def weights(self):
-        return {name: self.to_numpy(p.T if _LAYOUT[name][1] else p) for name, p in self.params().items()}
+    def lecture_layout(self, arrays):
+        return {name: self.to_numpy(a.T if _LAYOUT[name][1] else a) for name, a in arrays.items()}
 
     def predict(self, x):
         with torch.no_grad():
