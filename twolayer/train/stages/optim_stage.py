@@ -68,6 +68,13 @@ class Stage(nn_stage.Stage):
     def step(self, x, y) -> float:
         return self.train_step(self.model, self.loss_fn, self.optimizer, x, y)
 
+    def state(self):
+        return {**super().state(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.optimizer.load_state_dict(state["optimizer"])
+
 
 SPEC = StageSpec(
     name="optim",
