@@ -18,7 +18,7 @@ from twolayer.train.config import TrainConfig
 from twolayer.train.state import RunState
 
 SHORT = TrainConfig(hidden_size=8, epochs=5)
-TABLES = ("runs", "live", "board", "board_rounds", "schema_version")
+TABLES = ("runs", "live", "board", "board_rounds", "checkpoints", "schema_version")
 
 
 def finished_session(store: RunStore | None, browser: str, runs: int = 1, config=SHORT) -> TrainingSession:
@@ -199,18 +199,20 @@ def test_a_store_of_the_first_version_is_upgraded_with_its_runs(store_location):
     store = RunStore(store_location)
     try:
         assert [r.number for r in store.runs("b")] == [1]
-        assert store.db.run(lambda tx: tx.execute("SELECT version FROM schema_version").fetchall()) == [(2,)]
+        assert store.db.run(lambda tx: tx.execute("SELECT version FROM schema_version").fetchall()) == [
+            (schema.VERSION,)
+        ]
         assert store.db.run(lambda tx: tx.execute("SELECT size FROM runs").fetchall()) == [(len(body),)]
         finished_session(store, "b")
         assert len(store.board.entries()) == 1
-        assert schema.upgrade(store.db) == 2, "already up to date: nothing to do"
+        assert schema.upgrade(store.db) == schema.VERSION, "already up to date: nothing to do"
     finally:
         store.close()
 
 
 def test_a_store_from_a_newer_twolayer_is_refused_saying_so(open_store, store_location):
     open_store().db.run(lambda tx: tx.execute("UPDATE schema_version SET version = 99"))
-    with pytest.raises(StoreError, match="schema version 99, newer than this twolayer's 2"):
+    with pytest.raises(StoreError, match=f"schema version 99, newer than this twolayer's {schema.VERSION}"):
         RunStore(store_location)
 
 
@@ -230,7 +232,9 @@ def test_processes_opening_a_new_store_together_make_its_tables_once(store_locat
         thread.join()
     try:
         assert errors == [] and len(opened) == 6
-        assert opened[0].db.run(lambda tx: tx.execute("SELECT version FROM schema_version").fetchall()) == [(2,)]
+        assert opened[0].db.run(lambda tx: tx.execute("SELECT version FROM schema_version").fetchall()) == [
+            (schema.VERSION,)
+        ]
     finally:
         for store in opened:
             store.close()

@@ -26,6 +26,14 @@ def read_uploads(files: Mapping[str, bytes]) -> Dataset:
     return load_upload(name, content)
 
 
+UPLOAD = "upload:"  # how a config's `data` begins for an upload, which only the page that took it holds
+
+
 def upload_source(names: list[str]) -> str:
     """The config's `data` for an upload: names its files, so a different upload is a different run."""
-    return "upload:" + ",".join(sorted(names))
+    return UPLOAD + ",".join(sorted(names))
+
+
+def is_upload(source: str) -> bool:
+    """Whether a config's `data` names an upload, data that cannot be read again from the config alone."""
+    return source.startswith(UPLOAD)

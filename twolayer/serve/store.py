@@ -4,7 +4,8 @@ The store is an SQLite file in a directory every app process of one machine can 
 every machine of a class can reach (`TWOLAYER_STORE` names either: see twolayer/serve/database.py). Rows are keyed
 by a hash of the browser's id, a random token only that browser holds (a cookie, never part of a link), so no
 other browser can name them. Entries expire after a day by default and the stored runs are capped in size. The
-class board (twolayer/serve/board.py) lives in the same store.
+class board (twolayer/serve/board.py) lives in the same store, and so does the latest checkpoint of each run in
+progress (twolayer/train/checkpoint.py), from which any process resumes it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from twolayer.data.dataset import Dataset
 from twolayer.serve import schema
 from twolayer.serve.board import Board
 from twolayer.serve.database import Transaction, open_database
+from twolayer.train.checkpoint import CannotResume, CheckpointError, dump, restore
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
 from twolayer.train.state import read_status
+from twolayer.train.trainer import Trainer
 
 log = logging.getLogger("twolayer")
 DAY_S = 24 * 3600
@@ -33,6 +38,7 @@ MAX_BYTES = 50_000_000  # of stored run bodies: about 1,000 runs of 2,000 loss p
 # host names are not unique (containers) name themselves with TWOLAYER_HOST.
 HOST = os.environ.get("TWOLAYER_HOST") or socket.gethostname()
 OWNER = f"{HOST}:{os.getpid()}"
+EXPIRE_CHECKPOINTS = "DELETE FROM checkpoints WHERE saved <= ?"
 
 
 def browser_key(browser_id: str) -> str:
@@ -57,8 +63,24 @@ def run_from_body(body: str) -> PastRun | None:
         return None
 
 
+@dataclass(frozen=True)
+class CheckpointProblem:
+    """Why a run's stored checkpoint is not resumed, in words to show."""
+
+    reason: str
+
+
+def _duration(seconds: float) -> str:
+    """A time span in words: "26 hours", "5 minutes", "0.3 seconds"."""
+    for unit, size in (("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} seconds"
+
+
 class RunStore:
-    """Past runs and runs in progress of every browser, and the class board, in one store shared by the app."""
+    """Past runs, runs in progress and their checkpoints of every browser, and the class board, in one store shared
+    by the app."""
 
     def __init__(self, location: str | Path, ttl_s: float = DAY_S, max_bytes: int = MAX_BYTES) -> None:
         self.db = open_database(location)
@@ -146,10 +168,60 @@ class RunStore:
 
         return self.db.run(work)
 
+    def save_checkpoint(self, browser: str, run: str, trainer: Trainer) -> int:
+        """Keep `trainer`'s checkpoint as the latest of `run` (its session's id), in place of the one before; its
+        size in bytes. Taken between two slices, while nothing advances the run."""
+        now, body = time.time(), dump(trainer)
+
+        def work(tx: Transaction) -> None:
+            tx.execute(
+                "INSERT INTO checkpoints (browser, run, saved, size, body) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (browser, run) DO UPDATE SET saved = excluded.saved, size = excluded.size, "
+                "body = excluded.body",
+                (browser, run, now, len(body), body),
+            )
+            tx.execute(EXPIRE_CHECKPOINTS, (now - self.ttl_s,))
+
+        self.db.run(work)
+        return len(body)
+
+    def latest_checkpoint(
+        self, browser: str, run: str, data: Dataset | None = None
+    ) -> Trainer | CheckpointProblem | None:
+        """The run's latest checkpoint as a trainer that goes on from it (`data`: the upload it trained on, if so);
+        the problem, in words, when it cannot resume; None when there is none, or none that reads (logged)."""
+        row = self.db.run(
+            lambda tx: tx.execute(
+                "SELECT saved, body FROM checkpoints WHERE browser = ? AND run = ?", (browser, run)
+            ).fetchone(),
+            write=False,
+        )
+        if row is None:
+            return None
+        saved, body = row
+        age = time.time() - saved
+        if age >= self.ttl_s:
+            return CheckpointProblem(
+                f"the run's checkpoint is {_duration(age)} old, and runs are kept for {_duration(self.ttl_s)}: "
+                "it is not resumed"
+            )
+        try:
+            return restore(bytes(body), data, files=False)
+        except CannotResume as error:
+            return CheckpointProblem(str(error))
+        except CheckpointError as error:
+            log.warning("skipped a stored checkpoint: %s", error)
+            return None
+
+    def drop_checkpoint(self, browser: str, run: str) -> None:
+        """Forget the run's checkpoint: a run that finished or was put aside needs none."""
+        self.db.run(lambda tx: tx.execute("DELETE FROM checkpoints WHERE browser = ? AND run = ?", (browser, run)))
+
     def _trim(self, tx: Transaction, now: float) -> None:
         """Drop expired entries, then the oldest runs until the bodies fit in max_bytes."""
         tx.execute("DELETE FROM runs WHERE saved <= ?", (now - self.ttl_s,))
         tx.execute("DELETE FROM live WHERE saved <= ?", (now - self.ttl_s,))
+        tx.execute(EXPIRE_CHECKPOINTS, (now - self.ttl_s,))
         (total,) = tx.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()
         if total <= self.max_bytes:
             return

@@ -97,7 +97,8 @@ class Trainer(Run):
         # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
         self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
         # The weights at the record epochs too, within a memory budget: the loss landscape draws the path from them.
-        self.path = WeightPath(snapshot_limit(sum(array.size for array in weights.values())))
+        parameters = sum(array.size for array in weights.values())
+        self.path = WeightPath(snapshot_limit(parameters, config.dtype), config.dtype)
         self._record_snapshot()
 
     @property

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_SNAPSHOTS = 40  # a path at hidden 100 then holds 25 MB of float64 weights
-PATH_BYTES = 16_000_000  # a run's path on a class server: 25 snapshots at hidden 100, the 2 it needs at least beyond
+MAX_SNAPSHOTS = 40  # a path at hidden 100 then holds 13 MB of float32 weights
+PATH_BYTES = 8_000_000  # a run's path on a class server: 25 float32 snapshots at hidden 100; 2 at least beyond that
 
 
-def snapshot_limit(parameters: int, budget: int = PATH_BYTES) -> int:
-    """How many float64 snapshots of `parameters` weights fit `budget` bytes: 2 to MAX_SNAPSHOTS."""
-    return max(2, min(MAX_SNAPSHOTS, budget // (8 * parameters)))
+def snapshot_limit(parameters: int, dtype: str = "float32", budget: int = PATH_BYTES) -> int:
+    """How many snapshots of `parameters` weights in `dtype` fit `budget` bytes: 2 to MAX_SNAPSHOTS."""
+    return max(2, min(MAX_SNAPSHOTS, budget // (np.dtype(dtype).itemsize * parameters)))
 
 
 class WeightPath:
-    """Lecture-layout weights flattened to float64, one snapshot per record from the first to the latest; when full,
-    every other snapshot goes and later records are kept half as often, so records evenly spaced in epochs (as the
-    trainer's are) stay evenly spaced."""
+    """Lecture-layout weights flattened, in the run's precision, one snapshot per record from the first to the
+    latest; when full, every other snapshot goes and later records are kept half as often, so records evenly spaced
+    in epochs (as the trainer's are) stay evenly spaced."""
 
-    def __init__(self, limit: int = MAX_SNAPSHOTS) -> None:
+    def __init__(self, limit: int = MAX_SNAPSHOTS, dtype: str = "float64") -> None:
         if limit < 2:
             raise ValueError(f"a weight path keeps at least 2 snapshots (the start and the latest), not {limit}")
         self.limit = limit
+        self.dtype = dtype  # the run's own: its weights are kept exactly, in half the memory for float32 runs
         self.spacing = 1  # records between two kept snapshots
         self._records = 0  # recorded so far
         self._kept: list[tuple[int, np.ndarray]] = []
@@ -35,7 +36,7 @@ class WeightPath:
             return
         if not self._shapes:
             self._shapes = {name: np.shape(array) for name, array in weights.items()}
-        flat = np.concatenate([np.asarray(weights[name], dtype=np.float64).ravel() for name in self._shapes])
+        flat = np.concatenate([np.asarray(weights[name], dtype=self.dtype).ravel() for name in self._shapes])
         index, self._records = self._records, self._records + 1
         if len(self._kept) == self.limit:  # full, with no room for a latest one: keep every other, then half as often
             self._kept = self._kept[::2]
@@ -61,7 +62,7 @@ class WeightPath:
         """The snapshots as the rows of one (snapshots, weights) float64 array."""
         if not self._kept:
             raise ValueError("the weight path is empty: record the start's weights first")
-        return np.stack([flat for _, flat in self._snapshots()])
+        return np.stack([flat for _, flat in self._snapshots()]).astype(np.float64)
 
     def unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """One flattened row (a snapshot, or a direction among them) as lecture-layout weights by name."""

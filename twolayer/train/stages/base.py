@@ -52,6 +52,12 @@ class Stage(Protocol):
     def adopt_thread_count(self) -> None: ...
     def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]: ...
 
+    def state(self) -> dict[str, Any]:
+        """What training changes in the stage (weights, last gradients, an optimizer's state), as live values."""
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Take up a `state()` of a stage built from the same config, to the bit."""
+
 
 class NumpyArrays:
     """Arrays are NumPy arrays on the CPU."""
@@ -84,6 +90,10 @@ class NumpyArrays:
     @staticmethod
     def copy(array: np.ndarray) -> np.ndarray:
         return array.copy()
+
+    @staticmethod
+    def assign(array: np.ndarray, value: np.ndarray) -> None:
+        array[...] = value
 
     @staticmethod
     def relu(array: np.ndarray) -> np.ndarray:
@@ -133,6 +143,11 @@ class TorchArrays:
         return tensor.detach().clone()
 
     @staticmethod
+    def assign(tensor: torch.Tensor, value: torch.Tensor) -> None:
+        with torch.no_grad():
+            tensor.copy_(value)
+
+    @staticmethod
     def relu(tensor: torch.Tensor) -> torch.Tensor:
         return tensor.clamp(min=0)
 
@@ -168,6 +183,21 @@ class Records(Weights):
     def lecture_layout(self, arrays: dict[str, Any]) -> dict[str, np.ndarray]:
         """Arrays shaped like the live weights (such as an optimizer's state), as float64 in the lecture's layout."""
         return {name: self.to_numpy(array) for name, array in arrays.items()}
+
+    def state(self) -> dict[str, Any]:
+        """The live weights and last gradients, in the backend's layout and dtype: read them before the next step."""
+        return {"params": self.params(), "grads": self.grads()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Copy a `state()` into this stage's weights, which stay the arrays its parts hold, and gradients."""
+        for name, param in self.params().items():
+            self.assign(param, state["params"][name])
+        self.set_grads(state["grads"])
+
+    def set_grads(self, grads: dict[str, Any]) -> None:
+        """Put back the last step's gradients where autograd leaves them: each weight's .grad."""
+        for name, param in self.params().items():
+            param.grad = grads[name]
 
     def norms(self, before: dict[str, Any] | None = None) -> dict[str, float]:
         """Norms of each weight and gradient, and of the last update relative to the weight."""
@@ -211,6 +241,9 @@ class HandWritten(Records):
 
     def grads(self):
         return dict(zip(("w1", "w2"), self._grads, strict=True))
+
+    def set_grads(self, grads):
+        self._grads = (grads["w1"], grads["w2"])
 
     def predict(self, x):
         return self.relu(self.hidden(x)) @ self.w2

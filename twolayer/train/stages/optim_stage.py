@@ -73,6 +73,13 @@ class Stage(nn_stage.Stage):
         for group in self.optimizer.param_groups:  # the optimizer steps at its own copy of the rate
             group["lr"] = learning_rate
 
+    def state(self):
+        return {**super().state(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.optimizer.load_state_dict(state["optimizer"])
+
 
 SPEC = StageSpec(
     name="optim",
