@@ -23,6 +23,7 @@ from page import (
     compare_view,
     draw_view,
     history_view,
+    landscape_view,
     persist,
     state,
     step_view,
@@ -98,13 +99,16 @@ def main() -> None:
     training_view.advice_box(config, data)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
-    names = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
+    names = ["Training", "Inside a step", "Landscape", "Draw", "Sweep", "Compare stages", "Run history"]
     opening = "Sweep" if state.SWEEP_LINK.get() else None  # a link that hands out a sweep opens it
-    train_tab, inside_tab, draw_tab, sweep_tab, compare_tab, runs_tab = st.tabs(names, default=opening)
+    tabs = st.tabs(names, default=opening)
+    train_tab, inside_tab, landscape_tab, draw_tab, sweep_tab, compare_tab, runs_tab = tabs
     with train_tab:
         placeholders = training_view.training_tab(sess, config, data, values["stage"])
     with inside_tab:
         step_view.step_tab(sess)
+    with landscape_tab:
+        landscape_view.landscape_tab(sess, config, data, pool)
     with draw_tab:
         refresh_drawing = draw_view.draw_tab(sess)
     with sweep_tab:

@@ -16,6 +16,7 @@ class Panel(Enum):
     W2_OVER_TIME = "w2 over time"
     GRADIENT_NORMS = "gradient norms"
     UPDATE_RATIOS = "update ratios"
+    SHARPNESS = "sharpness"
     LABELS = "labels"
 
 

@@ -17,11 +17,12 @@ from page.panels import HistogramKind
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-    from page.state_types import Recorded, SweepRun
+    from page.state_types import LandscapeViews, Recorded, SweepRun
     from twolayer.data.dataset import Dataset
     from twolayer.serve.session import TrainingSession
     from twolayer.teach.advice import Advice
     from twolayer.teach.compare import Comparison
+    from twolayer.teach.rate_finder import RateFinding
     from twolayer.train.config import TrainConfig
 
 T = TypeVar("T")
@@ -98,6 +99,14 @@ SWEEP_ERROR: Key[str | None] = Key("sweep_error", None)  # why the sweep could n
 # The Draw tab (draw_view.py).
 DRAW_SHOWN: Key[int | None] = Key("draw_test_shown", None)  # the data image on the pad, if any
 DRAW_NEXT: Key[int] = Key("draw_test_next", 0)  # the data image the "Try a ..." button brings next
+
+# The Landscape tab (landscape_view.py).
+LANDSCAPE: Key[LandscapeViews | None] = Key(
+    "landscape", None
+)  # the views of the run shown, at the epoch they were made
+# The settings the rate finder ran for, what it found, and the rate 2/λ0 at their start.
+RATE_FINDING: Key[tuple[TrainConfig, RateFinding, float] | None] = Key("rate_finding", None)
+HIDDEN_EPOCH: Key[int | None] = Key("hidden_epoch", None)  # the hidden units' epoch slider's widget
 
 # The class board and naming one's runs on it (board_view.py).
 BOARD_X: Key[str | None] = Key("board_x", None)  # the "Across: a setting" selectbox's widget

@@ -1,4 +1,5 @@
-"""The page's own types among the values page/state.py keeps: a tab's recorded step and a sweep in training.
+"""The page's own types among the values page/state.py keeps: a tab's recorded step, a sweep in training and the
+Landscape tab's views of a run.
 
 They sit below the tabs that make them, so that state.py declares its keys without importing any tab.
 """
@@ -11,8 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from twolayer.teach.hidden_map import HiddenMap
+from twolayer.teach.landscape import Landscape
 from twolayer.teach.step_record import StepRecording
 from twolayer.teach.sweep import Sweep
+from twolayer.train.curvature import Sharpness
 from twolayer.train.state import RunState
 
 
@@ -42,3 +46,13 @@ class SweepRun:
     spec: str  # KEY:V1,V2 as a link writes it
     playing: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+@dataclass(frozen=True)
+class LandscapeViews:
+    """The Landscape tab's views of one run at one epoch, made once and drawn at every script run after."""
+
+    key: tuple[int, int]  # id and epoch of the run
+    landscape: Landscape
+    start: Sharpness  # at the run's starting weights: where its rate stood against the edge from the first step
+    hidden: HiddenMap | None  # None: data without labels

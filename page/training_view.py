@@ -9,6 +9,7 @@ import streamlit as st
 
 from page import live_chart, state, take_home
 from page.panels import HISTOGRAMS, HistogramKind, Panel
+from page.landscape_view import sharpness_chart
 from page.plot import plot
 from twolayer.charts.curves import accuracy_figure, norms_figure, update_ratio_figure
 from twolayer.charts.labels import MATRIX_HEIGHT_PX, confusion_matrix_figure, predictions_figure
@@ -162,6 +163,12 @@ def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) 
         plot(spot, update_ratio_figure(stats["epoch"], ratios), key, caption)
 
 
+def sharpness_panel(spot: live_chart.Spot, trainer: Trainer, key: str) -> None:
+    """The sharpness against the edge 2/lr (or the update's own), once the run has measured it."""
+    if not sharpness_chart(spot, trainer, key):
+        spot.unplace()
+
+
 def label_panels(container, trainer: Trainer, key: str) -> None:
     """Views that need labels: accuracy, confusion matrix, hidden units as images, predictions."""
     data = trainer.data
@@ -290,6 +297,7 @@ def training_tab(sess: TrainingSession, config: TrainConfig | None, data: Datase
     for column, panel in zip(st.columns(2), (Panel.GRADIENT_NORMS, Panel.UPDATE_RATIOS), strict=True):
         with column:
             placeholders[panel] = live_chart.Spot(panel.value, feeds)
+    placeholders[Panel.SHARPNESS] = live_chart.Spot(Panel.SHARPNESS.value, feeds)
     placeholders[Panel.LABELS] = st.empty()
     return placeholders
 
@@ -313,6 +321,7 @@ PANEL_DRAWERS: dict[Panel, Callable[..., None]] = {
     **{panel: partial(histogram_panel, panel=panel) for panel in HISTOGRAMS},
     Panel.GRADIENT_NORMS: partial(norm_panel, panel=Panel.GRADIENT_NORMS),
     Panel.UPDATE_RATIOS: partial(norm_panel, panel=Panel.UPDATE_RATIOS),
+    Panel.SHARPNESS: sharpness_panel,
     Panel.LABELS: label_panels,
 }
 

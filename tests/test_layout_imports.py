@@ -30,6 +30,7 @@ PAGE_RANKS = {
     "widgets": 1,
     # The tabs and the class board, with their parts.
     "training_view": 2,
+    "landscape_view": 2,
     "step_view": 2,
     "step_values": 2,
     "draw_view": 2,

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from .helpers import button, status, wait_for_app
 
-TABS = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
+TABS = ["Training", "Inside a step", "Landscape", "Draw", "Sweep", "Compare stages", "Run history"]
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 LABELLED_RUN = "?data=digits&stage=optim&epochs=30&hidden=32&lr=0.001"
 MAX_TABS = 250  # key presses to walk the whole page once

@@ -13,7 +13,7 @@ from twolayer.train.config import STAGES
 from .helpers import REPO, button, status, wait_for_app
 
 PHONE = {"width": 390, "height": 844}
-TABS = ["Training", "Inside a step", "Draw", "Sweep", "Compare stages", "Run history"]
+TABS = ["Training", "Inside a step", "Landscape", "Draw", "Sweep", "Compare stages", "Run history"]
 
 
 def test_a_sweep_of_three_learning_rates_on_mnist_trains_to_the_end(page: Page, app_server: str, screenshot_dir):
