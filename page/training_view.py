@@ -8,8 +8,8 @@ from functools import partial
 import streamlit as st
 
 from page import live_chart, state, take_home
-from page.panels import HISTOGRAMS, HistogramKind, Panel
 from page.landscape_view import sharpness_chart
+from page.panels import HISTOGRAMS, HistogramKind, Panel
 from page.plot import plot
 from twolayer.charts.curves import accuracy_figure, norms_figure, update_ratio_figure
 from twolayer.charts.labels import MATRIX_HEIGHT_PX, confusion_matrix_figure, predictions_figure
