@@ -108,22 +108,23 @@ def _rate_finder(config: TrainConfig | None, data: Dataset | None, pool: SlotPoo
             if not acquired:
                 st.warning("The server is busy training other runs; try again in a moment.")
             else:
-                start = Trainer(config, data=data)
-                edge_rate = curvature.measure(start, make_probe(config, start.data)).stable_rate
-                state.RATE_FINDING.set((config, find_rate(config, data), edge_rate))
+                fresh = Trainer(config, data=data)
+                start = curvature.measure(fresh, make_probe(config, fresh.data))
+                state.RATE_FINDING.set((config, find_rate(config, data), start))
     kept = state.RATE_FINDING.get()
     if kept is None:
         return
-    settings, found, edge_rate = kept
+    settings, found, start = kept
     figure = rate_finder_figure(
         found.lrs,
         found.losses,
         found.smoothed,
         suggested=found.suggested,
         diverged_at=found.diverged_at,
-        edge=edge_rate,
+        edge=start.stable_rate,
+        edge_rule=f"{start.edge.factor:g}/λ0",
     )
-    plot(st, figure, "landscape-rates", "Rate finder chart: " + rate_words(found, edge_rate))
+    plot(st, figure, "landscape-rates", "Rate finder chart: " + rate_words(found, start))
     if found.suggested is not None and settings == config:
         stops = BY_KEY["lr"].control.stops
         st.button(

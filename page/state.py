@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from twolayer.teach.compare import Comparison
     from twolayer.teach.rate_finder import RateFinding
     from twolayer.train.config import TrainConfig
+    from twolayer.train.curvature import Sharpness
 
 T = TypeVar("T")
 
@@ -104,8 +105,8 @@ DRAW_NEXT: Key[int] = Key("draw_test_next", 0)  # the data image the "Try a ..."
 LANDSCAPE: Key[LandscapeViews | None] = Key(
     "landscape", None
 )  # the views of the run shown, at the epoch they were made
-# The settings the rate finder ran for, what it found, and the rate 2/λ0 at their start.
-RATE_FINDING: Key[tuple[TrainConfig, RateFinding, float] | None] = Key("rate_finding", None)
+# The settings the rate finder ran for, what it found, and the sharpness at their start (the edge 2/λ0, ...).
+RATE_FINDING: Key[tuple[TrainConfig, RateFinding, Sharpness] | None] = Key("rate_finding", None)
 HIDDEN_EPOCH: Key[int | None] = Key("hidden_epoch", None)  # the hidden units' epoch slider's widget
 
 # The class board and naming one's runs on it (board_view.py).

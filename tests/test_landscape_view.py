@@ -94,10 +94,10 @@ def test_the_rate_finder_marks_its_suggestion_and_the_edge_and_offers_the_rate(o
     at = open_app({"data": "digits", "stage": "optim", "optimizer": "sgd", "hidden": "16", "epochs": "5"})
     at.button(key="find_rate").click().run()
     assert not at.exception
-    settings, found, edge_rate = at.session_state[state.RATE_FINDING.name]
-    assert found.suggested is not None and found.lrs == sorted(found.lrs) and edge_rate > 0
+    settings, found, start = at.session_state[state.RATE_FINDING.name]
+    assert found.suggested is not None and found.lrs == sorted(found.lrs) and start.stable_rate == 2 / start.value
     names = [trace["name"] for trace in charts(at)["Loss as the learning rate rises"]["data"]]
-    assert f"suggested {found.suggested:.3g}" in names and f"2/λ {edge_rate:.3g}" in names
+    assert f"suggested {found.suggested:.3g}" in names and f"2/λ0 {start.stable_rate:.3g}" in names
     assert any(w.startswith("Rate finder chart:") and f"near {found.suggested:.3g}" in w for w in captions(at))
     use = at.button(key="use_found_rate")
     use.click().run()

@@ -171,18 +171,19 @@ def rate_finder_figure(
     suggested: float | None = None,
     diverged_at: float | None = None,
     edge: float | None = None,
+    edge_rule: str = "2/λ",
     title: str = "Loss as the learning rate rises",
 ) -> go.Figure:
     """The learning-rate range test: each step's loss (thin) and its moving average against the rate, with upright
-    dashed marks at the suggested rate, where the loss blew up and, when given, `edge`: the edge of stability 2/λ
-    (λ the sharpness, the top eigenvalue of the loss's Hessian), beyond which gradient descent cannot settle."""
+    dashed marks at the suggested rate, where the loss blew up and, when given, `edge`: the edge of stability, named
+    `edge_rule` (2/λ, λ the sharpness, the top eigenvalue of the loss's Hessian), beyond which steps cannot settle."""
     fig = figure(title, "learning rate", "loss", log_y=True, xaxis=dict(type="log"))
     raw = _line(lrs, losses, "loss of each step", PALETTE[5])
     raw.line.width = 1
     fig.add_trace(raw)
     fig.add_trace(_line(lrs, smoothed, "moving average", PALETTE[0]))
     span = [float(np.min(losses)), float(np.max(losses))] if len(losses) else []
-    marks = (("suggested", suggested, PALETTE[2]), ("blew up", diverged_at, PALETTE[1]), ("2/λ", edge, INK))
+    marks = (("suggested", suggested, PALETTE[2]), ("blew up", diverged_at, PALETTE[1]), (edge_rule, edge, INK))
     for name, rate, color in marks:
         if rate is not None and span:
             fig.add_trace(

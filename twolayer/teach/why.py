@@ -10,7 +10,7 @@ import numpy as np
 from twolayer.teach.hidden_map import HiddenMap
 from twolayer.teach.landscape import Landscape
 from twolayer.teach.rate_finder import RateFinding
-from twolayer.train.curvature import Edge
+from twolayer.train.curvature import Edge, Sharpness
 
 
 def sharpness_words(epochs: Sequence[int], values: Sequence[float], edge: Edge, learning_rate: float) -> str:
@@ -61,18 +61,18 @@ def plane_words(view: Landscape) -> str:
     )
 
 
-def rate_words(found: RateFinding, edge_rate: float | None) -> str:
-    """The rate finder's curve: where the loss fell fastest, where it blew up, and the edge 2/λ0 beside them."""
-    start, steps = found.lrs[0], len(found.lrs)
-    parts = [f"{steps} steps from a rate of {start:.0e}, each larger by the same factor"]
+def rate_words(found: RateFinding, start: Sharpness | None) -> str:
+    """The rate finder's curve: where the loss fell fastest, where it blew up, and the edge (2/λ0, ...) beside them."""
+    parts = [f"{len(found.lrs)} steps from a rate of {found.lrs[0]:.0e}, each larger by the same factor"]
     if found.suggested is not None:
         parts.append(f"the loss fell fastest near {found.suggested:.3g}, the suggested rate")
     else:
         parts.append("the loss never fell")
     if found.diverged_at is not None:
         parts.append(f"it blew up at {found.diverged_at:.3g}")
-    if edge_rate is not None:
-        parts.append(f"at the start, steps are unstable above 2/λ0 = {edge_rate:.3g}")
+    if start is not None:
+        rule = f"{start.edge.factor:g}/λ0"
+        parts.append(f"at the start, {start.edge.steps} are unstable above {rule} = {start.stable_rate:.3g}")
     return "; ".join(parts) + "."
 
 
