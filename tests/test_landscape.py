@@ -106,8 +106,8 @@ def test_a_run_keeps_its_weights_at_its_record_epochs_thinned_evenly_within_its_
 
 
 def test_a_large_network_keeps_fewer_snapshots_within_the_memory_budget():
-    assert snapshot_limit(79_400) == 25, "hidden 100 on 28 x 28 digits: 8 MB of float32"
-    assert snapshot_limit(79_400, "float64") == 12 and snapshot_limit(1_000) == 40 and snapshot_limit(4096 * 794) == 2
+    assert snapshot_limit(79_400) == 12, "hidden 100 on 28 x 28 digits: 4 MB of float32"
+    assert snapshot_limit(79_400, "float64") == 6 and snapshot_limit(1_000) == 40 and snapshot_limit(4096 * 794) == 2
 
 
 def test_the_hidden_units_over_the_run_lie_on_the_final_activations_principal_axes():

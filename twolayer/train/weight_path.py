@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 MAX_SNAPSHOTS = 40  # a path at hidden 100 then holds 13 MB of float32 weights
-PATH_BYTES = 8_000_000  # a run's path on a class server: 25 float32 snapshots at hidden 100; 2 at least beyond that
+# A run's path on a class server, and in each of its checkpoints: 12 float32 snapshots at hidden 100; 2 at least.
+PATH_BYTES = 4_000_000
 
 
 def snapshot_limit(parameters: int, dtype: str = "float32", budget: int = PATH_BYTES) -> int:
