@@ -1,4 +1,5 @@
-"""What survives a reload: the browser's id (a cookie), its session on the shared run store, and runs cut short.
+"""What survives a reload: the browser's id (a cookie), its session on the shared run store, and runs cut short,
+resumed from their checkpoints.
 
 The store is what `TWOLAYER_STORE` names, a directory (SQLite) or a `postgresql://` URL (scripts/serve-class gives
 every process the same one), else a per-user cache directory; a page whose store cannot be opened keeps its runs in
@@ -19,10 +20,11 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from page import state
+from page import state, widgets
 from twolayer.serve.database import describe
 from twolayer.serve.session import TrainingSession
-from twolayer.serve.store import OWNER, RunStore, browser_key, process_alive
+from twolayer.serve.store import OWNER, Claimed, RunStore, browser_key, process_alive
+from twolayer.train.trainer import Trainer
 
 log = logging.getLogger("twolayer")
 COOKIE = "twolayer_browser"
@@ -32,6 +34,9 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 # its process cannot be checked (another host).
 LIVE_EVERY_S = 2.0
 STALE_S = 15.0
+# A playing run's checkpoint is saved at most this often: a lost process costs its runs at most these seconds of
+# training, while a save (a few ms, BENCHMARKS.md section 9) takes a small share of it.
+CHECKPOINT_EVERY_S = 5.0
 REOPEN_S = 30.0  # between tries to open a store that could not be opened
 
 
@@ -98,28 +103,67 @@ def training_session() -> TrainingSession:
 
 
 def recover_interrupted(sess: TrainingSession) -> None:
-    """Move this browser's runs cut short (reload, a server process gone) into the run history and say so."""
+    """Resume this browser's run cut short (reload, a server process gone) from its checkpoint where the page has no
+    run of its own; put the others into the run history, and say so."""
     if sess.store is None:
         return
     try:
-        runs = sess.store.claim_interrupted(sess.browser, _alive, STALE_S, own_session=sess.session_id)
+        claimed = sess.store.claim_interrupted(sess.browser, _alive, STALE_S, own_session=sess.session_id)
     except Exception as error:  # a busy or broken store costs the recovery, never the page
         log.warning("could not check for interrupted runs: %s", error)
         return
-    if runs:
-        sess.keep_runs(runs)
-        last = runs[-1]
-        state.INTERRUPTED_NOTE.set(
-            f"Your last run ({last.config.stage}, hidden {last.config.hidden_size}) stopped at epoch "
-            f"{last.epochs_completed} of {last.config.epochs}: the page was reloaded or the server process it "
-            "trained on stopped. Its loss curve is in **Run history**, and the settings come back from the link: "
-            "press **Train** to run it again."
-        )
+    if not claimed:
+        return
+    # Only what this page claimed is resumed, so two pages (or processes) never both go on with one run; a page
+    # with a run of its own (another tab) keeps it.
+    found = _checkpoint(sess, claimed[-1]) if sess.trainer is None else None
+    if isinstance(found, Trainer):
+        _resume(sess, found, claimed.pop().session)
+        if not claimed:
+            return
+    sess.keep_runs([claim.run for claim in claimed])
+    last = claimed[-1].run
+    why = f" It cannot be resumed: {found}." if found else ""
+    state.INTERRUPTED_NOTE.set(
+        f"Your last run ({last.config.stage}, hidden {last.config.hidden_size}) stopped at epoch "
+        f"{last.epochs_completed} of {last.config.epochs}: the page was reloaded or the server process it "
+        f"trained on stopped.{why} Its loss curve is in **Run history**, and the settings come back from the link: "
+        "press **Train** to run it again."
+    )
+
+
+def _checkpoint(sess: TrainingSession, claim: Claimed) -> Trainer | str | None:
+    """The claimed run as its latest checkpoint left it; why it cannot resume; None when it left none that reads."""
+    try:
+        found = sess.store.latest_checkpoint(sess.browser, claim.session)
+    except Exception as error:  # as above: the run is then reported as cut short
+        log.warning("could not read the checkpoint of an interrupted run: %s", error)
+        return None
+    if isinstance(found, Trainer) and found.config != claim.run.config:
+        log.warning("skipped a checkpoint of other settings than its run in progress")
+        return None
+    return found if found is None or isinstance(found, Trainer) else found.reason
+
+
+def _resume(sess: TrainingSession, trainer: Trainer, left_by: str) -> None:
+    """Play on the claimed run in this page, its settings in the controls, and say so once."""
+    sess.resume(trainer, left_by)
+    widgets.restore_run_settings(sess)
+    state.put_settings({"data": trainer.config.data})  # a run that resumes trained on data a link may name
+    now = time.monotonic()
+    state.LIVE_REPORTED.set(now)
+    state.CHECKPOINT_SAVED.set(now)
+    state.RESUMED_NOTE.set(
+        (trainer, f"Resumed at epoch {trainer.epoch} after the server lost it; nothing else changed.")
+    )
 
 
 def report_live(sess: TrainingSession) -> None:
-    """Save how far the playing run got, at most every LIVE_EVERY_S."""
+    """Save the playing run's checkpoint, at most every CHECKPOINT_EVERY_S, and how far it got, every LIVE_EVERY_S."""
     now = time.monotonic()
+    if now - state.CHECKPOINT_SAVED.get() >= CHECKPOINT_EVERY_S:
+        state.CHECKPOINT_SAVED.set(now)
+        sess.save_checkpoint()
     if now - state.LIVE_REPORTED.get() < LIVE_EVERY_S:
         return
     state.LIVE_REPORTED.set(now)
@@ -127,7 +171,12 @@ def report_live(sess: TrainingSession) -> None:
 
 
 def interrupted_note(sess: TrainingSession) -> None:
-    """The message about runs cut short, until a new run starts."""
+    """The message about a run resumed, or about runs cut short, until another run starts."""
+    resumed = state.RESUMED_NOTE.get()
+    if resumed is not None and resumed[0] is sess.trainer:
+        st.info(resumed[1], icon=":material/restart_alt:")
+    else:
+        state.RESUMED_NOTE.pop()
     if sess.playing:
         state.INTERRUPTED_NOTE.pop()
     if note := state.INTERRUPTED_NOTE.get():

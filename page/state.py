@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from twolayer.teach.rate_finder import RateFinding
     from twolayer.train.config import TrainConfig
     from twolayer.train.curvature import Sharpness
+    from twolayer.train.trainer import Trainer
 
 T = TypeVar("T")
 
@@ -64,7 +65,10 @@ BROWSER_ID: Key[str | None] = Key("browser_id", None)  # from the browser's cook
 SET_COOKIE: Key[bool] = Key("set_cookie", False)  # the browser came without a valid id: the page sets the cookie
 SESSION: Key[TrainingSession | None] = Key("session", None)  # the page's runs, made on its first script run
 INTERRUPTED_NOTE: Key[str | None] = Key("interrupted_note", None)  # the message about runs cut short
+# The run resumed from its checkpoint, and the message about it.
+RESUMED_NOTE: Key[tuple[Trainer, str] | None] = Key("resumed_note", None)
 LIVE_REPORTED: Key[float] = Key("live_reported", 0.0)  # monotonic time the playing run last saved its progress
+CHECKPOINT_SAVED: Key[float] = Key("checkpoint_saved", 0.0)  # monotonic time the playing run last saved its checkpoint
 
 # The link and the controls (widgets.py).
 SETTINGS_LOADED: Key[bool] = Key("settings_loaded", False)  # the link's settings went into the controls

@@ -31,11 +31,14 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 @pytest.fixture
 def open_app() -> Callable[..., AppTest]:
-    """Opens the page headless: `open_app(query)` runs app.py once with `query` as its link's settings."""
+    """Opens the page headless: `open_app(query, session)` runs app.py once with `query` as its link's settings and
+    `session` (key to value) in its session state, as a browser's cookie would bring its id."""
 
-    def open_(query: dict | None = None) -> AppTest:
+    def open_(query: dict | None = None, session: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=120)
         at.query_params.update(query or {})
+        for key, value in (session or {}).items():
+            at.session_state[key] = value
         return at.run()
 
     return open_

@@ -149,7 +149,9 @@ def test_a_run_cut_short_is_claimed_once_by_the_next_session(open_store):
 
     assert store.claim_interrupted("b", lambda owner, session: True, stale_s=60) == [], "its session is alive"
     assert store.claim_interrupted("other-browser", nobody_alive, stale_s=60) == []
-    (run,) = store.claim_interrupted("b", nobody_alive, stale_s=60)
+    (claim,) = store.claim_interrupted("b", nobody_alive, stale_s=60)
+    run = claim.run
+    assert claim.session == "old-session", "the key of its checkpoint"
     assert (run.status, run.stopped_at, run.outcome) == (RunState.INTERRUPTED, 37, "interrupted at 37")
     assert run.epochs_completed == 37 and len(run.losses) == 37
     assert store.claim_interrupted("b", nobody_alive, stale_s=60) == [], "claimed once"

@@ -8,9 +8,17 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from harness.browser import LOSS_JS
 from harness.cluster import Cluster, haproxy_binary
 from harness.server import free_port
-from harness.sessions import compare_histories, run_sessions, served_by, session_settings
+from harness.sessions import (
+    Settings,
+    compare_histories,
+    reference_losses,
+    run_sessions,
+    served_by,
+    session_settings,
+)
 
 from .helpers import button, status, wait_for_app
 
@@ -55,21 +63,36 @@ def test_sessions_spread_over_the_processes_and_train_as_the_core_does(cluster, 
         assert equal, f"{settings.query()}: {note}"
 
 
-def test_a_killed_process_sends_its_students_to_the_other_with_their_settings_and_runs(cluster, browser):
-    """Kill one process mid-run: the other's student finishes; the killed one's page says so and keeps its settings."""
+def assert_as_left_alone(page: Page, settings: Settings) -> None:
+    """The page's loss chart, thinned for drawing, holds the losses of the core's run left alone, to the last."""
+    alone = reference_losses(settings)
+    # The chart's last frame may land a moment after the status says Done.
+    for _ in range(20):
+        drawn = page.evaluate(LOSS_JS)
+        if drawn[-1] == alone[-1]:
+            break
+        page.wait_for_timeout(250)
+    assert drawn[-1] == alone[-1], f"final loss {drawn[-1]} against the core's {alone[-1]}"
+    assert set(drawn) <= set(alone), "every loss drawn is one of the run left alone"
+
+
+def test_a_killed_process_sends_its_students_to_the_other_where_their_runs_resume_to_the_same_end(cluster, browser):
+    """Kill one process mid-run: its student's run resumes on the other from its checkpoint, by itself, and ends
+    with the losses of the core's run left alone; the other process's student is untouched."""
+    settings = Settings("numpy", hidden=64, seed=7, epochs=20000)
     pages = []
     try:
         # Until the two land on different processes (the proxy balances new browsers by open connections).
         for _ in range(6):
             context, page = new_page(browser)
-            page.goto(f"{cluster.url}/?epochs=20000&hidden=64&seed=7")
+            page.goto(f"{cluster.url}/?{settings.query()}")
             wait_for_app(page)
             pages.append((served_by(context), context, page))
             if len({name for name, _, _ in pages}) == 2:
                 break
         by_server = {name: (context, page) for name, context, page in pages}
         assert set(by_server) == {"app1", "app2"}, f"six browsers all went to {set(by_server)}"
-        (_, victim), (_, survivor) = by_server["app1"], by_server["app2"]
+        (victim_context, victim), (_, survivor) = by_server["app1"], by_server["app2"]
         for page in (victim, survivor):
             button(page, "Train").click()
         for page in (victim, survivor):
@@ -77,19 +100,19 @@ def test_a_killed_process_sends_its_students_to_the_other_with_their_settings_an
 
         cluster.kill(0)  # app1, as a crash would
 
-        # The page reconnects through the proxy to the live process and says what happened.
-        note = victim.get_by_test_id("stAlert").filter(has_text="stopped at epoch")
-        expect(note).to_be_visible(timeout=30_000)
-        assert "the server process it trained on stopped" in note.inner_text()
-        expect(status(victim)).to_have_text(re.compile(r"^Ready"))
-        epochs = victim.get_by_role("spinbutton", name="Epochs")
-        expect(epochs, "the settings come back from the link").to_have_value("20000")
+        # The page reconnects through the proxy to the live process, which resumes the run and says so in a line.
+        note = victim.get_by_test_id("stAlert").filter(has_text="Resumed at epoch")
+        expect(note).to_have_text(
+            re.compile(r"Resumed at epoch \d+ after the server lost it; nothing else changed\."), timeout=30_000
+        )
+        for page in (victim, survivor):
+            expect(status(page)).to_have_text(re.compile(r"^Done · epoch 20000 of 20000"), timeout=RUN_TIMEOUT_MS)
+            assert page.get_by_test_id("stException").count() == 0
+        assert served_by(victim_context) == "app2"
+        assert victim.get_by_test_id("stAlert").filter(has_text="stopped at epoch").count() == 0
+        assert_as_left_alone(victim, settings)
         rows = history_rows(victim, 1)
-        assert "interrupted at" in rows[0] and "H=64" in rows[0], rows
-
-        # The other process's student is untouched.
-        expect(status(survivor)).to_have_text(re.compile(r"^Done · epoch 20000 of 20000"), timeout=RUN_TIMEOUT_MS)
-        assert survivor.get_by_test_id("stException").count() == 0
+        assert "done" in rows[0] and "H=64" in rows[0], rows
     finally:
         for _, context, _ in pages:
             context.close()
@@ -135,3 +158,33 @@ def test_the_proxy_refuses_an_upload_over_the_cap(cluster):
     connection.endheaders()
     assert connection.getresponse().status == 413
     connection.close()
+
+
+# Kept by an init script: the page's WebSockets, so a test can drop the connection as a network would.
+KEEP_SOCKETS_JS = """
+window.__sockets = [];
+const Original = window.WebSocket;
+window.WebSocket = class extends Original {
+  constructor(...args) { super(...args); window.__sockets.push(this); }
+};
+"""
+DROP_SOCKETS_JS = "() => window.__sockets.filter(s => s.readyState === 1).map(s => (s.close(), 1)).length"
+
+
+def test_a_dropped_connection_loses_nothing_of_the_run(cluster, browser):
+    """Close the page's WebSocket mid-run: it reconnects, and the run goes on to Done as the core's, without a word."""
+    settings = Settings("numpy", hidden=32, seed=3, epochs=8000)
+    context, page = new_page(browser)
+    context.add_init_script(KEEP_SOCKETS_JS)
+    try:
+        page.goto(f"{cluster.url}/?{settings.query()}")
+        wait_for_app(page)
+        button(page, "Train").click()
+        expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d{3,}"), timeout=RUN_TIMEOUT_MS)
+        assert page.evaluate(DROP_SOCKETS_JS) == 1
+        expect(status(page)).to_have_text(re.compile(r"^Done · epoch 8000 of 8000"), timeout=RUN_TIMEOUT_MS)
+        assert page.get_by_test_id("stAlert").filter(has_text=re.compile("stopped at epoch|Resumed at")).count() == 0
+        assert_as_left_alone(page, settings)
+        assert "done" in history_rows(page, 1)[0]
+    finally:
+        context.close()

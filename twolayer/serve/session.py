@@ -24,8 +24,8 @@ class TrainingSession:
     """The run one browser session is looking at, whether it is playing, and its recent runs.
 
     Given a `store`, the browser's past runs come from it and go to it, the run in progress is reported to it by
-    `report_live`, so a reload or another server process finds them, and each finished run goes on the store's
-    class board.
+    `report_live`, with its checkpoint by `save_checkpoint`, so a reload or another server process finds them and
+    resumes the run, and each finished run goes on the store's class board.
     """
 
     def __init__(self, store: RunStore | None = None, browser: str = "", session_id: str = "") -> None:
@@ -73,6 +73,7 @@ class TrainingSession:
             self.trainer = Trainer(config, data=data)
             self._archived = None
             self.playing = True
+            self._drop_checkpoint(self.session_id)
 
     def step(self, config: TrainConfig, data: Dataset | None = None) -> None:
         """Advance exactly one epoch and stay paused."""
@@ -117,6 +118,23 @@ class TrainingSession:
             with _storing("save live"):
                 self.store.save_live(self.browser, self.session_id, run)
 
+    def save_checkpoint(self) -> None:
+        """Keep the playing run's checkpoint in the store, from which any process resumes it if this session ends."""
+        with self.lock:  # a slice of another script run of this page must not advance the run while it is dumped
+            trainer = self.trainer
+            if self.store is not None and self.playing and trainer is not None and trainer.started:
+                with _storing("save a checkpoint"):
+                    self.store.save_checkpoint(self.browser, self.session_id, trainer)
+
+    def resume(self, trainer: Trainer, left_by: str) -> None:
+        """Play on the run that the session `left_by` lost, from its checkpoint `trainer`, as this session's run."""
+        with self.lock:
+            self.trainer, self._archived, self.playing = trainer, None, True
+            # Kept under this session's key at once: a process lost again before the next save loses no more.
+            self.report_live()
+            self.save_checkpoint()
+            self._drop_checkpoint(left_by)
+
     def after_slice(self) -> None:
         """Stop playing and keep the run once it has finished."""
         if self.trainer is not None and self.trainer.finished and self.playing:
@@ -127,6 +145,7 @@ class TrainingSession:
     def _start(self, config: TrainConfig, data: Dataset | None) -> None:
         self._archive()
         self.trainer = Trainer(config, data=data)
+        self._drop_checkpoint(self.session_id)
 
     def _archive(self) -> None:
         trainer = self.trainer
@@ -161,6 +180,13 @@ class TrainingSession:
         if self.store is not None:
             with _storing("end live"):
                 self.store.end_live(self.browser, self.session_id)
+        # No one resumes a run that is not live (paused, finished, reset): its checkpoint would only take room.
+        self._drop_checkpoint(self.session_id)
+
+    def _drop_checkpoint(self, session_id: str) -> None:
+        if self.store is not None:
+            with _storing("drop a checkpoint"):
+                self.store.drop_checkpoint(self.browser, session_id)
 
 
 @contextmanager

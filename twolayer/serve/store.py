@@ -64,6 +64,14 @@ def run_from_body(body: str) -> PastRun | None:
 
 
 @dataclass(frozen=True)
+class Claimed:
+    """A run in progress taken from a session that is gone: the session's id (its checkpoint's key) and the run."""
+
+    session: str
+    run: PastRun
+
+
+@dataclass(frozen=True)
 class CheckpointProblem:
     """Why a run's stored checkpoint is not resumed, in words to show."""
 
@@ -146,13 +154,16 @@ class RunStore:
         """The session's run stopped on its own terms (paused, finished, reset): nothing to recover."""
         self.db.run(lambda tx: tx.execute("DELETE FROM live WHERE browser = ? AND session = ?", (browser, session)))
 
-    def claim_interrupted(self, browser: str, alive, stale_s: float, own_session: str = "") -> list[PastRun]:
+    def claim_interrupted(self, browser: str, alive, stale_s: float, own_session: str = "") -> list[Claimed]:
         """Take the browser's runs in progress whose session is gone (`alive(owner, session)` is false, or the run has
-        not reported for `stale_s` seconds), never `own_session`'s: each is removed and returned once, to one caller."""
+        not reported for `stale_s` seconds), never `own_session`'s: each is removed and returned once, to one caller,
+        the last reported last."""
         now = time.time()
 
-        def work(tx: Transaction) -> list[PastRun]:
-            rows = tx.execute("SELECT session, owner, saved, body FROM live WHERE browser = ?", (browser,)).fetchall()
+        def work(tx: Transaction) -> list[Claimed]:
+            rows = tx.execute(
+                "SELECT session, owner, saved, body FROM live WHERE browser = ? ORDER BY saved", (browser,)
+            ).fetchall()
             claimed = []
             for session, owner, saved, body in rows:
                 # A run waiting long for a training slot reports nothing meanwhile: its own session never claims it.
@@ -163,7 +174,7 @@ class RunStore:
                     "DELETE FROM live WHERE browser = ? AND session = ? AND saved = ?", (browser, session, saved)
                 )
                 if gone.rowcount == 1 and (run := run_from_body(body)) is not None:
-                    claimed.append(run)
+                    claimed.append(Claimed(session, run))
             return claimed
 
         return self.db.run(work)
