@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import checkpoint, engine, first_click, growth, mnist, peak, step_record, tti
+from bench import checkpoint, engine, first_click, growth, mnist, peak, step_record, tti, why
 from bench import page as page_cost
 from bench.busy import Meanwhile
 from bench.report import load, page, replace_marked, usable_cores, write
@@ -30,6 +30,7 @@ SECTIONS = {
     "mnist": mnist.run,
     "step-record": step_record.run,
     "checkpoint": checkpoint.run,
+    "why": why.run,
 }
 ON_DEVICE = ("engine", "mnist", "page")  # the sections that train where --device says; the rest are the CPU's
 ROOT = Path(__file__).resolve().parents[1]

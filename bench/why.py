@@ -1,0 +1,154 @@
+"""Section 10: what the views of why a setting works cost: the sharpness while a run trains, the landscape's plane,
+and the rate finder.
+
+`python -m bench.why [--quick]` runs it alone and prints its tables; `python -m bench --only why` records it in
+BENCHMARKS.md with the other sections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+from threadpoolctl import threadpool_limits
+
+from bench.report import Section
+from bench.timing import median, spread, verdict
+from twolayer import TrainConfig, Trainer
+from twolayer.teach.landscape import landscape
+from twolayer.teach.rate_finder import find_rate
+from twolayer.train.probe import make_probe
+
+THREADS = 1  # the server's own setting: each run trains on one thread
+SHARPNESS_TARGET = 0.10  # the sharpness's share of the training time, at most
+PLANE_TARGET_S = 5.0  # a 21 x 21 plane at hidden 100 on mnist5k, at most
+REPEATS, QUICK_REPEATS = 5, 2
+# Runs whose sharpness is recorded every K epochs, as measured (and shorter for --quick).
+SHARPNESS_RUNS = {
+    "lecture (numpy, H=100, 64 random rows, 500 epochs), K=50": (
+        TrainConfig(sharpness_every=50),
+        TrainConfig(epochs=100, sharpness_every=50),
+    ),
+    "lecture, K=500 (epoch 0 only)": (TrainConfig(sharpness_every=500), TrainConfig(epochs=100, sharpness_every=500)),
+    "mnist5k (optim Adam, H=100, batch 64, 100 epochs), K=50": (
+        TrainConfig(stage="optim", data="mnist5k", epochs=100, sharpness_every=50),
+        TrainConfig(stage="optim", data="mnist5k", epochs=4, sharpness_every=2),
+    ),
+    "mnist5k, K=10": (
+        TrainConfig(stage="optim", data="mnist5k", epochs=100, sharpness_every=10),
+        TrainConfig(stage="optim", data="mnist5k", epochs=4, sharpness_every=2),
+    ),
+}
+LANDSCAPE_RUN = TrainConfig(stage="optim", data="mnist5k", epochs=10)  # hidden 100, the default
+RATE_RUNS = {
+    "lecture (numpy, random data)": TrainConfig(),
+    "mnist5k, optim Adam": TrainConfig(stage="optim", data="mnist5k"),
+    "mnist5k, optim SGD": TrainConfig(stage="optim", data="mnist5k", optimizer="sgd"),
+}
+
+
+def sharpness_row(name: str, config: TrainConfig, repeats: int) -> list[str]:
+    """The run trained to its end with its sharpness recorded and without, interleaved `repeats` times: the extra
+    seconds against the training seconds of the run without."""
+    shares = []
+    for _ in range(repeats):
+        seconds = {}
+        for every in (config.sharpness_every, 0):
+            trainer = Trainer(config.replace(sharpness_every=every))
+            start = time.perf_counter()
+            trainer.advance(config.epochs)
+            seconds[every] = (time.perf_counter() - start, trainer.train_seconds)
+        shares.append((seconds[config.sharpness_every][0] - seconds[0][0]) / seconds[0][1])
+    share = median(shares)
+    measured = len(range(0, config.epochs, config.sharpness_every))
+    low_high = spread([s * 100 for s in shares], 1)
+    return [name, str(measured), f"{share:.1%} ({low_high} %)", verdict(share <= SHARPNESS_TARGET)]
+
+
+def landscape_row(config: TrainConfig, repeats: int) -> list[str]:
+    """The whole landscape (line, directions, 21 x 21 plane) of the run, trained once."""
+    trainer = Trainer(config)
+    trainer.advance(config.epochs)
+    probe = make_probe(config, trainer.data)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        landscape(trainer.path, probe)
+        times.append(time.perf_counter() - start)
+    what = f"line, directions and 21 x 21 plane ({len(trainer.path)} snapshots, {probe.rows} probe rows)"
+    return [
+        what,
+        f"{median(times):.3f} ({spread(times)})",
+        f"≤ {PLANE_TARGET_S:g} s",
+        verdict(median(times) <= PLANE_TARGET_S),
+    ]
+
+
+def rate_row(name: str, config: TrainConfig, repeats: int) -> list[str]:
+    """The rate finder from the run's start: its seconds, its steps and its suggestion."""
+    times, found = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        found = find_rate(config)
+        times.append(time.perf_counter() - start)
+    suggested = f"{found.suggested:.3g}" if found.suggested is not None else "none"
+    return [name, str(len(found.lrs)), suggested, f"{median(times):.2f} ({spread(times, 2)})"]
+
+
+def measure(quick: bool = False) -> list[Section]:
+    """The three tables, with THREADS torch and BLAS threads already set."""
+    repeats = QUICK_REPEATS if quick else REPEATS
+    sharpness = Section(
+        "10a. The sharpness while a run trains",
+        f"Each run trained to its end {repeats} times at {THREADS} thread, its sharpness measured every K epochs "
+        "(Lanczos on Hessian-vector products of the probe's loss to a relative tolerance of 1e-6), each time beside "
+        "the same run without it. Share: the extra seconds over the training seconds of the run without, median "
+        "(lowest-highest). A measurement costs about a hundred steps on the probe's rows. Target: at most "
+        f"{SHARPNESS_TARGET:.0%}.",
+        ["run", "measurements", "share of training", "result"],
+    )
+    for name, (full, short) in SHARPNESS_RUNS.items():
+        sharpness.rows.append(sharpness_row(name, short if quick else full, repeats))
+    plane = Section(
+        "10b. The landscape of a run",
+        f"optim (Adam) on mnist5k, hidden 100, {LANDSCAPE_RUN.epochs} epochs, trained once; then its landscape "
+        f"{repeats} times: the line (41 points), the two leading directions of its weight path and the 21 x 21 "
+        "plane. Seconds, median (lowest-highest).",
+        ["what", "seconds", "target", "result"],
+    )
+    plane.rows.append(landscape_row(LANDSCAPE_RUN.replace(epochs=2) if quick else LANDSCAPE_RUN, repeats))
+    rates = Section(
+        "10c. The rate finder",
+        f"From each run's start, one training step at each rate of a geometric series from 1e-9 up to 300 steps, "
+        f"until the loss blows up; {repeats} times. Seconds, median (lowest-highest). For the record.",
+        ["run", "steps", "suggested", "seconds"],
+    )
+    for name, config in RATE_RUNS.items():
+        rates.rows.append(rate_row(name, config, repeats))
+    return [sharpness, plane, rates]
+
+
+def run(quick: bool = False) -> list[Section]:
+    """The sections with THREADS torch and BLAS threads for their duration (restored after)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        with threadpool_limits(THREADS):
+            return measure(quick)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the sections alone and print their tables (`python -m bench` records them in BENCHMARKS.md)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.why", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter runs")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for section in run(args.quick):
+        print(section.markdown(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
