@@ -13,7 +13,7 @@ def test_each_table_has_its_rows_and_numbers():
         assert math.isfinite(float(row[2].split("%")[0])) and row[3] in {"PASS", "MISS"}
     (landscape,) = plane.rows
     assert landscape[0].startswith("line, directions and 21 x 21 plane (3 snapshots, 64 probe rows)")
-    assert 0 < float(landscape[1].split()[0]) and landscape[3] in {"PASS", "MISS"}
+    assert float(landscape[1].split()[0]) > 0 and landscape[3] in {"PASS", "MISS"}
     assert [row[0] for row in rates.rows] == list(why.RATE_RUNS)
     for row in rates.rows:
         assert 10 <= int(row[1]) <= 300 and float(row[2]) > 0 and float(row[3].split()[0]) > 0
