@@ -17,6 +17,7 @@ from twolayer.cli.flags import (
     add_init_weights,
     add_setting_flags,
     bad_input,
+    check_json_name,
     config_from_args,
     read_start,
 )
@@ -155,8 +156,7 @@ def _step(args: argparse.Namespace) -> int:
     try:
         if args.epochs < 0:
             raise ConfigError("epochs", args.epochs, "a whole number from 0 (record the first step) upwards")
-        if args.json and Path(args.json).suffix != ".json":
-            raise ValueError(f"--json {args.json}: the file name must end in .json")
+        check_json_name("--json", args.json)
         # One epoch more than trained: the recorded step is part of the run, with the run's record cadence.
         config = config_from_args(argparse.Namespace(**{**vars(args), "epochs": args.epochs + 1}))
         trainer = _make_trainer(config, args.init_weights)
@@ -183,8 +183,7 @@ def _step(args: argparse.Namespace) -> int:
 def _sharpness(args: argparse.Namespace) -> int:
     """Measure the sharpness at the run's starting weights; print it and write it as JSON (exit 3 if not finite)."""
     try:
-        if Path(args.out).suffix != ".json":
-            raise ValueError(f"--out {args.out}: the file name must end in .json")
+        check_json_name("--out", args.out)
         config = config_from_args(args)
         trainer = _make_trainer(config, args.init_weights)
     except BAD_INPUT as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -54,6 +55,12 @@ def read_start(config: TrainConfig, init_weights: str | None) -> tuple[Dataset, 
     if not init_weights:
         return data, None
     return data, load_weights(init_weights, data.input_size, config.hidden_size, data.output_size, config.bias)
+
+
+def check_json_name(flag: str, path: str | None) -> None:
+    """Refuse a file name given to `flag` that does not end in .json (None: the flag was not given)."""
+    if path is not None and Path(path).suffix != ".json":
+        raise ValueError(f"{flag} {path}: the file name must end in .json")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

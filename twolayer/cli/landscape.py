@@ -15,6 +15,7 @@ from twolayer.cli.flags import (
     add_init_weights,
     add_setting_flags,
     bad_input,
+    check_json_name,
     config_from_args,
     read_start,
 )
@@ -39,8 +40,7 @@ def add_landscape_parser(subparsers: argparse._SubParsersAction) -> argparse.Arg
 def landscape_command(args: argparse.Namespace) -> int:
     """Train, write the landscape and print where the run went; exit 3 when it diverged, 2 on bad input."""
     try:
-        if Path(args.out).suffix != ".json":
-            raise ValueError(f"--out {args.out}: the file name must end in .json")
+        check_json_name("--out", args.out)
         config = config_from_args(args)
         trainer, path = record_path(config, *read_start(config, args.init_weights))
     except BAD_INPUT as exc:

@@ -12,6 +12,7 @@ from twolayer.cli.flags import (
     add_init_weights,
     add_setting_flags,
     bad_input,
+    check_json_name,
     config_from_args,
     read_start,
 )
@@ -45,8 +46,7 @@ def add_lr_find_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
 def lr_find_command(args: argparse.Namespace) -> int:
     """Run the range test, print its summary and write it; exit 2 on bad input."""
     try:
-        if args.out and Path(args.out).suffix != ".json":
-            raise ValueError(f"--out {args.out}: the file name must end in .json")
+        check_json_name("--out", args.out)
         config = config_from_args(args)
         data, weights = read_start(config, args.init_weights)
         finding = find_rate(config, data, weights, start=args.lr_start, end=args.lr_end, steps=args.steps)
