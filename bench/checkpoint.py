@@ -6,16 +6,11 @@ records it in BENCHMARKS.md with the other sections.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 
-import torch
-from threadpoolctl import threadpool_limits
-
-from bench.report import Section
+from bench.report import Section, print_sections, with_threads
 from bench.timing import median, spread, verdict
 from twolayer import TrainConfig, Trainer
 from twolayer.serve.store import RunStore
@@ -92,23 +87,13 @@ def measure(quick: bool = False) -> Section:
 
 
 def run(quick: bool = False) -> list[Section]:
-    """The section with THREADS torch and BLAS threads for its duration (restored after)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    try:
-        with threadpool_limits(THREADS):
-            return [measure(quick)]
-    finally:
-        torch.set_num_threads(threads)
+    """The section(s) with THREADS torch and BLAS threads for their duration."""
+    return with_threads(THREADS, lambda quick: [measure(quick)], quick)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the section alone and print its table (`python -m bench` records it in BENCHMARKS.md)."""
-    parser = argparse.ArgumentParser(prog="python -m bench.checkpoint", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, a shorter mnist5k run")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    for section in run(args.quick):
-        print(section.markdown(), flush=True)
+    """Run the section(s) alone and print their tables."""
+    print_sections("checkpoint", __doc__, "fewer rounds, a shorter mnist5k run", run, argv)
 
 
 if __name__ == "__main__":

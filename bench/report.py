@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 
 @dataclass
@@ -159,3 +162,24 @@ def replace_marked(path: Path, name: str, section: str) -> None:
     else:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
     path.write_text(text)
+
+
+def with_threads(threads: int, measure: Callable[[bool], list[Section]], quick: bool) -> list[Section]:
+    """`measure(quick)` with `threads` torch and BLAS threads for its duration (torch's count restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            return measure(quick)
+    finally:
+        torch.set_num_threads(before)
+
+
+def print_sections(module: str, about: str, quick_help: str, run: Callable[[bool], list[Section]], argv=None) -> None:
+    """`python -m bench.MODULE [--quick]`: run its sections alone and print their tables (`python -m bench` records
+    them in BENCHMARKS.md)."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=about)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for section in run(args.quick):
+        print(section.markdown(), flush=True)

@@ -6,19 +6,15 @@ BENCHMARKS.md with the other sections.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from streamlit.testing.v1 import AppTest
-from threadpoolctl import threadpool_limits
 
-from bench.report import Section
+from bench.report import Section, print_sections, with_threads
 from bench.timing import interleaved, median, paired_ratio, verdict
 from page import step_view
 from page.state import STEP_LINE
@@ -245,23 +241,13 @@ def measure(quick: bool = False, stages: Sequence[str] = STAGES) -> list[Section
 
 
 def run(quick: bool = False) -> list[Section]:
-    """The section with THREADS torch and BLAS threads for its duration (restored after)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    try:
-        with threadpool_limits(THREADS):
-            return measure(quick)
-    finally:
-        torch.set_num_threads(threads)
+    """The section(s) with THREADS torch and BLAS threads for their duration."""
+    return with_threads(THREADS, measure, quick)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the section alone and print its tables (`python -m bench` records them in BENCHMARKS.md)."""
-    parser = argparse.ArgumentParser(prog="python -m bench.step_record", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter training rounds")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    for section in run(args.quick):
-        print(section.markdown(), flush=True)
+    """Run the section(s) alone and print their tables."""
+    print_sections("step_record", __doc__, "fewer rounds, shorter training rounds", run, argv)
 
 
 if __name__ == "__main__":

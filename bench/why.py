@@ -7,14 +7,9 @@ BENCHMARKS.md with the other sections.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 
-import torch
-from threadpoolctl import threadpool_limits
-
-from bench.report import Section
+from bench.report import Section, print_sections, with_threads
 from bench.timing import median, spread, verdict
 from twolayer import TrainConfig, Trainer
 from twolayer.teach.landscape import landscape
@@ -131,23 +126,13 @@ def measure(quick: bool = False) -> list[Section]:
 
 
 def run(quick: bool = False) -> list[Section]:
-    """The sections with THREADS torch and BLAS threads for their duration (restored after)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    try:
-        with threadpool_limits(THREADS):
-            return measure(quick)
-    finally:
-        torch.set_num_threads(threads)
+    """The section(s) with THREADS torch and BLAS threads for their duration."""
+    return with_threads(THREADS, measure, quick)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the sections alone and print their tables (`python -m bench` records them in BENCHMARKS.md)."""
-    parser = argparse.ArgumentParser(prog="python -m bench.why", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter runs")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    for section in run(args.quick):
-        print(section.markdown(), flush=True)
+    """Run the section(s) alone and print their tables."""
+    print_sections("why", __doc__, "fewer rounds and shorter runs", run, argv)
 
 
 if __name__ == "__main__":
