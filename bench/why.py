@@ -19,7 +19,7 @@ from twolayer.train.probe import make_probe
 THREADS = 1  # the server's own setting: each run trains on one thread
 SHARPNESS_TARGET = 0.10  # the sharpness's share of the training time, at most
 PLANE_TARGET_S = 5.0  # a 21 x 21 plane at hidden 100 on mnist5k, at most
-REPEATS, QUICK_REPEATS = 5, 2
+REPEATS, QUICK_REPEATS = 3, 2
 # Runs whose sharpness is recorded every K epochs, as measured (and shorter for --quick).
 SHARPNESS_RUNS = {
     "lecture (numpy, H=100, 64 random rows, 500 epochs), K=50": (
@@ -27,12 +27,12 @@ SHARPNESS_RUNS = {
         TrainConfig(epochs=100, sharpness_every=50),
     ),
     "lecture, K=500 (epoch 0 only)": (TrainConfig(sharpness_every=500), TrainConfig(epochs=100, sharpness_every=500)),
-    "mnist5k (optim Adam, H=100, batch 64, 100 epochs), K=50": (
-        TrainConfig(stage="optim", data="mnist5k", epochs=100, sharpness_every=50),
+    "mnist5k (optim Adam, H=100, batch 64, 40 epochs), K=10": (
+        TrainConfig(stage="optim", data="mnist5k", epochs=40, sharpness_every=10),
         TrainConfig(stage="optim", data="mnist5k", epochs=4, sharpness_every=2),
     ),
-    "mnist5k, K=10": (
-        TrainConfig(stage="optim", data="mnist5k", epochs=100, sharpness_every=10),
+    "mnist5k, K=20": (
+        TrainConfig(stage="optim", data="mnist5k", epochs=40, sharpness_every=20),
         TrainConfig(stage="optim", data="mnist5k", epochs=4, sharpness_every=2),
     ),
 }
