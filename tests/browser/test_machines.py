@@ -79,14 +79,18 @@ def test_a_machine_going_down_leaves_every_history_and_the_board(machines, brows
         assert "H=32" in rows[0] and "done" in rows[0], rows
         expect(count(board)).to_have_text("2 runs")
 
-        # Machine 2 cannot see machine 1's processes: the run cut short is claimed once it stops reporting.
+        # Machine 2 cannot see machine 1's processes: the run cut short is claimed once it stops reporting, and
+        # resumes there from its last checkpoint in the shared store.
         time.sleep(max(0.0, STALE_S + 2 - (time.monotonic() - down_at)))
-        victim.reload()
-        wait_for_app(victim)
-        rows = history_rows(victim, 2)
-        assert any("H=64" in row and "interrupted at" in row for row in rows), rows
-        note = victim.get_by_test_id("stAlert").filter(has_text="stopped at epoch")
-        expect(note).to_be_visible()
+        victim.reload()  # no wait for the page to go idle: the resumed run trains in its script run
+        note = victim.get_by_test_id("stAlert").filter(has_text=re.compile(r"Resumed at epoch \d+ after the server"))
+        expect(note).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        expect(status(victim)).to_have_text(re.compile(r"^Running · epoch \d+ of 50000"), timeout=RUN_TIMEOUT_MS)
+        assert served_by(victim.context) == "app2"
+        victim.get_by_role("button", name="Pause", exact=True).click()  # the rest of its 50,000 epochs is not needed
+        expect(status(victim)).to_have_text(re.compile(r"^Paused · "), timeout=RUN_TIMEOUT_MS)
+        rows = history_rows(victim, 1)
+        assert "H=32" in rows[0] and "done" in rows[0], rows
         _, survivor = students["app2"]
         assert survivor.get_by_test_id("stException").count() == 0
         expect(count(board)).to_have_text("2 runs")
