@@ -140,9 +140,10 @@ def test_cli_learning_rate_1e3_diverges_with_exit_3_and_an_explanation(capsys):
     assert main(["train", "--lr", "1e3", "--epochs", "50", "--quiet"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("The loss became inf at epoch 1, so training stopped there; everything up to the last "), err
-    assert "set the learning rate to 1e-06" in err, "a trial from the same start finds the lecture's rate"
     assert "A learning rate of 1000 is too high for this initialisation and data scale" in err
-    assert err.endswith("set the learning rate to 1e-06.\n") and err.count("\n") == 1, "one hint"
+    # The edge of stability at the start: λ0 of the lecture's 64 rows, and half the rate 2/λ0, confirmed by a trial.
+    assert "unstable above a learning rate of 2/λ0 = 1.16e-06, and this run's 1000 is 8.62e+08 times that" in err
+    assert err.endswith("set the learning rate to 5.8e-07.\n") and err.count("\n") == 1, "one hint"
     assert main(["train", "--epochs", "5", "--quiet"]) == 0
 
 
