@@ -87,8 +87,6 @@ def test_a_machine_going_down_leaves_every_history_and_the_board(machines, brows
         expect(note).to_be_visible(timeout=RUN_TIMEOUT_MS)
         expect(status(victim)).to_have_text(re.compile(r"^Running · epoch \d+ of 50000"), timeout=RUN_TIMEOUT_MS)
         assert served_by(victim.context) == "app2"
-        victim.get_by_role("button", name="Pause", exact=True).click()  # the rest of its 50,000 epochs is not needed
-        expect(status(victim)).to_have_text(re.compile(r"^Paused · "), timeout=RUN_TIMEOUT_MS)
         rows = history_rows(victim, 1)
         assert "H=32" in rows[0] and "done" in rows[0], rows
         _, survivor = students["app2"]
