@@ -71,11 +71,17 @@ def _views(trainer: Trainer) -> LandscapeViews:
     # The path the run kept ends at its last record: the weights it stands at now end the copy drawn here.
     path = copy.deepcopy(trainer.path)
     path.record(trainer.epoch, trainer.weights())
-    start = curvature.measure(Trainer(trainer.config, data=trainer.data, weights=trainer.initial_weights), probe)
+    start = _sharpness_at_start(trainer.config, trainer.data, trainer.initial_weights)
     hidden = hidden_map(path, probe, trainer.data) if trainer.data.is_classification else None
     views = LandscapeViews(key, landscape(path, probe), start, hidden)
     state.LANDSCAPE.set(views)
     return views
+
+
+def _sharpness_at_start(config: TrainConfig, data: Dataset | None, weights: dict | None = None) -> curvature.Sharpness:
+    """The sharpness a run of `config` has at its start (`weights`, else drawn from its seed), against its edge."""
+    fresh = Trainer(config, data=data, weights=weights)
+    return curvature.measure(fresh, make_probe(config, fresh.data))
 
 
 def _draw(views: LandscapeViews, trainer: Trainer) -> None:
@@ -108,8 +114,7 @@ def _rate_finder(config: TrainConfig | None, data: Dataset | None, pool: SlotPoo
             if not acquired:
                 st.warning("The server is busy training other runs; try again in a moment.")
             else:
-                fresh = Trainer(config, data=data)
-                start = curvature.measure(fresh, make_probe(config, fresh.data))
+                start = _sharpness_at_start(config, data)
                 state.RATE_FINDING.set((config, find_rate(config, data), start))
     kept = state.RATE_FINDING.get()
     if kept is None:
