@@ -1,7 +1,8 @@
 """The page's last element: a component of our own with nothing to show, for what the browser does beside drawing.
 
-It sets the browser's id cookie when the browser came without one, and once the page has settled it loads the
-frontend's chart code, so that neither the opening page nor the first Train waits for it.
+It sets the browser's id cookie when the browser came without one (and a leading page's lead cookie), and once the
+page has settled it loads the frontend's chart code, so that neither the opening page nor the first Train waits for
+it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _hook = st.components.v2.component(
     "twolayer.browser_hook",
     js="""
 export default function ({ data }) {
-  if (data.cookie) document.cookie = data.cookie;
+  for (const cookie of data.cookies) document.cookie = cookie;
   if (!data.chartCode || window.twolayerChartCode) return;
   window.twolayerChartCode = true;  // once per page, however often it redraws
   const load = () => import(new URL(data.chartCode, document.baseURI).href).catch(() => {});
@@ -36,7 +37,7 @@ export default function ({ data }) {
 )
 
 
-def browser_hook(cookie: str | None) -> None:
-    """Set `cookie` in the browser (when given), and load the chart code once the page has settled."""
+def browser_hook(*cookies: str | None) -> None:
+    """Set the `cookies` given (None: none) in the browser, and load the chart code once the page has settled."""
     # Drawn on every script run, at the end of the page, so that it keeps its place and comes after the controls.
-    _hook(key="browser_hook", data={"cookie": cookie, "chartCode": CHART_CODE})
+    _hook(key="browser_hook", data={"cookies": [c for c in cookies if c], "chartCode": CHART_CODE})

@@ -61,9 +61,13 @@ PRESENTER_CSS = (
 
 def status_line(container, sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> None:
     """Epoch k of E, current loss, time per epoch and the state, in one line; `blocked_by`: why Train is off."""
+    container.markdown(status_text(sess, trainer, blocked_by))
+
+
+def status_text(sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> str:
+    """The status line's Markdown: what the page says, and what a following page says word for word."""
     if trainer is not None and trainer.status is RunState.DIVERGED and trainer.last_loss() is None:
-        container.markdown(f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch.")
-        return
+        return f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch."
     if trainer is None or trainer.epoch == 0:
         if sess.playing:
             hint = "starting…"
@@ -71,8 +75,7 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None, block
             hint = "Train is off until the settings or data are fixed (see the message above)."
         else:
             hint = "press Train to start, or Step for one epoch."
-        container.markdown(f"**{sess.state.capitalize()}**: {hint}")
-        return
+        return f"**{sess.state.capitalize()}**: {hint}"
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
     scale, unit = loss_unit(trainer)
     if trainer.status is RunState.DIVERGED:
@@ -85,7 +88,7 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None, block
     accuracy = (
         f" · {split} accuracy **{100 * evals[f'{split}_accuracy'][-1]:.1f}%**" if f"{split}_accuracy" in evals else ""
     )
-    container.markdown(
+    return (
         f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
         f"{loss}{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device} · "
         f"hidden {trainer.config.hidden_size}, lr {trainer.config.learning_rate:g}"
@@ -109,6 +112,12 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
         else ""
     )
     caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
+    if (reference := state.LEAD_REFERENCE.get()) is not None:
+        scale, _ = loss_unit(trainer)
+        epochs, losses = reference
+        figure.add_scatter(x=epochs, y=[v * scale for v in losses], name="lecturer's run", mode="lines",
+                           line={"color": "#888888", "dash": "dash", "width": 2})  # fmt: skip
+        caption += " The dashed grey line is the lecturer's run, from which this one was taken over."
     plot(spot, figure, key, caption)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import time
 
-from twolayer.serve.frames import Sender
+from twolayer.serve.frames import Frame, Sender
 from twolayer.serve.lead import LeadChannel
 from twolayer.train.checkpoint import dump
+from twolayer.train.config import TrainConfig
 from twolayer.train.state import RunState
 from twolayer.train.trainer import Trainer
 
@@ -23,11 +24,23 @@ class Lecture:
         self.channel, self.token, self.clock = channel, token, clock
         self._run: tuple[Trainer, Sender] | None = None
         self._checkpoint: tuple[int, float] | None = None  # the latest saved: its epoch, and when
+        # The run about to start (settings on the page, no run yet): its id goes to the run once it starts, so
+        # that followers already show it and only see it move.
+        self._ready: tuple[TrainConfig, Sender] | None = None
+
+    def publish_ready(self, config: TrainConfig, status: str, tab: str = "Training") -> int:
+        """Send the run the page is ready to start: its settings and status line, before it has a trainer."""
+        if self._ready is None or self._ready[0] != config:
+            self._ready = (config, Sender(secrets.token_hex(8)))
+        frame = Frame(self._ready[1].run, config.to_dict(), RunState.READY.value, status, 0, tab=tab)
+        return self.channel.publish(self.token, frame.dumps())
 
     def publish(self, trainer: Trainer, state: RunState, status: str, tab: str = "Training", line: int = 0) -> int:
         """Send the run's frame now (a checkpoint with it when due); the frame's number."""
         if self._run is None or self._run[0] is not trainer:
-            self._run, self._checkpoint = (trainer, Sender(secrets.token_hex(8))), None
+            ready = self._ready is not None and self._ready[0] == trainer.config
+            sender = self._ready[1] if ready else Sender(secrets.token_hex(8))
+            self._run, self._checkpoint, self._ready = (trainer, sender), None, None
         sender = self._run[1]
         now, saved = self.clock(), self._checkpoint
         moved = saved is None or saved[0] != trainer.epoch
