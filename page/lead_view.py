@@ -274,8 +274,9 @@ def _take_over(shared: Hub) -> None:
         return
     sess = persist.training_session()
     sess.take_over(trainer)
+    st.query_params.clear()  # the settings are the lecturer's: the link's are never read
+    widgets.load_link()
     widgets.restore_run_settings(sess)
-    state.SETTINGS_LOADED.set(True)  # the settings are the lecturer's: the link's are never read
     state.LEAD_REFERENCE.set(reference)
     state.FOLLOWING.set(False)
 

@@ -1,6 +1,7 @@
 """The lecturer leads, the class follows: on two app processes behind HAProxy sharing one PostgreSQL, the lecturer's
 page leads after the key, and following pages on both processes show its run live: Running within 2 s of Train,
-their epoch advancing, Paused within 5 s of Pause. A page given a wrong key moves none of them."""
+their epoch advancing, Paused within 5 s of Pause. A page given a wrong key moves none of them; a student takes the
+paused run over at its epoch."""
 
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ def test_the_class_follows_the_lecturer_on_both_processes(class_with_key, browse
         for page in pages:
             assert epoch(page) == paused_epoch, f"{status(page).text_content()} against the lecturer's {shown}"
             assert page.get_by_test_id("stException").count() == 0
+
+        student = pages[0]  # takes the run over where the lecturer paused: its own run, at that epoch
+        button(student, "Take it over").click()
+        expect(button(student, "Follow again")).to_be_visible(timeout=30_000)
+        expect(status(student)).to_have_text(re.compile(rf"^Paused · epoch {paused_epoch} of 50000"))
+        assert student.get_by_test_id("stException").count() == 0
     finally:
         for context in contexts:
             context.close()
