@@ -30,6 +30,13 @@ def sharpness_words(epochs: Sequence[int], values: Sequence[float], edge: Edge, 
     return f"{line} {edge.note}" if edge.note else line
 
 
+def sharpness_cost_words(measurements: int, seconds: float, train_seconds: float, spacing: str) -> str:
+    """What measuring the sharpness cost the run: how often, how long, and its share of the training time."""
+    share = f", {seconds / train_seconds:.0%} of the training time" if train_seconds > 0 else ""
+    times = "once" if measurements == 1 else f"{measurements:,} times"
+    return f"Measured {times} ({spacing}) in {seconds:.2f} s{share}."
+
+
 def line_words(view: Landscape) -> str:
     """The loss on the straight line from the start to the end: how it falls, and whether a ridge lies between."""
     inside = (view.line_t >= 0) & (view.line_t <= 1)
