@@ -95,3 +95,32 @@ def hidden_words(found: HiddenMap, index: int) -> str:
         f"{found.epochs[index]:,}: the digits' centres lie {spread(found.points[index]):.2f} times as far apart as an "
         f"image from its digit's centre, against {spread(found.points[0]):.2f} at epoch {found.epochs[0]:,}."
     )
+
+
+def line_table(view: Landscape) -> dict[str, list]:
+    """The line's points: t (0 the start, 1 the end) and the loss there."""
+    return {"t": view.line_t.tolist(), "loss": view.line_loss.tolist()}
+
+
+def plane_table(view: Landscape) -> dict[str, list]:
+    """The plane's losses as a grid: a row per step along the second direction, a column per step along the first."""
+    table: dict[str, list] = {"b": view.plane_b.tolist()}
+    for i, a in enumerate(view.plane_a):
+        table[f"a = {a:.3g}"] = view.plane_loss[:, i].tolist()
+    return table
+
+
+def hidden_table(found: HiddenMap, index: int) -> dict[str, list]:
+    """The probe images at one snapshot: each one's digit and place on the two principal components."""
+    points = found.points[index]
+    return {
+        "image": list(range(1, len(found.labels) + 1)),
+        "digit": [int(label) for label in found.labels],
+        "component 1": points[:, 0].tolist(),
+        "component 2": points[:, 1].tolist(),
+    }
+
+
+def rate_table(found: RateFinding) -> dict[str, list]:
+    """The rate finder's steps: each rate, the loss its step left, and the smoothed loss."""
+    return {"learning rate": list(found.lrs), "loss": list(found.losses), "smoothed loss": list(found.smoothed)}
