@@ -141,9 +141,9 @@ def test_accuracy_and_predictions_say_the_latest_the_best_and_the_mistakes():
         "training accuracy 95.0% at epoch 10, from 50.0% at epoch 0."
     )
     said = describe_labels.predictions_words([3, 1, 8, 2], [3, 7, 1, 2], count=3, split="test")
-    assert (
-        said
-        == "3 test images, the wrongly predicted first: 2 of them wrong (a 1 read as 7, a 8 read as 1); 2 of all 4 test images are predicted wrong."
+    assert said == (
+        "3 test images, the wrongly predicted first: 2 of them wrong (a 1 read as 7, an 8 read as 1); "
+        "2 of all 4 test images are predicted wrong."
     )
     scores = describe_labels.scores_words(np.array([0.1, 0.82, 0.3]))
     assert scores.startswith("The network reads 1 (score 0.82; next best 2 at 0.3, 0.52 lower)")
