@@ -60,6 +60,7 @@ export default function ({ data }) {
 
 
 def browser_hook(cookie: str | None) -> None:
-    """Set `cookie` in the browser (when given), and load the chart code once the page has settled."""
+    """Set `cookie` in the browser (when given), load the chart code once the page has settled, and link each chart
+    to its caption from now on."""
     # Drawn on every script run, at the end of the page, so that it keeps its place and comes after the controls.
     _hook(key="browser_hook", data={"cookie": cookie, "chartCode": CHART_CODE, "figureKey": "st-key-" + FIGURE_KEY})

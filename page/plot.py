@@ -34,6 +34,7 @@ class Words:
 
     @property
     def caption(self) -> str:
+        """The text written under the chart: its name, then what it shows."""
         return f"{self.name}: {self.description}"
 
 
