@@ -146,7 +146,7 @@ def test_accuracy_and_predictions_say_the_latest_the_best_and_the_mistakes():
         "2 of all 4 test images are predicted wrong."
     )
     scores = describe_labels.scores_words(np.array([0.1, 0.82, 0.3]))
-    assert scores.startswith("The network reads 1 (score 0.82; next best 2 at 0.3, 0.52 lower)")
+    assert scores == "Highest: 1, at 0.82; next best 2 at 0.3, 0.52 lower. Every score: 0: 0.1, 1: 0.82, 2: 0.3."
 
 
 def test_step_values_name_their_largest_entry_and_change():

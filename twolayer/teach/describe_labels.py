@@ -113,16 +113,16 @@ def predictions_table(labels: Sequence[int], predicted: Sequence[int], count: in
 
 
 def scores_words(values: Sequence[float]) -> str:
-    """A drawing's scores: what the network reads, how sure (the gap to the next best), and every score."""
+    """A drawing's scores: the highest, how far ahead of the next best, and every score."""
     values = np.asarray(values, dtype=float)
     order = np.argsort(-values, kind="stable")
     top = int(order[0])
-    words = f"The network reads {top} (score {number(values[top])}"
+    words = f"Highest: {top}, at {number(values[top])}"
     if len(values) > 1:
         second = int(order[1])
         words += f"; next best {second} at {number(values[second])}, {number(values[top] - values[second])} lower"
     every = ", ".join(f"{digit}: {number(score)}" for digit, score in enumerate(values))
-    return words + f"). Every score: {every}."
+    return words + f". Every score: {every}."
 
 
 def top_units_words(units: Sequence[tuple[int, float]], predicted: int) -> str:
