@@ -24,6 +24,7 @@ from twolayer.teach.why import (
     plane_words,
     rate_words,
     sharpness_cost_words,
+    sharpness_spacing,
     sharpness_words,
 )
 from twolayer.train import curvature
@@ -67,7 +68,7 @@ def sharpness_chart(where, trainer: Trainer, key: str, start: float | None = Non
     words = sharpness_words([int(e) for e in epochs], values, edge, lr)
     if len(trainer.sharpness):
         cost = (len(trainer.sharpness), trainer.sharpness_seconds, trainer.train_seconds)
-        words += " " + sharpness_cost_words(*cost, trainer.config.sharpness_spacing)
+        words += " " + sharpness_cost_words(*cost, sharpness_spacing(trainer.config))
     plot(where, figure, key, "Sharpness chart: " + words)
     return True
 
