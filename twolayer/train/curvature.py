@@ -4,9 +4,9 @@ Gradient descent at learning rate lr is unstable along any direction whose curva
 overshoots by more than it corrects), so the sharpness at a run's weights says which rates work there. ReLU's kink
 leaves the Hessian undefined only where a hidden input is exactly 0 (almost nowhere); elsewhere ReLU is linear and
 the exact second derivative there is that of a linear map. The largest eigenvalue comes from Lanczos iterations on
-Hessian-vector products (twolayer.train.hessian) in float64 NumPy on the CPU, whatever stage, precision or device trained
-the weights, so every stage gives the same value at the same weights. Adam is judged instead by
-its preconditioned sharpness, the largest eigenvalue of P^-1 H with P = diag(sqrt(v_hat) + eps), against 38/lr
+Hessian-vector products (twolayer.train.hessian) in float64 NumPy on the CPU, whatever stage, precision or device
+trained the weights, so every stage gives the same value at the same weights. Adam is judged instead by its
+preconditioned sharpness, the largest eigenvalue of P^-1 H with P = diag(sqrt(v_hat) + eps), against 38/lr
 (Cohen et al. 2022, "Adaptive gradient methods at the edge of stability").
 """
 
