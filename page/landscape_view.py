@@ -60,6 +60,9 @@ def sharpness_chart(where, trainer: Trainer, key: str, start: float | None = Non
     quantity = "λmax of P⁻¹H" if edge.quantity is curvature.Quantity.ADAM_PRECONDITIONED else "λmax"
     figure = sharpness_figure(epochs, values, edge.threshold(lr), edge.rule, quantity=quantity)
     said = why.sharpness_words([int(e) for e in epochs], values, edge, lr)
+    if len(trainer.sharpness):
+        cost = (len(trainer.sharpness), trainer.sharpness_seconds, trainer.train_seconds)
+        said += " " + why.sharpness_cost_words(*cost, why.sharpness_spacing(trainer.config))
     plot(where, figure, key, Words("Sharpness chart", said, partial(series_table, epochs, {quantity: values})))
     return True
 
@@ -91,7 +94,7 @@ def _draw(views: LandscapeViews, trainer: Trainer) -> None:
     """The sharpness, the line and the plane side by side, and the hidden units with their epoch slider."""
     sharpness_chart(st, trainer, "landscape-sharpness", start=views.start.value)
     if not len(trainer.sharpness):
-        st.caption("Set **Sharpness every (epochs)** in the sidebar to follow the sharpness through a run.")
+        st.caption("Tick **Sharpness while training** in the sidebar to follow the sharpness through a run.")
     view = views.landscape
     left, right = st.columns(2)
     words = Words("Line chart", why.line_words(view), partial(why.line_table, view))
