@@ -11,12 +11,13 @@ import os
 
 import streamlit as st
 
-from page import state
-from page.plot import plot
+from page import browser, state
+from page.plot import Words, plot
 from twolayer.charts.board import board_figure
 from twolayer.serve.board import DATA, MAX_NAME, RESULTS, SETTINGS, Board, BoardError, Entry, csv_text
 from twolayer.serve.session import TrainingSession
 from twolayer.serve.store import RunStore
+from twolayer.teach.describe import board_words
 from twolayer.train.config import STAGES
 from twolayer.train.state import RunState
 
@@ -56,6 +57,7 @@ def board_page(store: RunStore | None) -> None:
     chosen_data = data.multiselect("Data", DATA, key=state.BOARD_DATA.name, placeholder="all data")
     live(store.board, x, y, tuple(chosen_stages), tuple(chosen_data))
     new_round_ui(store.board)
+    browser.browser_hook(None)  # links the chart to its words
 
 
 @st.fragment(run_every=EVERY_S)
@@ -85,8 +87,10 @@ def board_body(entries: list[Entry], x: str, y: str, stages: tuple[str, ...] = (
         why = "without labelled data" if y_field == "accuracy" else "that diverged at once"
         st.caption(f"{_runs(missing)} {why} not drawn.")
     figure = board_figure(points, x_title=x, y_title=y, log_x=log_x, log_y=log_y)
-    caption = f"Class board chart: {y} against {x}, a point per run coloured by its stage, a cross where it diverged."
-    plot(st, figure, "board_chart", caption)
+    what = f"{y} against {x}, a point per run coloured by its stage, a cross where it diverged. "
+    said = what + board_words(points, x, y, higher_is_better=y_field == "accuracy")
+    # No table of its own: the board's table below lists every run drawn, with its settings and results.
+    plot(st, figure, "board_chart", Words("Class board chart", said + " The table below lists every run."))
     rows = [{column: getattr(e, column) for column in TABLE} for e in shown]
     config = {
         column: st.column_config.NumberColumn(title, format=form) if form else st.column_config.TextColumn(title)

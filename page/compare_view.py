@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from page import state
-from page.plot import plot
+from page.plot import Words, plot
 from twolayer.charts.curves import compare_figure
 from twolayer.serve.session import SlotPool
 from twolayer.teach.compare import EXACTLY_EQUAL, FINITE_DIFFERENCES, MAX_EPOCHS, SAME_ARITHMETIC, compare_stages
+from twolayer.teach.describe import curves_table, curves_words, gap_words
 from twolayer.train.config import TrainConfig
 from twolayer.train.stages import STAGES
 
@@ -37,17 +40,19 @@ def compare_tab(config: TrainConfig | None, data, pool: SlotPool) -> None:
     )
     left, right = st.columns(2)
     with left:
-        plot(st, compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart")
-        st.caption("Loss by stage: the curves lie on top of each other, so one colour hides the rest.")
+        what = "the curves lie on top of each other, so one colour hides the rest. " + curves_words(result.curves)
+        words = Words("Loss by stage", what, partial(curves_table, result.curves))
+        plot(st, compare_figure(result.curves, log_y=True, title="Loss by stage (same start)"), "compare-chart", words)
     with right:
         gaps = compare_figure(
             result.gap_curves, log_y=True, title="Relative gap to the NumPy stage", y_title="relative gap"
         )
-        plot(st, gaps, "compare-gaps")
-        st.caption(
-            f"Each stage's |loss − numpy loss| / numpy loss per epoch; {EXACTLY_EQUAL:g} stands for exactly equal. "
-            f"Below {SAME_ARITHMETIC:g} counts as the same arithmetic: float64 rounds each sum at ~1e-16."
+        what = (
+            f"each stage's |loss − numpy loss| / numpy loss per epoch; {EXACTLY_EQUAL:g} stands for exactly equal. "
+            f"Below {SAME_ARITHMETIC:g} counts as the same arithmetic: float64 rounds each sum at ~1e-16. "
         )
+        said = what + gap_words(result.gap_curves, SAME_ARITHMETIC)
+        plot(st, gaps, "compare-gaps", Words("Relative gaps", said, partial(curves_table, result.gap_curves)))
     st.markdown("**Stages against the NumPy stage**")
     gap_format = st.column_config.NumberColumn(format="%.2e")
     st.dataframe(result.gaps, hide_index=True, column_config={"largest relative gap to numpy": gap_format})

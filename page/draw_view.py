@@ -11,11 +11,12 @@ from PIL import Image, ImageOps
 
 from page import state, widgets
 from page.drawpad import CANVAS, drawpad
-from page.plot import plot
+from page.plot import Words, plot
 from twolayer.charts.draw import scores_figure, units_figure
 from twolayer.data.drawing import prepare_with_caption
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import TrainingSession
+from twolayer.teach.describe_labels import scores_words, top_units_words
 from twolayer.train.forward import scores, top_units
 from twolayer.train.trainer import Trainer
 
@@ -187,11 +188,12 @@ def _scores_panel(slot, weights: dict[str, np.ndarray], x_in: np.ndarray, key: s
             f"The network **reads {predicted}** (score {values[predicted]:.2f}; "
             f"next best {runner_up} at {values[runner_up]:.2f})."
         )
-        caption = (
-            f"Bar chart of the network's {len(values)} scores for the drawing, one bar per digit, the highest "
-            f"({predicted}) highlighted. Trained on one-hot targets, the right digit's score aims at 1."
+        what = (
+            f"the network's {len(values)} scores for the drawing, one bar per digit, the highest ({predicted}) "
+            f"highlighted. Trained on one-hot targets, the right digit's score aims at 1. {scores_words(values)}"
         )
-        plot(st, scores_figure(values, predicted), key, caption)
+        table = {"digit": list(range(len(values))), "score": values.tolist()}
+        plot(st, scores_figure(values, predicted), key, Words("Bar chart", what, lambda: table))
 
 
 def _units_panel(slot, weights: dict[str, np.ndarray], x_in: np.ndarray, shape: tuple[int, int], key: str) -> None:
@@ -205,9 +207,11 @@ def _units_panel(slot, weights: dict[str, np.ndarray], x_in: np.ndarray, shape: 
             st.markdown("No hidden unit adds to the top score: every unit is off for this drawing or pushes it down.")
             return
         predicted = int(np.argmax(values))
-        caption = (
-            f"The {len(units)} hidden units that add most to the score for {predicted}, each drawn as its incoming "
-            "weights (a column of w1) in the input's shape: red where ink raises the unit, blue where ink lowers it. "
-            "Under each: the unit's number and what it adds to the score (activation × its weight to that output)."
+        what = (
+            "each drawn as its incoming weights (a column of w1) in the input's shape: red where ink raises the unit, "
+            "blue where ink lowers it. Under each: the unit's number and what it adds to the score (activation × its "
+            f"weight to that output). {top_units_words(units, predicted)}"
         )
-        plot(st, units_figure(np.asarray(weights["w1"]), units, shape, predicted), key, caption)
+        table = {"unit": [unit for unit, _ in units], "adds to the score": [share for _, share in units]}
+        words = Words("Hidden units chart", what, lambda: table)
+        plot(st, units_figure(np.asarray(weights["w1"]), units, shape, predicted), key, words)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from page import state
-from page.plot import plot
+from page.plot import Words, plot
 from twolayer.charts.curves import compare_figure
 from twolayer.serve.session import TrainingSession
+from twolayer.teach.describe import curves_table, curves_words
 from twolayer.train import export
 
 
@@ -29,8 +32,11 @@ def history_tab(sess: TrainingSession) -> None:
     st.dataframe(rows, hide_index=True, column_config={"final loss": loss})
     chosen = st.multiselect("Overlay runs", [r.label for r in sess.runs], default=[r.label for r in sess.runs])
     curves = {r.label: (r.epochs, r.losses) for r in sess.runs if r.label in chosen}
-    plot(st, compare_figure(curves, log_y=state.LOG_LOSS.get()), "history")
-    st.caption("Run history chart: the loss curves of the chosen runs, one colour each.")
+    what = "the loss curves of the chosen runs, one colour each. " + (
+        curves_words(curves) if curves else "None chosen."
+    )
+    words = Words("Run history chart", what, partial(curves_table, curves))
+    plot(st, compare_figure(curves, log_y=state.LOG_LOSS.get()), "history", words)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     pick = left.selectbox("A past run's loss curve", range(len(sess.runs)), format_func=lambda i: sess.runs[i].label)
     run = sess.runs[pick]

@@ -4,28 +4,23 @@ plane the run crossed with the path it took, the rate finder, and the hidden uni
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 import streamlit as st
 
 from page import state
-from page.plot import plot
+from page.plot import Words, plot
 from page.state_types import LandscapeViews
 from twolayer.charts.curves import rate_finder_figure
 from twolayer.charts.landscape import hidden_map_figure, line_figure, plane_figure, sharpness_figure
 from twolayer.data.dataset import Dataset
 from twolayer.serve.links import nearest
 from twolayer.serve.session import SlotPool, TrainingSession
+from twolayer.teach import why
+from twolayer.teach.describe_net import series_table
 from twolayer.teach.hidden_map import hidden_map
 from twolayer.teach.landscape import landscape
 from twolayer.teach.rate_finder import find_rate
-from twolayer.teach.why import (
-    hidden_words,
-    line_words,
-    plane_words,
-    rate_words,
-    sharpness_cost_words,
-    sharpness_words,
-)
 from twolayer.train import curvature
 from twolayer.train.config import BY_KEY, TrainConfig
 from twolayer.train.probe import make_probe
@@ -64,11 +59,11 @@ def sharpness_chart(where, trainer: Trainer, key: str, start: float | None = Non
     edge, lr = curvature.edge(trainer.config), trainer.config.learning_rate
     quantity = "λmax of P⁻¹H" if edge.quantity is curvature.Quantity.ADAM_PRECONDITIONED else "λmax"
     figure = sharpness_figure(epochs, values, edge.threshold(lr), edge.rule, quantity=quantity)
-    words = sharpness_words([int(e) for e in epochs], values, edge, lr)
+    said = why.sharpness_words([int(e) for e in epochs], values, edge, lr)
     if len(trainer.sharpness):
         cost = (len(trainer.sharpness), trainer.sharpness_seconds, trainer.train_seconds)
-        words += " " + sharpness_cost_words(*cost, trainer.config.sharpness_spacing)
-    plot(where, figure, key, "Sharpness chart: " + words)
+        said += " " + why.sharpness_cost_words(*cost, why.sharpness_spacing(trainer.config))
+    plot(where, figure, key, Words("Sharpness chart", said, partial(series_table, epochs, {quantity: values})))
     return True
 
 
@@ -102,9 +97,10 @@ def _draw(views: LandscapeViews, trainer: Trainer) -> None:
         st.caption("Tick **Sharpness while training** in the sidebar to follow the sharpness through a run.")
     view = views.landscape
     left, right = st.columns(2)
-    plot(left, line_figure(view.line_t, view.line_loss), "landscape-line", "Line chart: " + line_words(view))
+    words = Words("Line chart", why.line_words(view), partial(why.line_table, view))
+    plot(left, line_figure(view.line_t, view.line_loss), "landscape-line", words)
     plane = plane_figure(view.plane_a, view.plane_b, view.plane_loss, view.path_a, view.path_b, view.path_epochs)
-    plot(right, plane, "landscape-plane", "Plane chart: " + plane_words(view))
+    plot(right, plane, "landscape-plane", Words("Plane chart", why.plane_words(view), partial(why.plane_table, view)))
     if views.hidden is None:
         st.caption("The hidden units by digit need labelled data (digits, the MNIST sample or a labelled file).")
         return
@@ -114,7 +110,8 @@ def _draw(views: LandscapeViews, trainer: Trainer) -> None:
     epoch = st.select_slider("Epoch of the hidden units", hidden.epochs, key=state.HIDDEN_EPOCH.name)
     index = hidden.epochs.index(epoch)
     figure = hidden_map_figure(hidden.points[index], hidden.labels, epoch)
-    plot(st, figure, "landscape-hidden", "Hidden units chart: " + hidden_words(hidden, index))
+    words = Words("Hidden units chart", why.hidden_words(hidden, index), partial(why.hidden_table, hidden, index))
+    plot(st, figure, "landscape-hidden", words)
 
 
 def _rate_finder(config: TrainConfig | None, data: Dataset | None, pool: SlotPool) -> None:
@@ -140,7 +137,8 @@ def _rate_finder(config: TrainConfig | None, data: Dataset | None, pool: SlotPoo
         edge=start.stable_rate,
         edge_rule=f"{start.edge.factor:g}/λ0",
     )
-    plot(st, figure, "landscape-rates", "Rate finder chart: " + rate_words(found, start))
+    words = Words("Rate finder chart", why.rate_words(found, start), partial(why.rate_table, found))
+    plot(st, figure, "landscape-rates", words)
     if found.suggested is not None and settings == config:
         stops = BY_KEY["lr"].control.stops
         st.button(

@@ -4,6 +4,8 @@
 // again yet) waits, and is drawn as soon as the chart is shown again, at whatever width.
 const charts = (window.twolayerLiveCharts ||= {});
 const RETRY_MS = 1000; // after a draw that failed: the figure it left waiting is tried again this much later
+const ANNOUNCE_MS = 5000; // a screen reader hears a chart's progress at most this often, its latest always in the end
+const UNSEEN = 'position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap;';
 let plotly = null;
 
 function chartNamed(name) {
@@ -11,7 +13,12 @@ function chartNamed(name) {
     const node = document.createElement('div');
     node.className = 'tl-live-chart';
     node.setAttribute('role', 'figure');
-    const chart = { node, figure: null, drawing: false, width: 0 };
+    // Beside the chart, for its progress: a polite live region, read out when the reader is idle.
+    const live = document.createElement('div');
+    live.className = 'tl-live-progress';
+    live.setAttribute('aria-live', 'polite');
+    live.style.cssText = UNSEEN;
+    const chart = { node, live, figure: null, drawing: false, width: 0, said: 0, saying: null };
     new ResizeObserver(() => {
       const width = node.offsetWidth;
       if (!width) return;
@@ -61,6 +68,17 @@ async function draw(chart) {
   }
 }
 
+function announce(chart, text) {
+  chart.progress = text;
+  if (chart.saying) return; // the latest text goes out when the one waiting is due
+  const say = () => {
+    chart.saying = null;
+    chart.said = Date.now();
+    chart.live.textContent = chart.progress;
+  };
+  chart.saying = setTimeout(say, Math.max(0, chart.said + ANNOUNCE_MS - Date.now()));
+}
+
 export default function ({ data, parentElement }) {
   const chart = chartNamed(data.name);
   if (data.host) {
@@ -70,10 +88,11 @@ export default function ({ data, parentElement }) {
     // Placed anew (the page had shown something else here): the last run's chart must not flash up. Not while a
     // figure is being drawn into it: that draw would fail and its figure be lost.
     if (!chart.node.isConnected && !chart.drawing && window.Plotly) window.Plotly.purge(chart.node);
-    parentElement.appendChild(chart.node);
+    parentElement.append(chart.node, chart.live);
   } else {
     Object.assign(chart, { figure: data.figure, config: data.config, chartCode: data.chartCode });
     chart.node.setAttribute('aria-label', data.label);
+    if (data.progress) announce(chart, data.progress);
   }
   kick(chart);
 }

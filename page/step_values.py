@@ -5,13 +5,23 @@ What a line calls for (the ReLU's mask, the autograd graph backward() walks) is 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
-from page.plot import plot
+from page.plot import Words, plot
 from page.state import STEP_PARAM
 from twolayer.charts import step as step_charts
 from twolayer.teach.code_html import code_html
+from twolayer.teach.describe_net import (
+    array_table,
+    array_words,
+    graph_table,
+    graph_words,
+    mask_words,
+    update_words,
+)
 from twolayer.teach.step_record import BEFORE, RecordedLine, StepRecording
 
 OPTIMIZER = "optimizer.state."
@@ -74,19 +84,22 @@ def _value(recording: StepRecording, name: str) -> None:
     if before is not None and np.shape(before) == np.shape(value):
         figure = step_charts.update_figure(before, value, name)
         figure.layout.title.text = f"{name}: before, after, change"  # the shape is in the line above the chart
-        plot(st, figure, f"step-update-{name}")
-        st.caption(
+        what = (
             f"{name} before the step, after it, and the change (after − before): before and after share one "
-            "colour scale, the change, far smaller, has its own. Red above zero, blue below."
+            "colour scale, the change, far smaller, has its own. Red above zero, blue below. "
         )
+        table = partial(array_table, np.asarray(value) - np.asarray(before))
+        plot(st, figure, f"step-update-{name}", Words("Update chart", what + update_words(name, before, value), table))
     elif np.ndim(value) == 1:
-        plot(st, step_charts.vector_figure(name, value, dims_label), f"step-vector-{name}")
-        st.caption(f"{name} as bars: one bar per {_word(info['dims'][0], 'entry')}.")
+        what = f"{name} as bars: one bar per {_word(info['dims'][0], 'entry')}. {array_words(name, value)}"
+        words = Words("Bar chart", what, partial(array_table, value))
+        plot(st, step_charts.vector_figure(name, value, dims_label), f"step-vector-{name}", words)
     else:
         matrix = np.reshape(value, (np.shape(value)[0], -1))  # more than two axes: all but the first side by side
         figure = step_charts.matrix_figure(name, matrix, dims_label)
-        plot(st, _name_axes(figure, info["dims"], matrix.shape), f"step-matrix-{name}")
-        st.caption(_heatmap_caption(name, info["dims"], matrix.shape))
+        what = f"{_heatmap_caption(name, info['dims'], matrix.shape)} {array_words(name, value)}"
+        words = Words("Heatmap", what, partial(array_table, value))
+        plot(st, _name_axes(figure, info["dims"], matrix.shape), f"step-matrix-{name}", words)
 
 
 def _optimizer_values(recording: StepRecording, names: list[str]) -> None:
@@ -110,18 +123,19 @@ def _graph(recording: StepRecording, line: RecordedLine) -> None:
     backward = line.declared.backprop
     graph = recording.graph if backward else {**recording.graph, "filled": []}
     title = "backward() walks this graph" if backward else "The graph autograd built for the loss"
-    plot(st, step_charts.graph_column_figure(graph, title=title), f"step-graph-{int(backward)}")
     if backward:
         filled = ", ".join(graph.get("filled", [])) or "none"
-        st.caption(
-            "The autograd graph from the loss (top) to the weights (bottom): backward() runs each function "
+        what = (
+            "the autograd graph from the loss (top) to the weights (bottom): backward() runs each function "
             f"in turn, and each AccumulateGrad fills its weight's .grad (green): {filled}."
         )
     else:
-        st.caption(
-            "The backward functions autograd recorded while the forward pass ran, from the loss (top) to the "
+        what = (
+            "the backward functions autograd recorded while the forward pass ran, from the loss (top) to the "
             "weights (bottom); loss.backward() will walk them."
         )
+    words = Words("Graph chart", f"{what} {graph_words(graph)}", partial(graph_table, graph))
+    plot(st, step_charts.graph_column_figure(graph, title=title), f"step-graph-{int(backward)}", words)
 
 
 def _relu_mask(recording: StepRecording, line: RecordedLine, relu_inputs: dict[str, str]) -> None:
@@ -139,11 +153,12 @@ def _relu_mask(recording: StepRecording, line: RecordedLine, relu_inputs: dict[s
     else:
         return
     mask = np.asarray(h) > 0
-    plot(st, _name_axes(step_charts.mask_figure("h > 0", mask, "N x H"), ["N", "H"], mask.shape), "step-mask")
-    st.caption(
-        f"Where {what} is above zero (green): the ReLU passes those entries forward and lets their gradient through "
-        f"backward; white entries are blocked. {mask.mean():.1%} pass; one row per example, one column per hidden unit."
+    said = (
+        f"where {what} is above zero (green): the ReLU passes those entries forward and lets their gradient through "
+        f"backward; white entries are blocked; one row per example, one column per hidden unit. {mask_words(mask)}"
     )
+    figure = _name_axes(step_charts.mask_figure("h > 0", mask, "N x H"), ["N", "H"], mask.shape)
+    plot(st, figure, "step-mask", Words("ReLU mask chart", said, partial(array_table, mask.astype(int))))
 
 
 def _name_axes(figure, dims: list[str | None], shape: tuple[int, ...]):

@@ -9,17 +9,19 @@ from __future__ import annotations
 import inspect
 import logging
 import weakref
+from functools import partial
 
 import streamlit as st
 import torch
 
-from page.plot import plot
+from page.plot import Words, plot
 from page.state import STEP_LINE, STEP_RECORDED, STEP_SLIDER
 from page.state_types import Recorded
 from page.step_values import inputs_table, line_values
 from twolayer.charts import step as step_charts
 from twolayer.serve.session import TrainingSession
 from twolayer.teach.code_html import code_html
+from twolayer.teach.describe_net import firing_table, firing_words
 from twolayer.teach.step_record import RecordedLine, record_next_step
 from twolayer.train.stages.phases import PHASES
 from twolayer.train.state import RunState
@@ -197,14 +199,17 @@ def _hidden_units(recorded: Recorded) -> None:
     epochs, rates = recorded.firing
     chart_col, count_col = st.columns([3, 1], gap="medium")
     with chart_col:
-        plot(st, step_charts.firing_figure(epochs, rates), "step-firing")
         shown = len(step_charts.units_shown(recorded.hidden))
-        st.caption(
-            "Each row is one hidden unit, each column an epoch at which the run recorded it; the colour is the share "
+        what = (
+            "each row is one hidden unit, each column an epoch at which the run recorded it; the colour is the share "
             "of training rows (a fixed sample) on which the unit fires (h > 0). A dark row is a unit that stopped "
             "firing."
             + ("" if shown == recorded.hidden else f" {shown} of the {recorded.hidden} units are shown, evenly spaced.")
         )
+        words = Words(
+            "Hidden units firing", f"{what} {firing_words(epochs, rates)}", partial(firing_table, epochs, rates)
+        )
+        plot(st, step_charts.firing_figure(epochs, rates), "step-firing", words)
     with count_col:
         st.metric(f"Dead hidden units now, of {recorded.hidden}", recorded.dead)
         st.caption(

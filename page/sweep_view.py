@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import streamlit as st
 
-from page.plot import plot
+from page.plot import Words, plot
 from page.state import SWEEP_ERROR, SWEEP_KEY, SWEEP_RUN, SWEEP_VALUES
 from page.state_types import SweepRun
 from twolayer.charts.curves import sweep_figure
 from twolayer.cli.sweep import COLUMNS, table_rows
 from twolayer.data.dataset import Dataset
 from twolayer.serve.session import SlotPool
+from twolayer.teach.describe import curves_table, curves_words
 from twolayer.teach.sweep import Sweep
 from twolayer.teach.sweep_spec import (
     MAX_VALUES,
@@ -147,13 +149,10 @@ def draw(places: dict, run: SweepRun, frame: int) -> None:
             f"**{state}** · sweep of {label(sweep.key).lower()} over {len(sweep.values)} values · "
             f"{sweep.epochs_done:,} of {sweep.epochs_total:,} epochs in all"
         )
-        figure, caption = _chart(sweep)
-        plot(places["chart"], figure, f"sweep-{frame}")
-        best = sweep.best() if sweep.finished else ""
-        if best:
+        figure, words = _chart(sweep)
+        plot(places["chart"], figure, f"sweep-{frame}", words)
+        if sweep.finished and (best := sweep.best()):
             places["best"].success(best)
-        else:
-            places["best"].caption(caption)
         rows = table_rows(sweep.outcomes())
         places["table"].dataframe(
             [dict(zip(COLUMNS, row, strict=True)) for row in rows], hide_index=True, width="stretch"
@@ -162,7 +161,7 @@ def draw(places: dict, run: SweepRun, frame: int) -> None:
 
 def _chart(sweep: Sweep):
     """The chart of every value's loss, per example with test curves when the data has a test split."""
-    runs = []
+    runs, curves = [], {}
     labelled = sweep.trainers[0].data.has_test
     for value, trainer in zip(sweep.values, sweep.trainers, strict=True):
         epochs, losses = trainer.loss_curve()
@@ -172,9 +171,12 @@ def _chart(sweep: Sweep):
             test = (evals["epoch"], evals["test_loss_per_example"])
         scale = 1 / len(trainer.data.x_train) if labelled else 1.0
         runs.append((f"{sweep.key}={format_value(value)}", (epochs, losses * scale), test))
+        curves[runs[-1][0]] = runs[-1][1]
     unit = "loss per example" if labelled else "loss (sum of squared errors)"
     figure = sweep_figure(runs, unit=unit)
-    caption = f"Sweep chart: each value's training loss ({unit}) in its own colour" + (
+    what = f"each value's training loss ({unit}) in its own colour" + (
         ", its test loss dotted in the same colour." if labelled else "."
     )
-    return figure, caption
+    return figure, Words(
+        "Sweep chart", f"{what} {curves_words(curves, 'training loss')}", partial(curves_table, curves)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import partial
 
@@ -10,13 +11,14 @@ import streamlit as st
 from page import live_chart, state, take_home
 from page.landscape_view import sharpness_chart
 from page.panels import HISTOGRAMS, HistogramKind, Panel
-from page.plot import plot
+from page.plot import Words, plot
 from twolayer.charts.curves import accuracy_figure, norms_figure, update_ratio_figure
-from twolayer.charts.labels import MATRIX_HEIGHT_PX, confusion_matrix_figure, predictions_figure
+from twolayer.charts.labels import MATRIX_HEIGHT_PX, MAX_PREDICTIONS, confusion_matrix_figure, predictions_figure
 from twolayer.charts.weights import MAX_UNIT_IMAGES, histogram_figure, histogram_over_time_figure, weight_images_figure
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import holds_images
 from twolayer.serve.session import TrainingSession
+from twolayer.teach import describe, describe_labels, describe_net
 from twolayer.teach.advice import SETTINGS_TRIAL_EPOCHS, advise, divergence_hint
 from twolayer.teach.code_html import code_html, diff_html
 from twolayer.teach.program import program_source
@@ -95,30 +97,33 @@ def status_text(sess: TrainingSession, trainer: Trainer | None, blocked_by: str 
     )
 
 
-def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key: str) -> None:
-    """The loss curve; per example with a test curve when the data has a test split."""
+def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key: str, run: RunState) -> None:
+    """The loss curve; per example with a test curve when the data has a test split; `run`: the state to announce."""
     if trainer is None or trainer.last_loss() is None:
         # No invented axes before there is a loss, and nothing heavy for the browser to draw on opening (st.html,
         # not markdown with HTML: that would fetch and compile a 184 KB HTML parser before the page is ready).
         spot.unplace()
         spot.chart.html(EMPTY_LOSS)
         return
-    _, unit = loss_unit(trainer)
+    scale, unit = loss_unit(trainer)
     figure = loss_chart(trainer, log_y, validate=False)  # redrawn five times a second; tests build it checked
-    every = trainer.eval_every
-    tested = (
-        f" The test curve is measured every {every} epochs, which keeps evaluation near a tenth of the training."
-        if trainer.data.has_test and every > 1
-        else ""
+    epochs, losses = trainer.loss_curve()
+    evals, every = trainer.evaluations(), trainer.eval_every
+    test = (evals["epoch"], evals["test_loss_per_example"]) if "test_loss_per_example" in evals else None
+    curves = {"training loss": (epochs, losses * scale)} | ({"test loss": test} if test else {})
+    words = Words(
+        "Loss chart",
+        describe.loss_words(epochs, losses * scale, unit, test, every),
+        table=lambda: describe.curves_table(curves),
+        progress=describe.progress_words(run, trainer.epoch, trainer.config.epochs, losses[-1] * scale),
     )
-    caption = f"Loss chart: the training loss ({unit}) at every epoch so far, the latest point marked.{tested}"
     if (reference := state.LEAD_REFERENCE.get()) is not None:
-        scale, _ = loss_unit(trainer)
-        epochs, losses = reference
-        figure.add_scatter(x=epochs, y=[v * scale for v in losses], name="lecturer's run", mode="lines",
+        lead_epochs, lead_losses = reference
+        figure.add_scatter(x=lead_epochs, y=[v * scale for v in lead_losses], name="lecturer's run", mode="lines",
                            line={"color": "#888888", "dash": "dash", "width": 2})  # fmt: skip
-        caption += " The dashed grey line is the lecturer's run, from which this one was taken over."
-    plot(spot, figure, key, caption)
+        said = " The dashed grey line is the lecturer's run, from which this one was taken over."
+        words = dataclasses.replace(words, description=words.description + said)
+    plot(spot, figure, key, words)
 
 
 def diverged_box(container, trainer: Trainer) -> None:
@@ -145,15 +150,17 @@ def histogram_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: 
             return
         [(_, counts)] = binned.counts
         figure = histogram_figure(binned.edges, counts, title=f"{label} now")
+        said = describe_net.histogram_words(binned.edges, counts, binned.outside)
     else:
         binned = trainer.histogram_history(prefix + name, change)
         if binned is None:
             spot.unplace()
             return
         figure = histogram_over_time_figure(binned.edges, binned.counts, title=f"{label} over epochs")
-    clipped = f" {binned.outside:,} values lie outside and are counted in the end bins." if binned.outside else ""
-    caption = f"{label}: counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range.{clipped}"
-    plot(spot, figure, key, caption)
+        said = describe_net.histogram_history_words(binned.edges, binned.counts)
+    what = f"counts of a sample of at most {MAX_SAMPLE:,} entries, bins over their range. {said}"
+    table = partial(describe_net.histogram_table, binned.edges, binned.counts)
+    plot(spot, figure, key, Words(f"{label} {'over epochs' if over_time else 'now'}", what, table))
 
 
 def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) -> None:
@@ -162,14 +169,18 @@ def norm_panel(spot: live_chart.Spot, trainer: Trainer, panel: Panel, key: str) 
     if not len(stats.get("epoch", ())):
         return
     layers = [name for name in trainer.layers() if f"grad_norm_{name}" in stats]
+    epochs = stats["epoch"]
     if panel is Panel.GRADIENT_NORMS:
         grads = {name.upper(): stats[f"grad_norm_{name}"] for name in layers}
-        caption = "Gradient norms: the size of each layer's gradient at the recorded epochs."
-        plot(spot, norms_figure(stats["epoch"], grads), key, caption)
+        what = "the size of each layer's gradient at the recorded epochs. " + describe_net.norms_words(epochs, grads)
+        table = partial(describe_net.series_table, epochs, grads)
+        plot(spot, norms_figure(epochs, grads), key, Words("Gradient norms", what, table))
     else:
         ratios = {name.upper(): stats[f"update_ratio_{name}"] for name in layers}
-        caption = "Update ratios: each step's size relative to the layer's weights; about 1e-3 is healthy."
-        plot(spot, update_ratio_figure(stats["epoch"], ratios), key, caption)
+        what = "each step's size relative to the layer's weights; about 1e-3 is healthy. "
+        table = partial(describe_net.series_table, epochs, ratios)
+        words = Words("Update ratios", what + describe_net.ratio_words(epochs, ratios), table)
+        plot(spot, update_ratio_figure(epochs, ratios), key, words)
 
 
 def sharpness_panel(spot: live_chart.Spot, trainer: Trainer, key: str) -> None:
@@ -187,29 +198,41 @@ def label_panels(container, trainer: Trainer, key: str) -> None:
         left, right = st.columns(2)
         evals = trainer.evaluations()
         split = "test" if data.has_test else "training"
-        if len(evals.get("epoch", ())):
-            figure = accuracy_figure(evals["epoch"], evals["train_accuracy"], evals.get("test_accuracy"))
+        if len(epochs := evals.get("epoch", ())):
+            train, test = evals["train_accuracy"], evals.get("test_accuracy")
+            figure = accuracy_figure(epochs, train, test)
             figure.update_layout(height=MATRIX_HEIGHT_PX)  # level with the confusion matrix beside it
-            plot(left, figure, f"{key}-acc")
-            left.caption("Accuracy chart: the share of examples classified right at each evaluated epoch.")
+            what = "the share of examples classified right at each evaluated epoch. "
+            said = what + describe_labels.accuracy_words(epochs, train, test)
+            table = partial(describe_labels.accuracy_table, epochs, train, test)
+            plot(left, figure, f"{key}-acc", Words("Accuracy chart", said, table))
         x, labels = (data.x_test, data.labels_test) if data.has_test else (data.x_train, data.labels_train)
-        predicted = trainer.predict(x).argmax(axis=1)
-        plot(right, confusion_matrix_figure(labels, predicted, data.output_size), f"{key}-confusion")
-        right.caption(f"Confusion matrix: {split} examples counted by true class (row) and predicted class (column).")
+        predicted, classes = trainer.predict(x).argmax(axis=1), data.output_size
+        what = f"{split} examples counted by true class (row) and predicted class (column). "
+        said = what + describe_labels.confusion_words(labels, predicted, classes, split)
+        table = partial(describe_labels.confusion_table, labels, predicted, classes)
+        figure = confusion_matrix_figure(labels, predicted, classes)
+        plot(right, figure, f"{key}-confusion", Words("Confusion matrix", said, table))
         if data.image_shape:
             # Each grid the full width, so that a unit's pattern and a digit's caption read from the back row.
             w1 = trainer.weights()["w1"]
-            plot(st, weight_images_figure(w1, data.image_shape), f"{key}-units")
             shown = min(w1.shape[1], MAX_UNIT_IMAGES)
-            st.caption(
-                f"Hidden units as images: the incoming weights of {shown} of the {w1.shape[1]} hidden units, one "
-                "image per unit, red for positive and blue for negative weights, each scaled to its largest."
+            what = "one image per unit, red for positive and blue for negative weights, each scaled to its largest. "
+            words = Words(
+                "Hidden units as images",
+                what + describe_net.unit_images_words(w1, shown),
+                partial(describe_net.unit_images_table, w1, shown),
             )
-            plot(st, predictions_figure(x, data.image_shape, labels, predicted), f"{key}-predictions")
-            st.caption(
-                f"Test images with predictions: {split} images captioned true → predicted, ✓ when right and ✗ when "
-                "wrong; the wrongly predicted ones first."
+            plot(st, weight_images_figure(w1, data.image_shape), f"{key}-units", words)
+            count = MAX_PREDICTIONS
+            what = f"{split} images captioned true → predicted, ✓ when right and ✗ when wrong. "
+            said = what + describe_labels.predictions_words(labels, predicted, count, split)
+            words = Words(
+                "Test images with predictions",
+                said,
+                partial(describe_labels.predictions_table, labels, predicted, count),
             )
+            plot(st, predictions_figure(x, data.image_shape, labels, predicted, count), f"{key}-predictions", words)
 
 
 def downloads(sess: TrainingSession) -> None:
@@ -346,7 +369,7 @@ def draw_frame(
     with sess.lock:  # no slice of an overlapping script run may change the run mid-draw
         trainer = sess.trainer
         status_line(placeholders["status"], sess, trainer, blocked_by)
-        loss_panel(placeholders["loss"], trainer, state.LOG_LOSS.get(), key=f"loss-{frame}")
+        loss_panel(placeholders["loss"], trainer, state.LOG_LOSS.get(), key=f"loss-{frame}", run=sess.state)
         if trainer is not None and trainer.status is RunState.DIVERGED:
             diverged_box(placeholders["what_went_wrong"], trainer)
         elif trainer is not None and trainer.status is RunState.DONE:

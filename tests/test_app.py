@@ -13,6 +13,7 @@ from page import state
 from page.browser import CHART_CODE
 from page.plot import PRESENTER_FONT
 from twolayer.charts.base import FONT_SIZE
+from twolayer.teach.describe import number
 from twolayer.train.state import RunState
 
 LABELS = ["Stage", "Hidden size", "Learning rate", "Epochs", "Device", "Seed", "Batch size", "Initialisation", "Data"]
@@ -123,7 +124,10 @@ def test_the_training_charts_are_placed_once_and_fed_each_frame(open_app):
     hosts, feeds = live_chart_parts(at)
     charts = ["loss", "w1 now", "w1 over time", "w2 now", "w2 over time", "gradient norms", "update ratios"]
     assert sorted(hosts) == sorted(charts) and sorted(feeds) == sorted(charts)
-    assert feeds["loss"]["label"].startswith("Loss chart: the training loss")
+    assert feeds["loss"]["label"] == "Loss chart", "its name; what it shows is the caption it points to"
+    run = session(at).trainer
+    said = f"Paused, epoch 1 of {run.config.epochs:,}: loss {number(run.last_loss())}"
+    assert feeds["loss"]["progress"] == said, "a screen reader's short line on the run's progress"
     assert json.loads(feeds["w1 now"]["figure"])["layout"]["title"]["text"] == "W1 now"
     assert len(loss_trace(at)["y"]) == 1
     first = host_ids(at)

@@ -11,6 +11,7 @@ import torch
 from page import state
 from twolayer import Dataset, TrainConfig, Trainer
 from twolayer.__main__ import main
+from twolayer.teach.why import sharpness_spacing
 from twolayer.train import curvature
 from twolayer.train import trainer as trainer_module
 from twolayer.train.config import STAGES, ConfigError
@@ -189,10 +190,12 @@ def test_by_default_the_trainer_spaces_the_measurements_to_a_tenth_of_the_traini
     monkeypatch.setattr(curvature, "measure", measure_in_9_ms)
     trainer = Trainer(TrainConfig(epochs=400, sharpness=True))
     trainer.advance(400)
-    # After each 10 ms measurement, nine times as long of training: 90 epochs of 1 ms.
-    assert trainer.sharpness.column("epoch") == [0, 90, 180, 270, 360]
-    assert TrainConfig(sharpness=True).sharpness_spacing == "from epoch 0, as often as 10% of the training time allows"
-    assert TrainConfig(sharpness=True, sharpness_every=50).sharpness_spacing == "every 50 epochs from epoch 0"
+    # Each 10 ms measurement once the training has taken 1 / 7.5% times all of them so far with it (three quarters of
+    # the tenth planned): 267 ms for epoch 0's and the next; three would need 400 ms, the whole run. 20 ms of 400: 5%.
+    assert trainer.sharpness.column("epoch") == [0, 267]
+    assert trainer.sharpness_seconds == pytest.approx(0.020) and trainer.train_seconds == pytest.approx(0.400)
+    assert sharpness_spacing(TrainConfig(sharpness=True)) == "from epoch 0, as often as 10% of the training time allows"
+    assert sharpness_spacing(TrainConfig(sharpness=True, sharpness_every=50)) == "every 50 epochs from epoch 0"
 
 
 def test_the_sharpness_command_and_train_record_the_same_value_at_epoch_0(tmp_path, capsys):

@@ -110,8 +110,9 @@ def test_the_training_tab_draws_the_sharpness_against_2_over_lr_once_measured(op
     _, feeds = live_chart_parts(at)
     spec = json.loads(feeds["sharpness"]["figure"])
     assert spec["data"][1]["name"].startswith("2/lr = ") and spec["data"][1]["y"][0] == pytest.approx(2 / 1e-6)
-    paused = feeds["sharpness"]["label"]
+    assert feeds["sharpness"]["label"] == "Sharpness chart", "its name; what it shows is the caption it points to"
+    paused = next(c for c in captions(at) if c.startswith("Sharpness chart: "))  # the Training tab's, the first
     at.button(key="train").click().run()
-    done = live_chart_parts(at)[1]["sharpness"]["label"]
+    done = next(c for c in captions(at) if c.startswith("Sharpness chart: "))
     assert paused.startswith("Sharpness chart: λmax is ") and done.startswith("Sharpness chart: λmax went from ")
     assert paused != done and "at epoch 30" in done

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from .helpers import button, status, wait_for_app
+from twolayer.teach.describe import number, percent
+
+from .helpers import RUN_TIMEOUT_MS, button, headless_run, script_run_started, status, train_until, wait_for_app
 
 TABS = ["Training", "Inside a step", "Landscape", "Draw", "Sweep", "Compare stages", "Run history"]
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 LABELLED_RUN = "?data=digits&stage=optim&epochs=30&hidden=32&lr=0.001"
+SETTINGS = {"data": "digits", "stage": "optim", "epochs": 30, "hidden_size": 32, "learning_rate": 0.001}  # the same
 MAX_TABS = 250  # key presses to walk the whole page once
 
 
@@ -115,3 +119,94 @@ def test_every_control_is_reached_and_used_by_keyboard(labelled: Page):
     page.keyboard.press("Space")
     wait_for_app(page)
     expect(hint).to_be_visible()
+
+
+# Each visible chart: its accessible name, and the text of what its aria-describedby points to (null: nothing).
+DESCRIBED_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"], .tl-live-chart')]
+  .filter((el) => el.offsetParent !== null)
+  .map((el) => {
+    const id = el.getAttribute('aria-describedby'), target = id && document.getElementById(id);
+    return {name: el.getAttribute('aria-label') || '', words: target ? target.textContent : null};
+  })"""
+# The live loss chart's polite region: each new text it takes from now on, with when (ms).
+PROGRESS_JS = """() => {
+  const region = document.querySelector('.tl-live-progress');
+  const said = (window.progressSaid = []);
+  let last = region.textContent;
+  new MutationObserver(() => {
+    if (region.textContent !== last) said.push({text: (last = region.textContent), at: performance.now()});
+  }).observe(region, {subtree: true, childList: true, characterData: true});
+}"""
+ANNOUNCE_S = 5  # live_chart.js: the most often a screen reader hears the run's progress
+
+
+def described(page: Page, tab: str, least: int) -> dict[str, str]:
+    """The visible charts of `tab`, at least `least` of them, each by its name with the description a screen reader
+    reaches from it (its aria-describedby), once every chart has one."""
+    page.get_by_role("tab", name=tab).click()
+    wait_for_app(page)
+    # The page links a chart to its caption a moment after either is drawn.
+    page.wait_for_function(
+        f"() => {{ const charts = ({DESCRIBED_JS})(); "
+        f"return charts.length >= {least} && charts.every((c) => c.name && c.words); }}",
+        timeout=RUN_TIMEOUT_MS,
+    )
+    charts = page.evaluate(DESCRIBED_JS)
+    return {chart["name"]: chart["words"] for chart in charts}
+
+
+def test_every_chart_is_told_in_words_with_the_runs_numbers(labelled: Page, request: pytest.FixtureRequest):
+    """On every tab, each chart points a screen reader to a description of what it shows now, with the run's
+    numbers: the loss as the core's own history has it; mid-run and at the end, the words differ; the loss chart's
+    progress is announced at most every few seconds; and axe-core still finds nothing wrong."""
+    page = labelled
+    trainer = headless_run(**SETTINGS)
+    epochs, losses = trainer.loss_curve()
+    per_example = losses / len(trainer.data.x_train)
+    done = {"Training": described(page, "Training", 9)}  # loss, 4 histograms, 2 norms, accuracy, confusion, ...
+    loss = done["Training"]["Loss chart"]
+    assert f"fell from {number(per_example[0])} at epoch 0 to {number(per_example[-1])} at epoch 29" in loss, loss
+    accuracy = f"Test accuracy {percent(trainer.evaluations()['test_accuracy'][-1])} at epoch 29"
+    assert accuracy in done["Training"]["Accuracy chart"]
+    done["Inside a step"] = described(page, "Inside a step", 2)
+    done["Landscape"] = described(page, "Landscape", 3)
+    page.get_by_role("tab", name="Draw").click()
+    button(page, "Try a test image").click()
+    done["Draw"] = described(page, "Draw", 2)
+    # The presenter layout draws the same charts: the tabs that train runs of their own are walked once.
+    if request.node.callspec.params["labelled"] == "normal":
+        page.get_by_role("tab", name="Sweep").click()
+        button(page, "Train sweep").click()
+        expect(page.get_by_text(re.compile(r"^Done · sweep"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        done["Sweep"] = described(page, "Sweep", 1)
+        assert "lr=0.001" in done["Sweep"]["Sweep chart"]
+        page.get_by_role("tab", name="Compare stages").click()
+        button(page, "Compare every stage").click()
+        done["Compare stages"] = described(page, "Compare stages", 2)
+        assert "numpy" in done["Compare stages"]["Loss by stage"]
+        problems = [f"{tab}: {problem}" for tab in ("Sweep", "Compare stages") for problem in violations(page)]
+        assert not problems, "\n".join(problems)
+    for tab, charts in done.items():
+        for name, words in charts.items():
+            assert re.search(r"\d", words.split(":", 1)[1]), f"{tab}, {name}: no number in {words!r}"
+
+    # The same run paused after its first epoch: other words; then trained to its end, its progress told politely.
+    page.get_by_role("tab", name="Training").click()
+    button(page, "Reset").click()
+    wait_for_app(page)
+    with script_run_started(page):
+        button(page, "Step").click()
+    expect(status(page)).to_contain_text("epoch 1 of 30", timeout=RUN_TIMEOUT_MS)
+    paused = {tab: described(page, tab, least) for tab, least in (("Training", 9), ("Inside a step", 2))}
+    assert f"It is {number(per_example[0])} at epoch 0" in paused["Training"]["Loss chart"]
+    for tab, charts in paused.items():
+        same = [name for name, words in charts.items() if done[tab].get(name) == words]
+        assert not same, f"{tab}: told the same mid-run and at the end: {same}"
+    page.get_by_role("tab", name="Training").click()
+    page.evaluate(PROGRESS_JS)
+    train_until(page)
+    final = f"Done, epoch 30 of 30: loss {number(per_example[-1])}"
+    page.wait_for_function(f"() => window.progressSaid.some((s) => s.text === {final!r})", timeout=10_000)
+    said = page.evaluate("() => window.progressSaid")
+    gaps = [(b["at"] - a["at"]) / 1000 for a, b in zip(said, said[1:], strict=False)]
+    assert all(gap > ANNOUNCE_S - 0.2 for gap in gaps), f"announced too often: {said}"

@@ -34,6 +34,13 @@ POINTS_JS = f"""() => {{
   return null;
 }}"""
 
+# What a screen reader hears of the board's chart beside its name: the text its aria-describedby points to.
+DESCRIBED_JS = """() => {
+  const chart = document.querySelector('[data-testid="stPlotlyChart"][aria-describedby]');
+  const words = chart && document.getElementById(chart.getAttribute('aria-describedby'));
+  return words && words.textContent;
+}"""
+
 
 class ServeClass:
     """`bash scripts/serve-class 2` on a loopback port with the run store at `store`, as a lecturer runs it."""
@@ -122,6 +129,9 @@ def test_four_students_runs_are_counted_drawn_and_listed(served, browser):
         stages = sorted(next(stage for stage in STAGES if row.startswith(stage)) for row in rows)
         assert stages == ["autograd", "nn", "numpy", "tensor"], rows
         assert all("32" in row and "random" in row and "done" in row for row in rows), rows
+        words = board.wait_for_function(DESCRIBED_JS, timeout=10_000).json_value()  # linked once drawn
+        assert words.startswith("Class board chart: ") and "4 runs; " in words, words
+        assert all(f"{stage} 1" in words for stage in ("numpy", "tensor", "autograd", "nn")), words
     finally:
         board.context.close()
 

@@ -14,6 +14,7 @@ WRONG, RIGHT = PALETTE[1], PALETTE[2]
 # The confusion matrix's height: cells large enough for a count at the presenter's chart font.
 MATRIX_HEIGHT_PX = 560
 PREDICTION_COLUMNS = 6
+MAX_PREDICTIONS = 12  # test images drawn with their predictions
 
 
 def confusion_matrix_figure(
@@ -59,7 +60,7 @@ def predictions_figure(
     image_shape: tuple[int, int],
     labels_true: Sequence[int],
     labels_pred: Sequence[int],
-    max_images: int = 12,
+    max_images: int = MAX_PREDICTIONS,
     *,
     title: str = "Test images: true → predicted",
 ) -> go.Figure:

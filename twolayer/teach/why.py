@@ -10,6 +10,7 @@ import numpy as np
 from twolayer.teach.hidden_map import HiddenMap
 from twolayer.teach.landscape import Landscape
 from twolayer.teach.rate_finder import RateFinding
+from twolayer.train.config import SHARPNESS_SHARE, TrainConfig
 from twolayer.train.curvature import Edge, Sharpness
 
 
@@ -28,6 +29,15 @@ def sharpness_words(epochs: Sequence[int], values: Sequence[float], edge: Edge, 
     line = f"{moved}. {edge.steps.capitalize()} at a learning rate of {learning_rate:g} are unstable above {edge.rule} "
     line += f"= {threshold:.4g}: {where}."
     return f"{line} {edge.note}" if edge.note else line
+
+
+def sharpness_spacing(config: TrainConfig) -> str:
+    """How often the run measures its sharpness, in words."""
+    if not config.sharpness:
+        return "never"
+    if config.sharpness_every:
+        return f"every {config.sharpness_every:,} epochs from epoch 0"
+    return f"from epoch 0, as often as {SHARPNESS_SHARE:.0%} of the training time allows"
 
 
 def sharpness_cost_words(measurements: int, seconds: float, train_seconds: float, spacing: str) -> str:
@@ -102,3 +112,32 @@ def hidden_words(found: HiddenMap, index: int) -> str:
         f"{found.epochs[index]:,}: the digits' centres lie {spread(found.points[index]):.2f} times as far apart as an "
         f"image from its digit's centre, against {spread(found.points[0]):.2f} at epoch {found.epochs[0]:,}."
     )
+
+
+def line_table(view: Landscape) -> dict[str, list]:
+    """The line's points: t (0 the start, 1 the end) and the loss there."""
+    return {"t": view.line_t.tolist(), "loss": view.line_loss.tolist()}
+
+
+def plane_table(view: Landscape) -> dict[str, list]:
+    """The plane's losses as a grid: a row per step along the second direction, a column per step along the first."""
+    table: dict[str, list] = {"b": view.plane_b.tolist()}
+    for i, a in enumerate(view.plane_a):
+        table[f"a = {a:.3g}"] = view.plane_loss[:, i].tolist()
+    return table
+
+
+def hidden_table(found: HiddenMap, index: int) -> dict[str, list]:
+    """The probe images at one snapshot: each one's digit and place on the two principal components."""
+    points = found.points[index]
+    return {
+        "image": list(range(1, len(found.labels) + 1)),
+        "digit": [int(label) for label in found.labels],
+        "component 1": points[:, 0].tolist(),
+        "component 2": points[:, 1].tolist(),
+    }
+
+
+def rate_table(found: RateFinding) -> dict[str, list]:
+    """The rate finder's steps: each rate, the loss its step left, and the smoothed loss."""
+    return {"learning rate": list(found.lrs), "loss": list(found.losses), "smoothed loss": list(found.smoothed)}

@@ -324,15 +324,6 @@ class TrainConfig:
             fields.pop("bias", None)  # the page's bias box does not apply to plain weight arrays
         return cls(**fields)
 
-    @property
-    def sharpness_spacing(self) -> str:
-        """How often the run measures its sharpness, in words."""
-        if not self.sharpness:
-            return "never"
-        if self.sharpness_every:
-            return f"every {self.sharpness_every:,} epochs from epoch 0"
-        return f"from epoch 0, as often as {SHARPNESS_SHARE:.0%} of the training time allows"
-
     def values(self) -> dict[str, object]:
         """The settings by public key: what the page's widgets and a link hold."""
         return {spec.key: getattr(self, spec.name) for spec in SETTINGS}

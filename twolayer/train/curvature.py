@@ -4,9 +4,9 @@ Gradient descent at learning rate lr is unstable along any direction whose curva
 overshoots by more than it corrects), so the sharpness at a run's weights says which rates work there. ReLU's kink
 leaves the Hessian undefined only where a hidden input is exactly 0 (almost nowhere); elsewhere ReLU is linear and
 the exact second derivative there is that of a linear map. The largest eigenvalue comes from Lanczos iterations on
-Hessian-vector products (twolayer.train.hessian) in float64 on the CPU, whatever stage, precision or device trained
-the weights, so every stage gives the same value at the same weights. Adam is judged instead by
-its preconditioned sharpness, the largest eigenvalue of P^-1 H with P = diag(sqrt(v_hat) + eps), against 38/lr
+Hessian-vector products (twolayer.train.hessian) in float64 NumPy on the CPU, whatever stage, precision or device
+trained the weights, so every stage gives the same value at the same weights. Adam is judged instead by its
+preconditioned sharpness, the largest eigenvalue of P^-1 H with P = diag(sqrt(v_hat) + eps), against 38/lr
 (Cohen et al. 2022, "Adaptive gradient methods at the edge of stability").
 """
 
@@ -68,7 +68,7 @@ class Eigen:
     value: float
     iterations: int
     converged: bool
-    vector: torch.Tensor | None = None  # its Ritz vector, in the operator's coordinates, when kept
+    vector: np.ndarray | None = None  # its Ritz vector, in the operator's coordinates, when kept
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Sharpness:
     edge: Edge
     learning_rate: float
     tolerance: float = TOLERANCE
-    vector: torch.Tensor | None = field(default=None, repr=False, compare=False)  # Lanczos's last Ritz vector
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # Lanczos's last Ritz vector
 
     @property
     def threshold(self) -> float:
@@ -130,13 +130,18 @@ def edge(config: TrainConfig) -> Edge:
     )
 
 
-def measure(run: Run, probe: Probe, start: torch.Tensor | np.ndarray | None = None) -> Sharpness:
+def measure(run: Run, probe: Probe, start: np.ndarray | None = None) -> Sharpness:
     """The run's sharpness at its current weights, on the probe's rows, as its edge defines it; `start`: the
     `vector` of an earlier measurement of this run on this probe, which Lanczos then starts from."""
     TorchArrays.adopt_thread_count()  # the same sums from whichever thread measures (see TorchArrays)
     found = edge(run.config)
     weights = as_tensors(run.weights())
-    scale = _adam_scale(run, weights, probe) if found.quantity is Quantity.ADAM_PRECONDITIONED else None
+    scale = None
+    if found.quantity is Quantity.ADAM_PRECONDITIONED:
+        scale = _adam_scale(run, weights, probe)
+        # Adam's divisor moves between measurements, and the last one's vector starts Lanczos worse than a random
+        # one (24 products instead of 18 on the lecture's run): every measurement of it starts afresh.
+        start = None
     eigen = largest_eigenvalue(weights, probe, scale, start)
     return Sharpness(
         eigen.value, eigen.iterations, eigen.converged, probe.rows, found, run.config.learning_rate, vector=eigen.vector
@@ -147,7 +152,7 @@ def largest_eigenvalue(
     weights: Mapping[str, torch.Tensor],
     probe: Probe,
     scale: Mapping[str, torch.Tensor] | None = None,
-    start: torch.Tensor | np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> Eigen:
     """The largest eigenvalue of the Hessian of the probe loss over every weight, or of S H S when `scale` gives the
     diagonal S (which has the eigenvalues of S^2 H); Lanczos starts from `start` when it fits, else at random."""
@@ -157,7 +162,7 @@ def largest_eigenvalue(
     if scale is not None:
         s = hessian.flatten(scale)
 
-        def product(v: torch.Tensor) -> torch.Tensor:
+        def product(v: np.ndarray) -> np.ndarray:
             return s * hessian.product(s * v)
 
     eigen = lanczos(product, hessian.size, start)
@@ -167,9 +172,7 @@ def largest_eigenvalue(
     return eigen
 
 
-def lanczos(
-    product: Callable[[torch.Tensor], torch.Tensor], size: int, start: torch.Tensor | np.ndarray | None = None
-) -> Eigen:
+def lanczos(product: Callable[[np.ndarray], np.ndarray], size: int, start: np.ndarray | None = None) -> Eigen:
     """The largest eigenvalue of the symmetric operator `product` on vectors of `size`, by Lanczos iterations from
     `start` (a random vector when None or of another size).
 
@@ -179,13 +182,13 @@ def lanczos(
     r of its Ritz pair and about r^2/gap once the next Ritz value lies a gap below, is within TOLERANCE of the value,
     or after MAX_ITERATIONS.
     """
-    q = None if start is None else torch.as_tensor(start, dtype=torch.float64)
-    if q is None or q.shape != (size,) or not float(q.norm()) > 0:
-        q = torch.randn(size, generator=torch.Generator().manual_seed(START_SEED), dtype=torch.float64)
-    q = q / q.norm()
-    previous, beta = torch.zeros_like(q), 0.0
+    q = None if start is None else np.asarray(start, dtype=np.float64)
+    if q is None or q.shape != (size,) or not np.linalg.norm(q) > 0:
+        q = np.random.default_rng(START_SEED).standard_normal(size)
+    q = q / np.linalg.norm(q)
+    previous, beta = np.zeros_like(q), 0.0
     tridiagonal = np.zeros((MAX_ITERATIONS, MAX_ITERATIONS))  # Lanczos's T, filled as it grows
-    kept: list[torch.Tensor] | None = []
+    kept: list[np.ndarray] | None = []
     top, vectors = math.nan, np.ones((1, 1))
     iteration, converged = 0, False
     while iteration < MAX_ITERATIONS:
@@ -198,7 +201,7 @@ def lanczos(
         w -= alpha * q
         tridiagonal[iteration, iteration] = alpha
         iteration += 1
-        beta = float(w.norm())
+        beta = float(np.linalg.norm(w))
         ritz, vectors = np.linalg.eigh(tridiagonal[:iteration, :iteration])
         top = float(ritz[-1])
         residual = beta * abs(float(vectors[-1, -1]))
@@ -214,7 +217,7 @@ def lanczos(
         previous, q = q, w / beta
     vector = None
     if kept is not None:
-        vector = torch.stack(kept).T @ torch.as_tensor(vectors[:, -1], dtype=torch.float64)
+        vector = vectors[:, -1] @ np.stack(kept)
     return Eigen(top, iteration, converged, vector)
 
 

@@ -33,6 +33,7 @@ FIRING_ROWS = 256  # rows whose hidden units are watched (the lecture batch whol
 
 
 SHARPNESS_PACE_EPOCHS = 50  # the recent epochs whose median time paces the trainer's own sharpness spacing
+SHARPNESS_PLAN = 0.75  # the part of SHARPNESS_SHARE the trainer plans its measurements for
 
 
 def _seed_streams(seed: int) -> list[np.random.SeedSequence]:
@@ -159,12 +160,15 @@ class Trainer(Run):
         if self.config.sharpness_every:
             return _next_multiple(self.epoch, self.config.sharpness_every)
         if self._sharpness_due is None:
-            # After each measurement, SHARPNESS_SHARE of the time: the epochs that take 1/share - 1 times as long as
-            # it did, at the pace of the last epochs (a run's first epochs only, after epoch 0's).
-            pace = float(np.median(self.history.columns["seconds"][-SHARPNESS_PACE_EPOCHS:]))
-            gap = (1 / SHARPNESS_SHARE - 1) * self._sharpness_last_seconds / max(pace, 1e-9)
+            # The next one, if it costs what the last did, once the training time has grown enough that all of them
+            # stay within SHARPNESS_PLAN of the share; the epochs that takes, at the pace of the last epochs. The rest
+            # of the share is for a measurement dearer than the last (Adam's, as its preconditioner changes), and the
+            # share is only over for epoch 0's measurement in a run too short to pay for it.
+            pace = float(np.median(self.history.columns["seconds"][-SHARPNESS_PACE_EPOCHS:] or [0.0]))
+            budget = (self.sharpness_seconds + self._sharpness_last_seconds) / (SHARPNESS_PLAN * SHARPNESS_SHARE)
+            gap = max(budget - self.train_seconds, 0.0) / max(pace, 1e-9)
             last = self.sharpness.column("epoch")[-1]
-            self._sharpness_due = last + max(1, math.ceil(gap))
+            self._sharpness_due = max(last + 1, self.epoch + math.ceil(gap))
         return max(self._sharpness_due, self.epoch)
 
     def _run_quiet(self, count: int, deadline: float) -> int:
@@ -205,7 +209,7 @@ class Trainer(Run):
             found = curvature.measure(self, self._probe, self._sharpness_start)
             self._sharpness_last_seconds = time.perf_counter() - tick
             self.sharpness_seconds += self._sharpness_last_seconds
-            self._sharpness_start = None if found.vector is None else found.vector.numpy()
+            self._sharpness_start = found.vector
             self._sharpness_due = None
             self.sharpness.add(epoch, found.value)
         tick = time.perf_counter()
