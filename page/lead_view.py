@@ -245,7 +245,8 @@ def _live(shared: Hub, frame, version: int, places: dict) -> None:
                 places["what_went_wrong"].info(problem)
             if trainer is not None and trainer.epoch:
                 drawn += 1
-                training_view.loss_panel(places["loss"], trainer, True, key=f"loss-{drawn}")
+                run = RunState(now_frame.state)
+                training_view.loss_panel(places["loss"], trainer, True, key=f"loss-{drawn}", run=run)
                 if due:
                     panel = due.pop(0)
                     training_view.PANEL_DRAWERS[panel](places[panel], trainer, key=f"{panel.value}-{drawn}")
