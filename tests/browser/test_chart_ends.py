@@ -16,11 +16,19 @@ import plotly.io as pio
 import pytest
 from playwright.sync_api import Page, Route
 
-from harness.browser import LIVE_LOSS, LOSS_JS, STATUS_LINE_JS
-from harness.sessions import Settings, reference_losses, session_settings
+from harness.browser import DROP_SOCKETS_JS, KEEP_SOCKETS_JS, LIVE_LOSS, LOSS_JS, LOSS_TRACES_JS, STATUS_LINE_JS
+from harness.sessions import (
+    Settings,
+    held,
+    loss_chart_traces,
+    reference_losses,
+    same_traces,
+    session_settings,
+)
 from page.live_chart import Feeder
 from twolayer.charts.curves import loss_figure
 from twolayer.charts.delta import is_typed, typed_values
+from twolayer.train.trainer import Trainer
 
 from .helpers import REPO, wait_for_app
 
@@ -52,6 +60,8 @@ window.kept = () => JSON.parse(JSON.stringify(window.twolayerLiveCharts.loss.kep
 // Resize observers, animation frames and the draw loop have run their course.
 window.settled = () => new Promise((resolve) => setTimeout(resolve, 300));
 </script>"""
+# The loss chart's stream: the script run its last whole figure came from.
+STREAM_JS = "() => window.twolayerLiveCharts?.loss?.stream ?? null"
 # Every live chart that holds a figure it has not drawn yet, or is drawing one.
 WAITING_JS = """() => Object.entries(window.twolayerLiveCharts || {})
   .filter(([, chart]) => chart.figure !== null || chart.drawing).map(([name]) => name)"""
@@ -91,6 +101,44 @@ def test_runs_finished_under_contention_end_their_charts_where_their_status_ends
     finally:
         for _, page in pages:
             page.context.close()
+
+
+def test_a_page_that_reconnects_mid_run_gets_the_whole_figure_and_its_chart_stays_the_cores(app_server, browser):
+    """Drop the page's WebSocket while a run trains: the page reconnects, the run goes on in a new script run whose
+    first feed is the whole figure (a new stream), and the chart then, mid-run and at the end, is the core's."""
+    settings = Settings("numpy", hidden=100, seed=5, epochs=20_000)  # long enough to reconnect mid-run
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(KEEP_SOCKETS_JS)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_server}/?{settings.query()}", timeout=CONTENDED_TIMEOUT_MS)
+        wait_for_app(page, CONTENDED_TIMEOUT_MS)
+        page.get_by_role("button", name="Train", exact=True).click()
+        running = "() => /^Running · epoch \\d{3,}/.test((STATUS)() || '')".replace("STATUS", STATUS_LINE_JS)
+        page.wait_for_function(running, timeout=CONTENDED_TIMEOUT_MS)
+        before = page.evaluate(STREAM_JS)
+        assert page.evaluate(DROP_SOCKETS_JS) == 1
+        # Fed again after the reconnect, still mid-run: a stream of the new script run.
+        page.wait_for_function(
+            f"(before) => {{ const s = ({STATUS_LINE_JS})() || ''; const now = ({STREAM_JS})();"
+            " return s.startsWith('Running') && now && now !== before; }",
+            arg=before,
+            timeout=CONTENDED_TIMEOUT_MS,
+        )
+        page.wait_for_timeout(500)
+        mid = page.evaluate(LOSS_TRACES_JS)
+        core = Trainer(settings.config())
+        core.advance(settings.epochs)
+        assert held(mid) < settings.epochs, "the run ended before the chart could be read mid-run"
+        assert same_traces(mid, loss_chart_traces(core, held(mid))), f"mid-run chart at {held(mid)} epochs differs"
+        done = f"Done · epoch {settings.epochs} of {settings.epochs}"
+        page.wait_for_function(f"() => (({STATUS_LINE_JS})() || '').startsWith({done!r})", timeout=CONTENDED_TIMEOUT_MS)
+        deadline = time.monotonic() + CATCH_UP_S
+        while held(end := page.evaluate(LOSS_TRACES_JS)) < settings.epochs and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert same_traces(end, loss_chart_traces(core)), f"the chart at the end holds {held(end)} epochs, or differs"
+    finally:
+        context.close()
 
 
 def test_a_figure_fed_while_the_chart_is_hidden_is_drawn_when_it_is_shown_at_the_same_width(chart_module):
