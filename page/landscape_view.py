@@ -18,7 +18,15 @@ from twolayer.serve.session import SlotPool, TrainingSession
 from twolayer.teach.hidden_map import hidden_map
 from twolayer.teach.landscape import landscape
 from twolayer.teach.rate_finder import find_rate
-from twolayer.teach.why import hidden_words, line_words, plane_words, rate_words, sharpness_words
+from twolayer.teach.why import (
+    hidden_words,
+    line_words,
+    plane_words,
+    rate_words,
+    sharpness_cost_words,
+    sharpness_spacing,
+    sharpness_words,
+)
 from twolayer.train import curvature
 from twolayer.train.config import BY_KEY, TrainConfig
 from twolayer.train.probe import make_probe
@@ -57,7 +65,11 @@ def sharpness_chart(where, trainer: Trainer, key: str, start: float | None = Non
     edge, lr = curvature.edge(trainer.config), trainer.config.learning_rate
     quantity = "λmax of P⁻¹H" if edge.quantity is curvature.Quantity.ADAM_PRECONDITIONED else "λmax"
     figure = sharpness_figure(epochs, values, edge.threshold(lr), edge.rule, quantity=quantity)
-    plot(where, figure, key, "Sharpness chart: " + sharpness_words([int(e) for e in epochs], values, edge, lr))
+    words = sharpness_words([int(e) for e in epochs], values, edge, lr)
+    if len(trainer.sharpness):
+        cost = (len(trainer.sharpness), trainer.sharpness_seconds, trainer.train_seconds)
+        words += " " + sharpness_cost_words(*cost, sharpness_spacing(trainer.config))
+    plot(where, figure, key, "Sharpness chart: " + words)
     return True
 
 
@@ -88,7 +100,7 @@ def _draw(views: LandscapeViews, trainer: Trainer) -> None:
     """The sharpness, the line and the plane side by side, and the hidden units with their epoch slider."""
     sharpness_chart(st, trainer, "landscape-sharpness", start=views.start.value)
     if not len(trainer.sharpness):
-        st.caption("Set **Sharpness every (epochs)** in the sidebar to follow the sharpness through a run.")
+        st.caption("Tick **Sharpness while training** in the sidebar to follow the sharpness through a run.")
     view = views.landscape
     left, right = st.columns(2)
     plot(left, line_figure(view.line_t, view.line_loss), "landscape-line", "Line chart: " + line_words(view))

@@ -129,6 +129,8 @@ def current_run() -> tuple[TrainConfig | None, Dataset | None, str | None]:
         if data is None:
             return None, None, error
         values["data"] = upload_source([f.name for f in files])
+    if not values["sharpness"]:
+        values["sharpness_every"] = 0  # the spacing counts only while the sharpness box is ticked
     try:
         return TrainConfig.from_values(values), data, None
     except ConfigError as exc:

@@ -11,6 +11,9 @@ import torch
 from page import state
 from twolayer import Dataset, TrainConfig, Trainer
 from twolayer.__main__ import main
+from twolayer.teach.why import sharpness_spacing
+from twolayer.train import curvature
+from twolayer.train import trainer as trainer_module
 from twolayer.train.config import STAGES, ConfigError
 from twolayer.train.curvature import ADAM_BETA1, MOMENTUM, TOLERANCE, Quantity, edge, measure
 from twolayer.train.probe import as_tensors, make_probe, probe_loss
@@ -131,7 +134,7 @@ def test_the_thresholds_betas_are_the_optimizers_own():
 
 
 def test_the_trainer_records_the_sharpness_every_k_epochs_from_epoch_0():
-    config = TrainConfig(stage="tensor", hidden_size=20, epochs=12, sharpness_every=5)
+    config = TrainConfig(stage="tensor", hidden_size=20, epochs=12, sharpness=True, sharpness_every=5)
     trainer = Trainer(config)
     start = measure(trainer, make_probe(config, trainer.data)).value
     trainer.advance(12)
@@ -139,7 +142,7 @@ def test_the_trainer_records_the_sharpness_every_k_epochs_from_epoch_0():
     assert [row["epoch"] for row in recorded] == [0, 5, 10]
     assert recorded[0]["sharpness"] == start
     assert len({row["sharpness"] for row in recorded}) == 3, "measured afresh at each"
-    plain = Trainer(config.replace(sharpness_every=0))
+    plain = Trainer(config.replace(sharpness=False))
     plain.advance(12)
     assert plain.history.column("loss") == trainer.history.column("loss"), "measuring never changes the run"
     assert len(plain.sharpness) == 0
@@ -148,7 +151,9 @@ def test_the_trainer_records_the_sharpness_every_k_epochs_from_epoch_0():
 
 
 def test_a_mini_batch_epoch_cut_by_a_deadline_is_measured_once():
-    config = TrainConfig(stage="nn", data="digits", batch_size=16, hidden_size=20, epochs=4, sharpness_every=2)
+    config = TrainConfig(
+        stage="nn", data="digits", batch_size=16, hidden_size=20, epochs=4, sharpness=True, sharpness_every=2
+    )
     whole = Trainer(config)
     whole.advance(4)
     sliced = Trainer(config)
@@ -160,8 +165,37 @@ def test_a_mini_batch_epoch_cut_by_a_deadline_is_measured_once():
 
 def test_a_negative_spacing_is_refused_naming_what_is_allowed():
     with pytest.raises(ConfigError) as refused:
-        TrainConfig(sharpness_every=-1)
+        TrainConfig(sharpness=True, sharpness_every=-1)
     assert str(refused.value) == "sharpness_every=-1 is not allowed: a whole number from 0 to 100,000"
+    with pytest.raises(ConfigError) as refused:
+        TrainConfig(sharpness_every=5)
+    assert str(refused.value) == "sharpness_every=5 is not allowed: a spacing only with sharpness on"
+    assert TrainConfig(sharpness=True, sharpness_every=5).replace(sharpness=False).sharpness_every == 0
+
+
+def test_by_default_the_trainer_spaces_the_measurements_to_a_tenth_of_the_training_time(monkeypatch):
+    clock = {"now": 0.0}
+
+    def perf_counter():  # every reading 1 ms after the last: each epoch's step takes 1 ms
+        clock["now"] += 0.001
+        return clock["now"]
+
+    real = curvature.measure
+
+    def measure_in_9_ms(*args):  # ... and a measurement 1 ms + 9 ms: 10 ms
+        clock["now"] += 0.009
+        return real(*args)
+
+    monkeypatch.setattr(trainer_module.time, "perf_counter", perf_counter)
+    monkeypatch.setattr(curvature, "measure", measure_in_9_ms)
+    trainer = Trainer(TrainConfig(epochs=400, sharpness=True))
+    trainer.advance(400)
+    # Each 10 ms measurement once the training has taken 1 / 7.5% times all of them so far with it (three quarters of
+    # the tenth planned): 267 ms for epoch 0's and the next; three would need 400 ms, the whole run. 20 ms of 400: 5%.
+    assert trainer.sharpness.column("epoch") == [0, 267]
+    assert trainer.sharpness_seconds == pytest.approx(0.020) and trainer.train_seconds == pytest.approx(0.400)
+    assert sharpness_spacing(TrainConfig(sharpness=True)) == "from epoch 0, as often as 10% of the training time allows"
+    assert sharpness_spacing(TrainConfig(sharpness=True, sharpness_every=50)) == "every 50 epochs from epoch 0"
 
 
 def test_the_sharpness_command_and_train_record_the_same_value_at_epoch_0(tmp_path, capsys):
@@ -225,8 +259,9 @@ def test_the_sharpness_command_wants_a_json_file(tmp_path, capsys):
 def test_the_page_offers_the_spacing_and_a_link_carries_it_to_the_run(open_app):
     at = open_app({"sharpness_every": "2", "epochs": "5"})
     control = at.number_input(key="sharpness_every")
-    assert (control.label, control.value, control.step) == ("Sharpness every (epochs)", 2, 50)
+    assert (control.label, control.value, control.step) == ("Sharpness every (epochs, 0: auto)", 2, 50)
+    assert at.checkbox(key="sharpness").value is True, "a spacing in a link turns the measurements on"
     at.button(key="train").click().run()
     trainer = at.session_state[state.SESSION.name].trainer
     assert trainer.status == "done" and [row["epoch"] for row in trainer.sharpness.rows()] == [0, 2, 4]
-    assert open_app().number_input(key="sharpness_every").value == 0, "off unless asked for"
+    assert open_app().checkbox(key="sharpness").value is False, "off unless asked for"

@@ -64,8 +64,11 @@ def check_json_name(flag: str, path: str | None) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run's config from the setting flags."""
-    return TrainConfig(**{spec.name: getattr(args, spec.name) for spec in SETTINGS})
+    """The run's config from the setting flags (--sharpness-every K > 0 turns the sharpness on)."""
+    values = {spec.name: getattr(args, spec.name) for spec in SETTINGS}
+    if values["sharpness_every"]:
+        values["sharpness"] = True
+    return TrainConfig(**values)
 
 
 def bad_input(exc: Exception) -> int:

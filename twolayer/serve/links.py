@@ -75,6 +75,8 @@ def parse_query(query: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
             settings[key] = PARSERS[key](text)
         except ValueError as exc:
             warnings.append(f"The link's {key}={text[:40]!r} is not allowed ({exc}); the default is used.")
+    if settings.get("sharpness_every") and "sharpness" not in query:
+        settings["sharpness"] = True  # a spacing asks for the measurements, as --sharpness-every does
     return settings, warnings
 
 

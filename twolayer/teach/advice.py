@@ -58,7 +58,7 @@ def advise(config: TrainConfig, data: Dataset) -> Advice | None:
 def trial_accuracy(config: TrainConfig, data: Dataset) -> float:
     """Accuracy after SETTINGS_TRIAL_EPOCHS epochs on at most SETTINGS_TRIAL_ROWS training rows (test split if any)."""
     epochs = SETTINGS_TRIAL_EPOCHS
-    trial = config.replace(epochs=epochs, eval_every=epochs, sharpness_every=0)  # a trial measures accuracy alone
+    trial = config.replace(epochs=epochs, eval_every=epochs, sharpness=False)  # a trial measures accuracy alone
     trainer = Trainer(trial, data.head(SETTINGS_TRIAL_ROWS))
     trainer.advance(epochs)
     evals = trainer.evaluations()
@@ -121,7 +121,7 @@ def trial_losses(trainer: Trainer, rate: float) -> list[float] | None:
     config = trainer.config
     # Inputs and targets alone: with no labels or test split (and no sharpness), a trial spends no time on records.
     subset = trainer.data.head(RATE_TRIAL_BATCHES * config.batch_size, train_only=True)
-    trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0, sharpness_every=0)
+    trial_config = config.replace(learning_rate=rate, epochs=RATE_TRIAL_EPOCHS, eval_every=0, sharpness=False)
     trial = Trainer(trial_config, subset, trainer.initial_weights)
     trial.advance(RATE_TRIAL_EPOCHS)
     return list(trial.history.column("loss")) if trial.status is RunState.DONE else None

@@ -35,7 +35,7 @@ def comparison_configs(config: TrainConfig) -> dict[str, TrainConfig]:
     """One config per stage that computes exactly the same thing: shared start, float64, no bias, plain SGD (and no
     sharpness to measure: the comparison shows none)."""
     base = config.replace(
-        init="shared", dtype="float64", optimizer="sgd", epochs=min(config.epochs, MAX_EPOCHS), sharpness_every=0
+        init="shared", dtype="float64", optimizer="sgd", epochs=min(config.epochs, MAX_EPOCHS), sharpness=False
     )
     return {stage: base.replace(stage=stage, bias=False, learning_rate=config.learning_rate) for stage in STAGES}
 

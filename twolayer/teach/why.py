@@ -10,6 +10,7 @@ import numpy as np
 from twolayer.teach.hidden_map import HiddenMap
 from twolayer.teach.landscape import Landscape
 from twolayer.teach.rate_finder import RateFinding
+from twolayer.train.config import SHARPNESS_SHARE, TrainConfig
 from twolayer.train.curvature import Edge, Sharpness
 
 
@@ -28,6 +29,22 @@ def sharpness_words(epochs: Sequence[int], values: Sequence[float], edge: Edge, 
     line = f"{moved}. {edge.steps.capitalize()} at a learning rate of {learning_rate:g} are unstable above {edge.rule} "
     line += f"= {threshold:.4g}: {where}."
     return f"{line} {edge.note}" if edge.note else line
+
+
+def sharpness_spacing(config: TrainConfig) -> str:
+    """How often the run measures its sharpness, in words."""
+    if not config.sharpness:
+        return "never"
+    if config.sharpness_every:
+        return f"every {config.sharpness_every:,} epochs from epoch 0"
+    return f"from epoch 0, as often as {SHARPNESS_SHARE:.0%} of the training time allows"
+
+
+def sharpness_cost_words(measurements: int, seconds: float, train_seconds: float, spacing: str) -> str:
+    """What measuring the sharpness cost the run: how often, how long, and its share of the training time."""
+    share = f", {seconds / train_seconds:.0%} of the training time" if train_seconds > 0 else ""
+    times = "once" if measurements == 1 else f"{measurements:,} times"
+    return f"Measured {times} ({spacing}) in {seconds:.2f} s{share}."
 
 
 def line_words(view: Landscape) -> str:

@@ -28,10 +28,10 @@ HIDDEN_SIZES = (1, 2, 4, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 400, 512
 # a 100,000-epoch run at lecture size or hidden 1024 x batch 1024 for 100 epochs.
 MAX_WORK = 2_000_000_000
 SHARED_START_RATE = 1e-4  # the learning rate for nn.Linear's small start, which the shared initialisation gives all
-# The page's sharpness spacing once turned on (its number input's step): ten points of a lecture-length run. A
-# measurement costs about 100 training steps on one step's rows: 2% of the training time on mnist5k at 50, but on the
-# lecture's 64 rows, whose epoch is one small step, ten measurements take 2.5 times its 0.23 s of training.
+# The page's step for a fixed sharpness spacing: ten points of a lecture-length run. By default (0) the trainer
+# spaces the measurements by their cost instead, to a tenth of the training time (see SHARPNESS_SHARE).
 SHARPNESS_STEP = 50
+SHARPNESS_SHARE = 0.1  # the share of the training time the sharpness may take when the trainer spaces it
 
 
 def _every_stage(stage: StageSpec) -> bool:
@@ -274,15 +274,23 @@ class TrainConfig:
         default_help="0: chosen by the trainer, one per 3,200 rows of training, 10 to 50 a run",
         in_link=False,
     )
+    sharpness: bool = setting(
+        False,
+        key="sharpness",
+        kind=bool,
+        help="measure the sharpness while training (the loss's largest curvature, against 2/lr) on the rows of one "
+        "step, from epoch 0, every sharpness_every epochs",
+        control=Control("checkbox", "Sharpness while training"),
+    )
     sharpness_every: int = setting(
         0,
         key="sharpness_every",
         kind=int,
-        help="epochs between measurements of the sharpness (the loss's largest curvature, against 2/lr) on the "
-        "rows of one step, from epoch 0, each costing about 100 training steps on those rows; 0: off",
+        help="epochs between measurements of the sharpness, when it is measured; 0: chosen by the trainer, as often "
+        "as a tenth of the training time allows",
         low=0,
         high=100_000,
-        control=Control("number", "Sharpness every (epochs)", step=SHARPNESS_STEP),
+        control=Control("number", "Sharpness every (epochs, 0: auto)", step=SHARPNESS_STEP),
     )
 
     def __post_init__(self) -> None:
@@ -298,6 +306,8 @@ class TrainConfig:
         if self.bias and not default_bias(self.stage):
             with_model = ", ".join(name for name in STAGES if default_bias(name))
             raise ConfigError("bias", True, f"only the stages with an nn Module ({with_model}) have biases")
+        if self.sharpness_every and not self.sharpness:
+            raise ConfigError("sharpness_every", self.sharpness_every, "a spacing only with sharpness on")
         check_work(self.hidden_size, self.batch_size, self.epochs)
 
     @property
@@ -319,11 +329,14 @@ class TrainConfig:
         return {spec.key: getattr(self, spec.name) for spec in SETTINGS}
 
     def replace(self, **changes: object) -> TrainConfig:
-        """A copy with some fields changed; the learning rate follows a new stage unless given."""
+        """A copy with some fields changed; the learning rate follows a new stage unless given, and the sharpness's
+        spacing goes when the sharpness is turned off."""
         if ("stage" in changes or "init" in changes) and "learning_rate" not in changes:
             changes["learning_rate"] = None
         if "stage" in changes and "bias" not in changes:
             changes["bias"] = None
+        if changes.get("sharpness") is False and "sharpness_every" not in changes:
+            changes["sharpness_every"] = 0  # the spacing goes with the measurements
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, object]:

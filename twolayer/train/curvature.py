@@ -3,10 +3,10 @@
 Gradient descent at learning rate lr is unstable along any direction whose curvature exceeds 2/lr (each step
 overshoots by more than it corrects), so the sharpness at a run's weights says which rates work there. ReLU's kink
 leaves the Hessian undefined only where a hidden input is exactly 0 (almost nowhere); elsewhere ReLU is linear and
-autograd's second derivative of it, 0, is exact. The largest eigenvalue comes from Lanczos iterations on
-Hessian-vector products (double backward through torch.autograd) in float64 on the CPU, whatever stage, precision
-or device trained the weights, so every stage gives the same value at the same weights. Adam is judged instead by
-its preconditioned sharpness, the largest eigenvalue of P^-1 H with P = diag(sqrt(v_hat) + eps), against 38/lr
+the exact second derivative there is that of a linear map. The largest eigenvalue comes from Lanczos iterations on
+Hessian-vector products (twolayer.train.hessian) in float64 NumPy on the CPU, whatever stage, precision or device
+trained the weights, so every stage gives the same value at the same weights. Adam is judged instead by its
+preconditioned sharpness, the largest eigenvalue of P^-1 H with P = diag(sqrt(v_hat) + eps), against 38/lr
 (Cohen et al. 2022, "Adaptive gradient methods at the edge of stability").
 """
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 import torch
 
 from twolayer.train.config import BY_NAME, TrainConfig
+from twolayer.train.hessian import ProbeHessian
 from twolayer.train.probe import Probe, as_tensors, probe_loss
 from twolayer.train.run import Run
 from twolayer.train.stages import stage_spec
@@ -29,6 +30,7 @@ from twolayer.train.stages.base import TorchArrays
 TOLERANCE = 1e-6  # relative: Lanczos stops once its estimate of the eigenvalue's error is below this share of it
 MAX_ITERATIONS = 200  # Hessian-vector products at most; 10 to 40 reach the tolerance on the lecture's runs
 START_SEED = 0  # the start vector's own generator: torch's global RNG is never drawn from
+RITZ_BYTES = 64 * 2**20  # the Lanczos vectors kept to form the Ritz vector, at most (a few dozen at hidden 100)
 MOMENTUM = 0.9  # the momentum optimizer's beta (optim_stage.make_optimizer)
 ADAM_BETA1 = 0.9  # torch.optim.Adam's default first-moment decay, which the optim stage keeps
 
@@ -66,6 +68,7 @@ class Eigen:
     value: float
     iterations: int
     converged: bool
+    vector: np.ndarray | None = None  # its Ritz vector, in the operator's coordinates, when kept
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Sharpness:
     edge: Edge
     learning_rate: float
     tolerance: float = TOLERANCE
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # Lanczos's last Ritz vector
 
     @property
     def threshold(self) -> float:
@@ -126,66 +130,95 @@ def edge(config: TrainConfig) -> Edge:
     )
 
 
-def measure(run: Run, probe: Probe) -> Sharpness:
-    """The run's sharpness at its current weights, on the probe's rows, as its edge defines it."""
+def measure(run: Run, probe: Probe, start: np.ndarray | None = None) -> Sharpness:
+    """The run's sharpness at its current weights, on the probe's rows, as its edge defines it; `start`: the
+    `vector` of an earlier measurement of this run on this probe, which Lanczos then starts from."""
     TorchArrays.adopt_thread_count()  # the same sums from whichever thread measures (see TorchArrays)
     found = edge(run.config)
     weights = as_tensors(run.weights())
-    scale = _adam_scale(run, weights, probe) if found.quantity is Quantity.ADAM_PRECONDITIONED else None
-    eigen = largest_eigenvalue(weights, probe, scale)
-    return Sharpness(eigen.value, eigen.iterations, eigen.converged, probe.rows, found, run.config.learning_rate)
+    scale = None
+    if found.quantity is Quantity.ADAM_PRECONDITIONED:
+        scale = _adam_scale(run, weights, probe)
+        # Adam's divisor moves between measurements, and the last one's vector starts Lanczos worse than a random
+        # one (24 products instead of 18 on the lecture's run): every measurement of it starts afresh.
+        start = None
+    eigen = largest_eigenvalue(weights, probe, scale, start)
+    return Sharpness(
+        eigen.value, eigen.iterations, eigen.converged, probe.rows, found, run.config.learning_rate, vector=eigen.vector
+    )
 
 
 def largest_eigenvalue(
-    weights: Mapping[str, torch.Tensor], probe: Probe, scale: Mapping[str, torch.Tensor] | None = None
+    weights: Mapping[str, torch.Tensor],
+    probe: Probe,
+    scale: Mapping[str, torch.Tensor] | None = None,
+    start: np.ndarray | None = None,
 ) -> Eigen:
     """The largest eigenvalue of the Hessian of the probe loss over every weight, or of S H S when `scale` gives the
-    diagonal S (which has the eigenvalues of S^2 H)."""
-    names = list(weights)
-    params = [weights[name].detach().clone().requires_grad_() for name in names]
-    loss = probe_loss(dict(zip(names, params, strict=True)), probe)
-    gradient = _flat(torch.autograd.grad(loss, params, create_graph=True))
-    s = None if scale is None else _flat([scale[name] for name in names])
+    diagonal S (which has the eigenvalues of S^2 H); Lanczos starts from `start` when it fits, else at random."""
+    # S mixes w1's row space with the flat directions outside it: only the plain Hessian keeps to that space.
+    hessian = ProbeHessian(weights, probe, reduce=scale is None)
+    product = hessian.product
+    if scale is not None:
+        s = hessian.flatten(scale)
 
-    def product(v: torch.Tensor) -> torch.Tensor:
-        if s is not None:
-            v = s * v
-        hv = _flat(torch.autograd.grad(gradient, params, v, retain_graph=True))
-        return hv if s is None else s * hv
+        def product(v: np.ndarray) -> np.ndarray:
+            return s * hessian.product(s * v)
 
-    return lanczos(product, gradient.numel())
+    eigen = lanczos(product, hessian.size, start)
+    if hessian.reduced and eigen.value < 0:
+        # Every eigenvalue inside the row space is negative: the top one is the 0 of the flat directions outside it.
+        return Eigen(0.0, eigen.iterations, eigen.converged)
+    return eigen
 
 
-def lanczos(product: Callable[[torch.Tensor], torch.Tensor], size: int) -> Eigen:
-    """The largest eigenvalue of the symmetric operator `product` on vectors of `size`, by Lanczos iterations.
+def lanczos(product: Callable[[np.ndarray], np.ndarray], size: int, start: np.ndarray | None = None) -> Eigen:
+    """The largest eigenvalue of the symmetric operator `product` on vectors of `size`, by Lanczos iterations from
+    `start` (a random vector when None or of another size).
 
-    Three vectors are kept (no reorthogonalisation): the top eigenvalue converges first, before lost orthogonality
-    shows. It stops once the error of the top Ritz value, at most the residual r of its Ritz pair and about r^2/gap
-    once the next Ritz value lies a gap below, is within TOLERANCE of the value, or after MAX_ITERATIONS.
+    Three vectors drive it (no reorthogonalisation): the top eigenvalue converges first, before lost orthogonality
+    shows. The others are kept, within RITZ_BYTES, to return the top Ritz vector, from which a later measurement at
+    nearby weights converges in a few iterations. It stops once the error of the top Ritz value, at most the residual
+    r of its Ritz pair and about r^2/gap once the next Ritz value lies a gap below, is within TOLERANCE of the value,
+    or after MAX_ITERATIONS.
     """
-    generator = torch.Generator().manual_seed(START_SEED)
-    q = torch.randn(size, generator=generator, dtype=torch.float64)
-    q /= q.norm()
-    previous, beta = torch.zeros_like(q), 0.0
-    alphas: list[float] = []
-    betas: list[float] = []
-    top = math.nan
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    q = None if start is None else np.asarray(start, dtype=np.float64)
+    if q is None or q.shape != (size,) or not np.linalg.norm(q) > 0:
+        q = np.random.default_rng(START_SEED).standard_normal(size)
+    q = q / np.linalg.norm(q)
+    previous, beta = np.zeros_like(q), 0.0
+    tridiagonal = np.zeros((MAX_ITERATIONS, MAX_ITERATIONS))  # Lanczos's T, filled as it grows
+    kept: list[np.ndarray] | None = []
+    top, vectors = math.nan, np.ones((1, 1))
+    iteration, converged = 0, False
+    while iteration < MAX_ITERATIONS:
+        if kept is not None:
+            kept.append(q)
+            if len(kept) * size * 8 > RITZ_BYTES:
+                kept = None  # too large to keep: no Ritz vector this time
         w = product(q) - beta * previous
         alpha = float(w @ q)
         w -= alpha * q
-        alphas.append(alpha)
-        beta = float(w.norm())
-        ritz, vectors = np.linalg.eigh(np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1))
+        tridiagonal[iteration, iteration] = alpha
+        iteration += 1
+        beta = float(np.linalg.norm(w))
+        ritz, vectors = np.linalg.eigh(tridiagonal[:iteration, :iteration])
         top = float(ritz[-1])
         residual = beta * abs(float(vectors[-1, -1]))
         gap = top - float(ritz[-2]) if len(ritz) > 1 else 0.0
         error = min(residual, residual**2 / gap) if gap > 0 else residual
-        if not math.isfinite(top) or error <= TOLERANCE * abs(top) or beta == 0.0:
-            return Eigen(top, iteration, math.isfinite(top))
-        betas.append(beta)
+        if not math.isfinite(top):
+            return Eigen(top, iteration, False)
+        if error <= TOLERANCE * abs(top) or beta == 0.0:
+            converged = True
+            break
+        if iteration < MAX_ITERATIONS:
+            tridiagonal[iteration - 1, iteration] = tridiagonal[iteration, iteration - 1] = beta
         previous, q = q, w / beta
-    return Eigen(top, MAX_ITERATIONS, False)
+    vector = None
+    if kept is not None:
+        vector = vectors[:, -1] @ np.stack(kept)
+    return Eigen(top, iteration, converged, vector)
 
 
 def _adam_scale(run: Run, weights: Mapping[str, torch.Tensor], probe: Probe) -> dict[str, torch.Tensor]:
@@ -206,7 +239,3 @@ def _adam_scale(run: Run, weights: Mapping[str, torch.Tensor], probe: Probe) -> 
         v_hat = moment / (1 - beta2 ** (steps + 1))
         scale[name] = (v_hat.sqrt() + eps).rsqrt()
     return scale
-
-
-def _flat(tensors) -> torch.Tensor:
-    return torch.cat([t.reshape(-1) for t in tensors])

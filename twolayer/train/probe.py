@@ -8,6 +8,7 @@ biases) in torch float64, whatever stage, precision or device trained them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -28,6 +29,20 @@ class Probe:
     @property
     def rows(self) -> int:
         return len(self.x)
+
+    @cached_property
+    def row_basis(self) -> torch.Tensor | None:
+        """Orthonormal columns (D_in x k) spanning the rows of x; None when there are as many rows as inputs or more."""
+        rows, inputs = self.x.shape
+        if rows >= inputs:
+            return None  # nothing smaller to gain
+        # Q of x^T = QR spans x^T's columns, the rows of x, whether or not x has full rank.
+        return torch.linalg.qr(self.x.T, mode="reduced").Q
+
+    @cached_property
+    def x_in_row_basis(self) -> torch.Tensor | None:
+        """x's rows in the coordinates of `row_basis` (N x k); None where that basis is."""
+        return None if self.row_basis is None else self.x @ self.row_basis
 
 
 def make_probe(config: TrainConfig, data: Dataset) -> Probe:

@@ -31,7 +31,7 @@ class Run:
         self.history = Table(("epoch", "loss", "seconds"))  # every epoch
         self.stats = Table()  # every stats_every epochs: norms and update ratios
         self.evals = Table()  # every eval_every epochs, for data with labels or a test split
-        self.sharpness = Table(("epoch", "sharpness"))  # every sharpness_every epochs, at the epoch's starting weights
+        self.sharpness = Table(("epoch", "sharpness"))  # when config.sharpness, at the epoch's starting weights
         self.histograms = Histograms()
         self.firing = Firing()
 

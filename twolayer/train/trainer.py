@@ -14,7 +14,7 @@ import numpy as np
 from twolayer.data.dataset import Dataset
 from twolayer.data.sources import load_data
 from twolayer.train import curvature
-from twolayer.train.config import TrainConfig, check_work
+from twolayer.train.config import SHARPNESS_SHARE, TrainConfig, check_work
 from twolayer.train.devices import resolve_device
 from twolayer.train.probe import make_probe
 from twolayer.train.run import EVAL_TRAIN_ROWS, Run
@@ -30,6 +30,10 @@ MIN_RECORDS = 10  # per run, however few the epochs
 RECORD_ROWS = 3200
 EVAL_SHARE = 0.1  # evaluation's share of the training time, by default
 FIRING_ROWS = 256  # rows whose hidden units are watched (the lecture batch whole): a record costs ~1/12 epoch at N=1024
+
+
+SHARPNESS_PACE_EPOCHS = 50  # the recent epochs whose median time paces the trainer's own sharpness spacing
+SHARPNESS_PLAN = 0.75  # the part of SHARPNESS_SHARE the trainer plans its measurements for
 
 
 def _seed_streams(seed: int) -> list[np.random.SeedSequence]:
@@ -93,7 +97,15 @@ class Trainer(Run):
         test_rows = 0 if data.x_test is None else len(data.x_test)
         self._eval_every = config.eval_every or evaluation_spacing(rows, test_rows)
         self._partial: _PartialEpoch | None = None  # a mini-batch epoch cut short by a deadline
-        self._probe = make_probe(config, data) if config.sharpness_every else None  # the rows sharpness is taken on
+        self._probe = make_probe(config, data) if config.sharpness else None  # the rows sharpness is taken on
+        # The last measurement's top eigenvector: the next one, at weights a few epochs on, starts from it and
+        # converges in a few Hessian-vector products instead of a few dozen.
+        self._sharpness_start: np.ndarray | None = None
+        self.sharpness_seconds = 0.0  # spent measuring it, outside train_seconds
+        # When the trainer spaces the measurements: the last one's seconds, and the epoch of the next (None: to be
+        # chosen once an epoch has been timed).
+        self._sharpness_last_seconds = 0.0
+        self._sharpness_due: int | None = 0
         # Evenly spaced rows, fixed for the run, so that records over time watch the same rows.
         self._firing_x = self._x[:: math.ceil(rows / FIRING_ROWS)][:FIRING_ROWS]
         # The weights at the record epochs too, within a memory budget: the loss landscape draws the path from them.
@@ -139,9 +151,25 @@ class Trainer(Run):
             periods.append(self._eval_every)
         # Epoch e records when e + 1 completed epochs make a multiple of a period, and the last always does.
         first = min([self.config.epochs - 1] + [_next_multiple(self.epoch + 1, p) - 1 for p in periods])
-        if self.config.sharpness_every:  # ... and measures the sharpness before its steps when e is a multiple
-            first = min(first, _next_multiple(self.epoch, self.config.sharpness_every))
+        if self.config.sharpness:  # ... and measures the sharpness before the steps of the epoch it is due
+            first = min(first, self._next_sharpness_epoch())
         return first
+
+    def _next_sharpness_epoch(self) -> int:
+        """The first epoch from now on whose starting weights the sharpness is measured at."""
+        if self.config.sharpness_every:
+            return _next_multiple(self.epoch, self.config.sharpness_every)
+        if self._sharpness_due is None:
+            # The next one, if it costs what the last did, once the training time has grown enough that all of them
+            # stay within SHARPNESS_PLAN of the share; the epochs that takes, at the pace of the last epochs. The rest
+            # of the share is for a measurement dearer than the last (Adam's, as its preconditioner changes), and the
+            # share is only over for epoch 0's measurement in a run too short to pay for it.
+            pace = float(np.median(self.history.columns["seconds"][-SHARPNESS_PACE_EPOCHS:] or [0.0]))
+            budget = (self.sharpness_seconds + self._sharpness_last_seconds) / (SHARPNESS_PLAN * SHARPNESS_SHARE)
+            gap = max(budget - self.train_seconds, 0.0) / max(pace, 1e-9)
+            last = self.sharpness.column("epoch")[-1]
+            self._sharpness_due = max(last + 1, self.epoch + math.ceil(gap))
+        return max(self._sharpness_due, self.epoch)
 
     def _run_quiet(self, count: int, deadline: float) -> int:
         """Up to `count` full-batch epochs that record only loss and time, looped as tightly as the lecture's."""
@@ -175,9 +203,15 @@ class Trainer(Run):
         last = epoch == config.epochs - 1
         measure = epoch == 0 or (epoch + 1) % self._stats_every == 0 or last
         copy = measure and not self.stage.gradient_descent  # only an optimizer's step needs a copy to be measured
-        if config.sharpness_every and epoch % config.sharpness_every == 0 and self._partial is None:
+        if config.sharpness and self._partial is None and self._next_sharpness_epoch() == epoch:
             # At the weights the epoch starts from, as its loss is, and outside train_seconds.
-            self.sharpness.add(epoch, curvature.measure(self, self._probe).value)
+            tick = time.perf_counter()
+            found = curvature.measure(self, self._probe, self._sharpness_start)
+            self._sharpness_last_seconds = time.perf_counter() - tick
+            self.sharpness_seconds += self._sharpness_last_seconds
+            self._sharpness_start = found.vector
+            self._sharpness_due = None
+            self.sharpness.add(epoch, found.value)
         tick = time.perf_counter()
         if self._full_batch:
             before = self.stage.copy_params() if copy else None
@@ -264,12 +298,15 @@ class Trainer(Run):
 
 
 def warm_up(threads: int) -> None:
-    """Run two tiny epochs of every stage and load the bundled digits, so later first runs start at once."""
+    """Run two tiny epochs of every stage (the first measuring its sharpness) and load the bundled digits, so later
+    first runs start at once and their first sharpness costs what later ones do."""
     import torch
 
     from twolayer.train.config import STAGES
 
     torch.set_num_threads(threads)  # this thread's own count (OpenMP keeps one per thread)
     for stage in STAGES:
-        Trainer(TrainConfig(stage=stage, hidden_size=4, batch_size=4, epochs=2)).advance(2)
+        Trainer(TrainConfig(stage=stage, hidden_size=4, batch_size=4, epochs=2, sharpness=stage == STAGES[0])).advance(
+            2
+        )
     make_dataset(TrainConfig(data="digits"))
