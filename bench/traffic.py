@@ -58,7 +58,10 @@ def kind(payload: bytes) -> str:
     element = delta.new_element
     which = element.WhichOneof("type")
     if which == "bidi_component":
-        name = json.loads(element.bidi_component.json or "{}").get("name")
+        component = element.bidi_component
+        if not component.component_name.startswith("twolayer.live_"):
+            return f"component {component.component_name}"
+        name = json.loads(component.json or "{}").get("name")
         return "live loss chart" if name == "loss" else f"live chart {name}"
     if which == "markdown" and element.markdown.body.startswith("**Running**"):
         return "status line"
