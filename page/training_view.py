@@ -82,8 +82,7 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None, block
 
 
 def results_text(trainer: Trainer) -> str:
-    """The status line's loss and accuracy of a run that has trained, in Markdown: "loss **0.01** (per example) ·
-    test accuracy **93.1%**"."""
+    """The status line's final loss and accuracy of a run that has trained, in Markdown."""
     scale, unit = loss_unit(trainer)
     if trainer.status is RunState.DIVERGED:
         epoch, value = trainer.diverged_at
