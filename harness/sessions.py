@@ -13,6 +13,7 @@ from twolayer.train.stages import STAGES
 
 if TYPE_CHECKING:
     from twolayer.train.config import TrainConfig
+    from twolayer.train.trainer import Trainer
 
 SERVER_COOKIE = "TWOLAYER_SERVER"  # set by the proxy (deploy/haproxy.cfg): which app process a browser is kept on
 HIDDEN = (32, 50, 64, 100)  # lecture-sized runs that all converge at each stage's lecture learning rate
@@ -26,16 +27,25 @@ class Settings:
     hidden: int
     seed: int
     epochs: int = 500
+    data: str = "random"
+    batch: int = 64  # the lecture's rows of random data, or the mini-batch of real data
 
     def query(self) -> str:
-        return urlencode({"stage": self.stage, "hidden": self.hidden, "seed": self.seed, "epochs": self.epochs})
+        values = {"stage": self.stage, "hidden": self.hidden, "seed": self.seed, "epochs": self.epochs}
+        # Named only where they differ from the page's defaults, so the lecture's links stay as they were.
+        values |= {"data": self.data} if self.data != "random" else {}
+        values |= {"batch": self.batch} if self.batch != 64 else {}
+        return urlencode(values)
 
     def config(self) -> TrainConfig:
         """The TrainConfig the page builds from this link (the app's cpu device and lecture defaults)."""
         # Imported where needed: the core pulls in torch, which `--help` and the probes do without.
         from twolayer.train.config import TrainConfig
 
-        return TrainConfig(stage=self.stage, hidden_size=self.hidden, seed=self.seed, epochs=self.epochs, device="cpu")
+        return TrainConfig(
+            stage=self.stage, hidden_size=self.hidden, seed=self.seed, epochs=self.epochs, data=self.data,
+            batch_size=self.batch, device="cpu",
+        )  # fmt: skip
 
 
 def session_settings(count: int, epochs: int = 500) -> list[Settings]:
@@ -43,13 +53,18 @@ def session_settings(count: int, epochs: int = 500) -> list[Settings]:
     return [Settings(STAGES[i % len(STAGES)], HIDDEN[i // len(STAGES) % len(HIDDEN)], i, epochs) for i in range(count)]
 
 
-def reference_losses(settings: Settings) -> list[float]:
-    """The loss history the headless core computes alone for these settings."""
+def reference_run(settings: Settings) -> Trainer:
+    """The run the headless core trains alone, in this thread, for these settings, trained to its end."""
     from twolayer.train.trainer import Trainer
 
     trainer = Trainer(settings.config())
     trainer.advance(settings.epochs)
-    return trainer.history.column("loss")
+    return trainer
+
+
+def reference_losses(settings: Settings) -> list[float]:
+    """The loss history the headless core computes alone for these settings."""
+    return reference_run(settings).history.column("loss")
 
 
 def loss_chart_traces(trainer, points: int | None = None) -> list[dict]:
