@@ -24,15 +24,14 @@ def session(at):
 
 
 def live_chart_parts(at) -> tuple[list[str], dict[str, dict]]:
-    """The live charts' hosts (their names) and whole feeds (name to the data the script run's first feed of each
-    chart sends, its figure whole), as the page sends them."""
+    """The live charts' hosts (their names) and feeds (name to the data each sends), as the page sends them."""
     hosts, feeds = [], {}
     for element in at.get("bidi_component"):
-        if element.proto.component_name in ("twolayer.live_chart", "twolayer.live_feed"):
+        if element.proto.component_name == "twolayer.live_chart":
             data = json.loads(element.proto.json)
             if data.get("host"):
                 hosts.append(data["name"])
-            elif "figure" in data:
+            else:
                 feeds[data["name"]] = data
     return hosts, feeds
 
@@ -41,7 +40,7 @@ def loss_trace(at) -> dict:
     """The loss chart's training trace, read from the Plotly figure its feed sends."""
     hosts, feeds = live_chart_parts(at)
     assert "loss" in hosts and "loss" in feeds, f"no loss chart on the page: hosts {hosts}, feeds {sorted(feeds)}"
-    spec = feeds["loss"]["figure"]
+    spec = json.loads(feeds["loss"]["figure"])
     assert spec["layout"]["title"]["text"].startswith("Loss")
     return {axis: decoded(spec["data"][0][axis]) for axis in ("x", "y")}
 
@@ -129,7 +128,7 @@ def test_the_training_charts_are_placed_once_and_fed_each_frame(open_app):
     run = session(at).trainer
     said = f"Paused, epoch 1 of {run.config.epochs:,}: loss {number(run.last_loss())}"
     assert feeds["loss"]["progress"] == said, "a screen reader's short line on the run's progress"
-    assert feeds["w1 now"]["figure"]["layout"]["title"]["text"] == "W1 now"
+    assert json.loads(feeds["w1 now"]["figure"])["layout"]["title"]["text"] == "W1 now"
     assert len(loss_trace(at)["y"]) == 1
     first = host_ids(at)
     at.button(key="step").click().run()
@@ -251,7 +250,7 @@ def test_presenter_mode_enlarges_the_text_of_every_chart_live_or_not(open_app):
     at.button(key="draw_test_image").click().run()  # the Draw tab's charts need a digit on the pad
     assert not at.exception
     drawn = [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
-    live = [feed["figure"]["layout"] for feed in live_chart_parts(at)[1].values()]
+    live = [json.loads(feed["figure"])["layout"] for feed in live_chart_parts(at)[1].values()]
     titles = {layout["title"]["text"].split(":")[0] for layout in drawn + live}
     # Training (live and not), Inside a step and Draw tabs.
     assert {"Loss (sum of squared errors)", "Confusion matrix", "h > 0", "Scores"} <= titles, titles
