@@ -67,6 +67,35 @@ def reference_losses(settings: Settings) -> list[float]:
     return reference_run(settings).history.column("loss")
 
 
+def loss_chart_traces(trainer, points: int | None = None) -> list[dict]:
+    """The page's loss chart for the core's run `trainer` of random data: each trace's name, x and y, as it is after
+    `points` epochs of the run (while it trains), or at its end."""
+    from twolayer.charts.curves import loss_figure
+    from twolayer.teach.report import loss_chart
+
+    if points is None:
+        figure = loss_chart(trainer)
+    else:
+        x, y = trainer.loss_curve()
+        title = "Loss (sum of squared errors)"  # the random data's: losses summed over the rows
+        figure = loss_figure(x[:points], y[:points], title=title, total=trainer.config.epochs)
+    return [{"name": t.name, "x": list(map(float, t.x)), "y": list(map(float, t.y))} for t in figure.data]
+
+
+def held(chart: list[dict]) -> int:
+    """How many epochs a loss chart (as `LOSS_TRACES_JS` reads it) holds: up to the last its training trace shows."""
+    return int(chart[0]["x"][-1]) + 1
+
+
+def same_traces(chart: list[dict] | None, expected: list[dict]) -> bool:
+    """Whether a chart read from the page holds exactly the expected traces (names, x and y to the last bit)."""
+    if chart is None or len(chart) != len(expected):
+        return False
+    return all(
+        c["name"] == e["name"] and c["x"] == e["x"] and c["y"] == e["y"] for c, e in zip(chart, expected, strict=True)
+    )
+
+
 @dataclass
 class SessionResult:
     """What one browser session saw."""

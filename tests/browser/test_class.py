@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from harness.browser import LOSS_JS
+from harness.browser import DROP_SOCKETS_JS, KEEP_SOCKETS_JS, LOSS_JS
 from harness.cluster import Cluster, haproxy_binary
 from harness.server import free_port
 from harness.sessions import (
@@ -158,17 +158,6 @@ def test_the_proxy_refuses_an_upload_over_the_cap(cluster):
     connection.endheaders()
     assert connection.getresponse().status == 413
     connection.close()
-
-
-# Kept by an init script: the page's WebSockets, so a test can drop the connection as a network would.
-KEEP_SOCKETS_JS = """
-window.__sockets = [];
-const Original = window.WebSocket;
-window.WebSocket = class extends Original {
-  constructor(...args) { super(...args); window.__sockets.push(this); }
-};
-"""
-DROP_SOCKETS_JS = "() => window.__sockets.filter(s => s.readyState === 1).map(s => (s.close(), 1)).length"
 
 
 def test_a_dropped_connection_loses_nothing_of_the_run(cluster, browser):
