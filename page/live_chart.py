@@ -128,7 +128,7 @@ class Spot:
                 host["code"] = _CODE
                 state.CHART_CODE_SENT.set(True)
             with self.chart:
-                _host(key=f"tl-live-host-{self.name.replace(' ', '-')}", data=host, on_resync_change=_resync)
+                _host(key=f"tl-live-host-{self._slug}", data=host, on_resync_change=_resync)
             self._placed = True
         if caption != self._captioned:
             self.caption.caption(caption)
