@@ -126,8 +126,14 @@ def counters(url: str) -> Counter:
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
         f"{url}/_stcore/metrics?families=session_events", timeout=30
     ) as response:
-        text = response.read().decode()
-    return Counter({m[1]: int(float(m[2])) for m in re.finditer(r'type="(\w+)"\} ([\d.]+)', text) if m})
+        return session_events(response.read().decode())
+
+
+def session_events(metrics: str) -> Counter:
+    """The session event counts in Streamlit's metrics text (OpenMetrics)."""
+    return Counter(
+        {m[1]: int(float(m[2])) for m in re.finditer(r'session_events_total\{type="(\w+)"\} ([\d.]+)', metrics)}
+    )
 
 
 def proxy_streams(log: str) -> tuple[Counter, list[float]]:
