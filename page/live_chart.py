@@ -37,6 +37,9 @@ FEEDS_KEY = "tl-live-feeds"  # the hidden container that holds the feeds
 FEEDS_CSS = f"<style>.st-key-{FEEDS_KEY} {{ display: none; }}</style>"
 TABLE_LABEL = "Show as table"
 TABLE_SECONDS = 2.0  # an open table of a live chart is rebuilt at most this often: a run's history can be long
+# The words under a live chart are rewritten at most this often while it trains: they are read, not watched, and
+# sent every frame they were a tenth of a training page's bytes. The script run after training writes the last.
+CAPTION_SECONDS = 2.0
 
 APPENDED = 50  # feeds a container holds before a chart's feeds go on in the other, emptied: ten seconds of frames
 _CODE = (Path(__file__).resolve().parent / "live_chart.js").read_text()
@@ -112,6 +115,7 @@ class Spot:
         self._feeds, self._fed, self._turn = None, 0, 0  # the container feeds go to, how many it holds, its place
         self._placed = False
         self._captioned: str | None = None
+        self._captioned_at = -CAPTION_SECONDS
         self._feeder = Feeder(name)
         self._table_made = False  # the table's expander, a widget, may be made once a script run
         self._rows: st.delta_generator.DeltaGenerator | None = None  # where an open table goes
@@ -130,9 +134,11 @@ class Spot:
             with self.chart:
                 _host(key=f"tl-live-host-{self._slug}", data=host, on_resync_change=_resync)
             self._placed = True
-        if caption != self._captioned:
+        if caption != self._captioned and (
+            self._captioned is None or time.monotonic() - self._captioned_at >= CAPTION_SECONDS
+        ):
             self.caption.caption(caption)
-            self._captioned = caption
+            self._captioned, self._captioned_at = caption, time.monotonic()
         self._table(table)
         message = self._feeder.message(json.loads(pio.to_json(figure, validate=False)), config, name, progress)
         if message is None:
