@@ -42,7 +42,7 @@ from harness.server import (
     stop_server,
     wait_healthy,
 )
-from harness.student import Seen, Student
+from harness.student import Seen, Student, run
 
 QUERY = "stage=numpy&hidden=100&epochs=500"  # the lecture's run, from its link
 WINDOW_S = 30.0  # the presses spread over this many seconds, by default
@@ -122,7 +122,7 @@ def measure(size: int, alone_s: float | None, window_s: float, rng: random.Rando
         wait_healthy(server, url)
         pid = server_pid(url)
         if alone_s is None:
-            runs = [asyncio.run(run_class(url, 1, window_s, rng))[0] for _ in range(ALONE_RUNS)]
+            runs = [run(run_class(url, 1, window_s, rng))[0] for _ in range(ALONE_RUNS)]
             alone_s = statistics.median(s.done - s.pressed for s in runs)
             return ClassRun(1, runs, alone_s, 0.0, 0.0, 0.0, 0.0, [])
         rss_before, cpu_before = memory_mb(pid)["VmRSS"], cpu_seconds(pid)
@@ -133,7 +133,7 @@ def measure(size: int, alone_s: float | None, window_s: float, rng: random.Rando
             at_open.update(cpu=cpu_seconds(pid), rss=memory_mb(pid)["VmRSS"])
             health.start()  # while the runs train
 
-        seen = asyncio.run(run_class(url, size, window_s, rng, opened))
+        seen = run(run_class(url, size, window_s, rng, opened))
         cpu, samples = cpu_seconds(pid), health.stop()
         return ClassRun(
             size, seen, alone_s, open_cpu_s=at_open["cpu"] - cpu_before, cpu_s=cpu - at_open["cpu"],

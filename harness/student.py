@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import websockets
@@ -38,6 +40,13 @@ class Seen:
             return None
         during = [t for t, word, _ in self.statuses if self.pressed <= t <= self.done and word == "Running"]
         return len(during) / (self.done - self.pressed)
+
+
+def run(coroutine: Coroutine):
+    """Run `coroutine` to its end in an event loop on a thread of its own, and return its result: callable where a
+    loop already runs in this thread (Playwright's sync API keeps one in the tests' process)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def rerun(query: str, widgets: list[WidgetState] = ()) -> bytes:

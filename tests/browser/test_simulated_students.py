@@ -6,6 +6,7 @@ import asyncio
 import re
 
 from bench import seats
+from harness import student as simulated
 from harness.student import Student
 from twolayer import TrainConfig, Trainer
 
@@ -24,7 +25,7 @@ async def two_students(url: str) -> list[Student]:
 
 
 def test_simulated_students_open_the_page_press_train_and_see_their_runs_done(app_server):
-    students = asyncio.run(two_students(app_server))
+    students = simulated.run(two_students(app_server))
     runs = [Trainer(TrainConfig(hidden_size=32, seed=5, epochs=3000)), Trainer(TrainConfig(stage="tensor", seed=6))]
     for student, run in zip(students, runs, strict=True):
         run.advance(run.config.epochs)
@@ -35,11 +36,7 @@ def test_simulated_students_open_the_page_press_train_and_see_their_runs_done(ap
         assert last.startswith(f"**Done** · epoch **{epochs}** of {epochs} · loss **{run.loss_curve()[1][-1]:.4g}**")
         assert seen.bytes > 10_000 and seen.frames > 10
     # The longer run was seen training frame by frame, its epochs rising.
-    epochs = [
-        int(m[1])
-        for *_, line in students[0].seen.statuses
-        if (m := re.search(r"epoch \*\*(\d+)\*\*", line))
-    ]
+    epochs = [int(m[1]) for *_, line in students[0].seen.statuses if (m := re.search(r"epoch \*\*(\d+)\*\*", line))]
     assert len(epochs) >= 3 and epochs == sorted(epochs) and epochs[0] < 3000
 
 
