@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import os
 import re
 import shlex
@@ -28,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.report import load, machine, publish
+from bench.report import load, provenance, publish
 from harness.browser import STATUS_LINE_JS, chromium, wait_for_app
 from harness.cluster import Cluster
 from harness.postgres import PostgresServer
@@ -252,11 +251,8 @@ def section(command: str, halls: list[tuple[str, Hall]], load_at_start: str) -> 
         + "; ".join(f"{i + 1}: {p['status']}" for i, p in enumerate(halls[-1][1].pages))
         + ".",
         "",
-        f"Machine: {', '.join(f'{k} {v}' for k, v in machine())}; load average (1 min) {load_at_start} at the "
-        f"start and {load()} at the end. Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC with "
-        f"`{command}`.",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + provenance(command, load_at_start)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import os
 import random
 import shlex
@@ -27,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import load, machine, publish
+from bench.report import load, provenance, publish
 from harness.server import (
     HEALTH_EVERY_S,
     ROOT,
@@ -186,11 +185,8 @@ def section(command: str, window_s: float, alone: ClassRun, classes: list[ClassR
         "|" + "---|" * len(header),
         *("| " + " | ".join(row(c)) + " |" for c in classes),
         "",
-        f"Machine: {', '.join(f'{k} {v}' for k, v in machine())}; load average (1 min) {load_at_start} at the "
-        f"start and {load()} at the end. Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC with "
-        f"`{command}`.",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + provenance(command, load_at_start)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
