@@ -20,7 +20,7 @@ from harness.sessions import (
     session_settings,
 )
 
-from .helpers import button, status, wait_for_app
+from .helpers import button, history_rows, status, wait_for_app
 
 RUN_TIMEOUT_MS = 120_000  # two servers, a browser and the test share two cores
 
@@ -41,15 +41,6 @@ def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
     """A browser context of its own (its own cookies: another student) and a page in it."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     return context, context.new_page()
-
-
-def history_rows(page: Page, count: int) -> list[str]:
-    """The Run history tab's table once it lists `count` runs: one text per run."""
-    page.get_by_role("tab", name="Run history").click()
-    # The table is drawn on a canvas; its accessible copy (header row first) holds the cells.
-    rows = page.get_by_test_id("stDataFrame").locator('[role="row"]')
-    expect(rows).to_have_count(count + 1)
-    return [row.text_content() or "" for row in rows.all()[1:]]
 
 
 def test_sessions_spread_over_the_processes_and_train_as_the_core_does(cluster, browser):
