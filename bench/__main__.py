@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import checkpoint, engine, first_click, growth, lead, mnist, peak, step_record, tti, why
+from bench import checkpoint, engine, first_click, growth, lead, mnist, peak, step_record, traffic, tti, why
 from bench import page as page_cost
 from bench.busy import Meanwhile
 from bench.report import load, page, replace_marked, usable_cores, write
@@ -24,6 +24,7 @@ SECTIONS = {
     "engine": engine.run,
     "peak": peak.run,
     "page": page_cost.run,
+    "traffic": traffic.run,
     "growth": growth.run,
     "tti": tti.run_tti,
     "first-click": first_click.run_first_click,

@@ -115,8 +115,9 @@ def measure(quick: bool = False) -> list[Section]:
     sharpness = Section(
         "10a. The sharpness while a run trains",
         f"Each run trained to its end {repeats} times at {THREADS} thread, its sharpness measured from epoch 0 "
-        "(Lanczos on Hessian-vector products of the probe's loss to a relative tolerance of 1e-6, each started from "
-        "the last one's eigenvector), each time beside the same run without it: by default as often as a tenth of "
+        "(Lanczos on Hessian-vector products of the probe's loss to a relative tolerance of 1e-6, the plain "
+        "Hessian's each started from the last one's eigenvector, Adam's afresh), each time beside the same run "
+        "without it: by default as often as a tenth of "
         "the training time allows, or every K epochs. Share: the seconds the measurements took over the training "
         "seconds of the same run, by the trainer's clock; extra wall time: the run's seconds less those of the run "
         "without, over the latter's training seconds (two runs, so noisier); each median (lowest-highest). Target: a "

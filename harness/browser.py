@@ -87,6 +87,22 @@ LOSS_JS = f"""() => {{
   const el = document.querySelector('{LIVE_LOSS}');
   return el && el.data && el.data[0] ? ({VALUES_JS})(el.data[0].y) : null;
 }}"""
+# Every trace of the live loss chart: its name, x and y as plain arrays; null before it has data.
+LOSS_TRACES_JS = f"""() => {{
+  const el = document.querySelector('{LIVE_LOSS}');
+  if (!el || !el.data || !el.data.length) return null;
+  const values = {VALUES_JS};
+  return el.data.map((trace) => ({{name: trace.name, x: values(trace.x), y: values(trace.y)}}));
+}}"""
+# Kept by an init script: the page's WebSockets, so a test can drop the connection as a network would.
+KEEP_SOCKETS_JS = """
+window.__sockets = [];
+const Original = window.WebSocket;
+window.WebSocket = class extends Original {
+  constructor(...args) { super(...args); window.__sockets.push(this); }
+};
+"""
+DROP_SOCKETS_JS = "() => window.__sockets.filter(s => s.readyState === 1).map(s => (s.close(), 1)).length"
 ERRORS_JS = """() => [
   ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.textContent),
   ...[...document.querySelectorAll('[data-testid="stAlertContentError"]')]

@@ -32,10 +32,16 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, log: Path, env: dict[str, str] | None = None, app: Path = APP, append: bool = False
+    port: int,
+    log: Path,
+    env: dict[str, str] | None = None,
+    app: Path = APP,
+    append: bool = False,
+    cores: set[int] | None = None,
 ) -> subprocess.Popen:
     """Serve `app` on 127.0.0.1:port in its own process group, output to `log`: twolayer's app.py through its
-    launcher (`python -m page.launch`, as scripts/run-app serves it), any other script by plain `streamlit run`."""
+    launcher (`python -m page.launch`, as scripts/run-app serves it), any other script by plain `streamlit run`;
+    `cores`: the only CPU cores it may run on (every thread it starts inherits them)."""
     # Run from the repository root whatever the app's path: that is where .streamlit/config.toml is read.
     serve = (
         [sys.executable, "-m", LAUNCHER]
@@ -47,8 +53,9 @@ def start_server(
         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
     ]  # fmt: skip
     with log.open("ab" if append else "wb") as out:
+        pin = None if cores is None else (lambda: os.sched_setaffinity(0, cores))
         return subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env, preexec_fn=pin
         )
 
 

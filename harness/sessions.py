@@ -13,6 +13,7 @@ from twolayer.train.stages import STAGES
 
 if TYPE_CHECKING:
     from twolayer.train.config import TrainConfig
+    from twolayer.train.trainer import Trainer
 
 SERVER_COOKIE = "TWOLAYER_SERVER"  # set by the proxy (deploy/haproxy.cfg): which app process a browser is kept on
 HIDDEN = (32, 50, 64, 100)  # lecture-sized runs that all converge at each stage's lecture learning rate
@@ -26,16 +27,25 @@ class Settings:
     hidden: int
     seed: int
     epochs: int = 500
+    data: str = "random"
+    batch: int = 64  # the lecture's rows of random data, or the mini-batch of real data
 
     def query(self) -> str:
-        return urlencode({"stage": self.stage, "hidden": self.hidden, "seed": self.seed, "epochs": self.epochs})
+        values = {"stage": self.stage, "hidden": self.hidden, "seed": self.seed, "epochs": self.epochs}
+        # Named only where they differ from the page's defaults, so the lecture's links stay as they were.
+        values |= {"data": self.data} if self.data != "random" else {}
+        values |= {"batch": self.batch} if self.batch != 64 else {}
+        return urlencode(values)
 
     def config(self) -> TrainConfig:
         """The TrainConfig the page builds from this link (the app's cpu device and lecture defaults)."""
         # Imported where needed: the core pulls in torch, which `--help` and the probes do without.
         from twolayer.train.config import TrainConfig
 
-        return TrainConfig(stage=self.stage, hidden_size=self.hidden, seed=self.seed, epochs=self.epochs, device="cpu")
+        return TrainConfig(
+            stage=self.stage, hidden_size=self.hidden, seed=self.seed, epochs=self.epochs, data=self.data,
+            batch_size=self.batch, device="cpu",
+        )  # fmt: skip
 
 
 def session_settings(count: int, epochs: int = 500) -> list[Settings]:
@@ -43,13 +53,47 @@ def session_settings(count: int, epochs: int = 500) -> list[Settings]:
     return [Settings(STAGES[i % len(STAGES)], HIDDEN[i // len(STAGES) % len(HIDDEN)], i, epochs) for i in range(count)]
 
 
-def reference_losses(settings: Settings) -> list[float]:
-    """The loss history the headless core computes alone for these settings."""
+def reference_run(settings: Settings) -> Trainer:
+    """The run the headless core trains alone, in this thread, for these settings, trained to its end."""
     from twolayer.train.trainer import Trainer
 
     trainer = Trainer(settings.config())
     trainer.advance(settings.epochs)
-    return trainer.history.column("loss")
+    return trainer
+
+
+def reference_losses(settings: Settings) -> list[float]:
+    """The loss history the headless core computes alone for these settings."""
+    return reference_run(settings).history.column("loss")
+
+
+def loss_chart_traces(trainer, points: int | None = None) -> list[dict]:
+    """The page's loss chart for the core's run `trainer` of random data: each trace's name, x and y, as it is after
+    `points` epochs of the run (while it trains), or at its end."""
+    from twolayer.charts.curves import loss_figure
+    from twolayer.teach.report import loss_chart
+
+    if points is None:
+        figure = loss_chart(trainer)
+    else:
+        x, y = trainer.loss_curve()
+        title = "Loss (sum of squared errors)"  # the random data's: losses summed over the rows
+        figure = loss_figure(x[:points], y[:points], title=title, total=trainer.config.epochs)
+    return [{"name": t.name, "x": list(map(float, t.x)), "y": list(map(float, t.y))} for t in figure.data]
+
+
+def held(chart: list[dict]) -> int:
+    """How many epochs a loss chart (as `LOSS_TRACES_JS` reads it) holds: up to the last its training trace shows."""
+    return int(chart[0]["x"][-1]) + 1
+
+
+def same_traces(chart: list[dict] | None, expected: list[dict]) -> bool:
+    """Whether a chart read from the page holds exactly the expected traces (names, x and y to the last bit)."""
+    if chart is None or len(chart) != len(expected):
+        return False
+    return all(
+        c["name"] == e["name"] and c["x"] == e["x"] and c["y"] == e["y"] for c, e in zip(chart, expected, strict=True)
+    )
 
 
 @dataclass

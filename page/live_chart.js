@@ -1,11 +1,19 @@
-// A chart's node belongs to the page, not to a mount: the host places it, feeds update it. Figures that arrive while
-// one draws are skipped but the latest, so a slow browser draws less often and never falls behind. A figure that
-// arrives while the chart has no width (its tab hidden, or its host hidden by a script run that has not placed it
-// again yet) waits, and is drawn as soon as the chart is shown again, at whatever width.
+// A chart's node belongs to the page, not to a mount: the host places it, feeds update it. A feed holds the whole
+// figure (a script run's first) or a patch to the one before it (see twolayer/charts/delta.py), which the chart keeps
+// and applies in order. Figures that arrive while one draws are skipped but the latest, so a slow browser draws less
+// often and never falls behind. A figure that arrives while the chart has no width (its tab hidden, or its host
+// hidden by a script run that has not placed it again yet) waits, and is drawn as soon as the chart is shown again,
+// at whatever width.
 const charts = (window.twolayerLiveCharts ||= {});
 const RETRY_MS = 1000; // after a draw that failed: the figure it left waiting is tried again this much later
 const ANNOUNCE_MS = 5000; // a screen reader hears a chart's progress at most this often, its latest always in the end
 const UNSEEN = 'position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap;';
+// A feed missing this long (its successors came, it did not): the chart asks the server for a whole figure.
+const RESYNC_MS = 2000;
+const TYPES = {
+  f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array,
+  i2: Int16Array, u2: Uint16Array, i1: Int8Array, u1: Uint8Array,
+};
 let plotly = null;
 
 function chartNamed(name) {
@@ -18,7 +26,10 @@ function chartNamed(name) {
     live.className = 'tl-live-progress';
     live.setAttribute('aria-live', 'polite');
     live.style.cssText = UNSEEN;
-    const chart = { node, live, figure: null, drawing: false, width: 0, said: 0, saying: null };
+    // kept: the figure as the server last sent it, in feed `seq` of script run `stream`; pending: later feeds that
+    // came before one they follow, by "stream:base"; ended: the streams of earlier script runs.
+    const chart = { node, live, figure: null, drawing: false, width: 0, said: 0, saying: null, kept: null,
+      stream: null, seq: -1, pending: {}, ended: new Set() };
     new ResizeObserver(() => {
       const width = node.offsetWidth;
       if (!width) return;
@@ -61,7 +72,8 @@ async function draw(chart) {
   );
   const Plotly = await plotly;
   while (chart.figure && chart.node.offsetWidth) {
-    const figure = JSON.parse(chart.figure);
+    // A copy: Plotly writes into what it draws, and the kept figure must stay as the server has it for the patches.
+    const figure = structuredClone(chart.figure);
     chart.figure = null;
     await Plotly.react(chart.node, figure.data, figure.layout, chart.config);
     await new Promise((resolve) => requestAnimationFrame(resolve));
@@ -79,9 +91,75 @@ function announce(chart, text) {
   chart.saying = setTimeout(say, Math.max(0, chart.said + ANNOUNCE_MS - Date.now()));
 }
 
-export default function ({ data, parentElement }) {
+function values(value) {
+  if (!value || !value.bdata) return value;
+  const bytes = Uint8Array.from(atob(value.bdata), (c) => c.charCodeAt(0));
+  return new TYPES[value.dtype](bytes.buffer);
+}
+
+// The value `patch` makes of `old`: as twolayer/charts/delta.py's `diff` describes, new objects wherever it changes.
+function patched(old, patch) {
+  if (!patch) return old;
+  if ('=' in patch) return patch['='];
+  if ('+' in patch) {
+    const [kept, tail] = patch['+'];
+    if (!tail || !tail.bdata) return old.slice(0, kept).concat(tail);
+    const before = values(old), after = values(tail);
+    const joined = new before.constructor(kept + after.length);
+    joined.set(before.subarray(0, kept));
+    joined.set(after, kept);
+    return joined;
+  }
+  if ('[' in patch) {
+    const out = old.slice();
+    for (const [i, item] of patch['[']) out[i] = patched(old[i], item);
+    return out;
+  }
+  const out = { ...old };
+  for (const [key, item] of Object.entries(patch['{'])) out[key] = patched(old[key], item);
+  for (const key of patch['-'] || []) delete out[key];
+  return out;
+}
+
+function receive(chart, data) {
+  if (chart.ended.has(data.stream)) return; // a feed of an earlier script run, come late
+  let changed = false;
+  if (data.figure) {
+    if (chart.stream !== null && chart.stream !== data.stream) chart.ended.add(chart.stream);
+    Object.assign(chart, { kept: data.figure, stream: data.stream, seq: data.seq, config: data.config });
+    chart.chartCode = data.chartCode;
+    labelled(chart, data);
+    for (const key of Object.keys(chart.pending)) if (!key.startsWith(`${data.stream}:`)) delete chart.pending[key];
+    changed = true;
+  } else if (data.stream !== chart.stream || data.base >= chart.seq) {
+    chart.pending[`${data.stream}:${data.base}`] = data;
+  }
+  for (let feed; (feed = chart.pending[`${chart.stream}:${chart.seq}`]); changed = true) {
+    delete chart.pending[`${chart.stream}:${chart.seq}`];
+    chart.kept = patched(chart.kept, feed.patch);
+    chart.seq = feed.seq;
+    labelled(chart, feed);
+  }
+  if (changed) chart.figure = chart.kept;
+  if (Object.keys(chart.pending).length) {
+    const [stream, seq] = [chart.stream, chart.seq];
+    setTimeout(() => {
+      const stuck = chart.stream === stream && chart.seq === seq && Object.keys(chart.pending).length;
+      if (stuck) chart.resync?.();
+    }, RESYNC_MS);
+  }
+}
+
+// A feed's accessible name for the chart, and its progress to announce, when it carries them.
+function labelled(chart, feed) {
+  if (feed.label !== undefined) chart.node.setAttribute('aria-label', feed.label);
+  if (feed.progress) announce(chart, feed.progress);
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
   const chart = chartNamed(data.name);
   if (data.host) {
+    if (setTriggerValue) chart.resync = () => setTriggerValue('resync', true);
     // A host that the page replaced before this call ran (the frontend calls it asynchronously): placing the chart
     // there would take it off the page.
     if (chart.node.parentNode === parentElement || !parentElement.isConnected) return;
@@ -90,9 +168,7 @@ export default function ({ data, parentElement }) {
     if (!chart.node.isConnected && !chart.drawing && window.Plotly) window.Plotly.purge(chart.node);
     parentElement.append(chart.node, chart.live);
   } else {
-    Object.assign(chart, { figure: data.figure, config: data.config, chartCode: data.chartCode });
-    chart.node.setAttribute('aria-label', data.label);
-    if (data.progress) announce(chart, data.progress);
+    receive(chart, data);
   }
   kick(chart);
 }

@@ -85,6 +85,7 @@ ACTION_ERROR: Key[str | None] = Key("action_error", None)  # why a button's acti
 
 # The Training, Compare stages and Run history tabs (training_view.py, compare_view.py, history_view.py).
 LOG_LOSS: Key[bool] = Key("log_loss", True)  # the "Log-scale loss" toggle's widget
+CHART_CODE_SENT: Key[bool] = Key("live_chart_code_sent", False)  # page/live_chart.js went to this session's page
 HIST_KIND: Key[HistogramKind] = Key("hist_kind", HistogramKind.WEIGHTS)  # the "Histograms of" radio's widget
 ADVICE: Key[tuple[TrainConfig, Advice | None] | None] = Key("advice", None)  # settings on screen, their advice
 COMPARISON: Key[Comparison | None] = Key("comparison", None)  # the last comparison of the stages

@@ -79,6 +79,15 @@ def status_text(sess: TrainingSession, trainer: Trainer | None, blocked_by: str 
             hint = "press Train to start, or Step for one epoch."
         return f"**{sess.state.capitalize()}**: {hint}"
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
+    return (
+        f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
+        f"{results_text(trainer)} · {per_epoch:.3g} ms per epoch · device {trainer.device} · "
+        f"hidden {trainer.config.hidden_size}, lr {trainer.config.learning_rate:g}"
+    )
+
+
+def results_text(trainer: Trainer) -> str:
+    """The status line's final loss and accuracy of a run that has trained, in Markdown."""
     scale, unit = loss_unit(trainer)
     if trainer.status is RunState.DIVERGED:
         epoch, value = trainer.diverged_at
@@ -90,11 +99,7 @@ def status_text(sess: TrainingSession, trainer: Trainer | None, blocked_by: str 
     accuracy = (
         f" · {split} accuracy **{100 * evals[f'{split}_accuracy'][-1]:.1f}%**" if f"{split}_accuracy" in evals else ""
     )
-    return (
-        f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
-        f"{loss}{accuracy} · {per_epoch:.3g} ms per epoch · device {trainer.device} · "
-        f"hidden {trainer.config.hidden_size}, lr {trainer.config.learning_rate:g}"
-    )
+    return f"{loss}{accuracy}"
 
 
 def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key: str, run: RunState) -> None:

@@ -24,14 +24,15 @@ def session(at):
 
 
 def live_chart_parts(at) -> tuple[list[str], dict[str, dict]]:
-    """The live charts' hosts (their names) and feeds (name to the data each sends), as the page sends them."""
+    """The live charts' hosts (their names) and whole feeds (name to the data the script run's first feed of each
+    chart sends, its figure whole), as the page sends them."""
     hosts, feeds = [], {}
     for element in at.get("bidi_component"):
-        if element.proto.component_name == "twolayer.live_chart":
+        if element.proto.component_name in ("twolayer.live_chart", "twolayer.live_feed"):
             data = json.loads(element.proto.json)
             if data.get("host"):
                 hosts.append(data["name"])
-            else:
+            elif "figure" in data:
                 feeds[data["name"]] = data
     return hosts, feeds
 
@@ -40,7 +41,7 @@ def loss_trace(at) -> dict:
     """The loss chart's training trace, read from the Plotly figure its feed sends."""
     hosts, feeds = live_chart_parts(at)
     assert "loss" in hosts and "loss" in feeds, f"no loss chart on the page: hosts {hosts}, feeds {sorted(feeds)}"
-    spec = json.loads(feeds["loss"]["figure"])
+    spec = feeds["loss"]["figure"]
     assert spec["layout"]["title"]["text"].startswith("Loss")
     return {axis: decoded(spec["data"][0][axis]) for axis in ("x", "y")}
 
@@ -128,7 +129,7 @@ def test_the_training_charts_are_placed_once_and_fed_each_frame(open_app):
     run = session(at).trainer
     said = f"Paused, epoch 1 of {run.config.epochs:,}: loss {number(run.last_loss())}"
     assert feeds["loss"]["progress"] == said, "a screen reader's short line on the run's progress"
-    assert json.loads(feeds["w1 now"]["figure"])["layout"]["title"]["text"] == "W1 now"
+    assert feeds["w1 now"]["figure"]["layout"]["title"]["text"] == "W1 now"
     assert len(loss_trace(at)["y"]) == 1
     first = host_ids(at)
     at.button(key="step").click().run()
@@ -250,7 +251,7 @@ def test_presenter_mode_enlarges_the_text_of_every_chart_live_or_not(open_app):
     at.button(key="draw_test_image").click().run()  # the Draw tab's charts need a digit on the pad
     assert not at.exception
     drawn = [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
-    live = [json.loads(feed["figure"])["layout"] for feed in live_chart_parts(at)[1].values()]
+    live = [feed["figure"]["layout"] for feed in live_chart_parts(at)[1].values()]
     titles = {layout["title"]["text"].split(":")[0] for layout in drawn + live}
     # Training (live and not), Inside a step and Draw tabs.
     assert {"Loss (sum of squared errors)", "Confusion matrix", "h > 0", "Scores"} <= titles, titles

@@ -7,6 +7,7 @@ import pytest
 
 from twolayer import TrainConfig, Trainer
 from twolayer.teach import describe, describe_labels, describe_net
+from twolayer.train.state import RunState
 
 
 def test_numbers_read_with_four_significant_digits_and_thousands_separated():
@@ -61,8 +62,8 @@ def test_the_loss_words_of_a_real_run_carry_its_history():
 
 
 def test_progress_is_one_short_line():
-    assert describe.progress_words("running", 120, 500, 3.4071) == "Epoch 120 of 500: loss 3.407"
-    assert describe.progress_words("done", 20_000, 20_000, 2e-4) == "Done, epoch 20,000 of 20,000: loss 0.0002"
+    assert describe.progress_words(RunState.RUNNING, 120, 500, 3.4071) == "Epoch 120 of 500: loss 3.407"
+    assert describe.progress_words(RunState.DONE, 20_000, 20_000, 2e-4) == "Done, epoch 20,000 of 20,000: loss 0.0002"
 
 
 def test_several_curves_name_the_lowest_and_the_gaps_their_largest():

@@ -108,7 +108,7 @@ def test_the_training_tab_draws_the_sharpness_against_2_over_lr_once_measured(op
     at = open_app({"stage": "numpy", "epochs": "40", "sharpness_every": "10"})
     at.button(key="step").click().run()
     _, feeds = live_chart_parts(at)
-    spec = json.loads(feeds["sharpness"]["figure"])
+    spec = feeds["sharpness"]["figure"]
     assert spec["data"][1]["name"].startswith("2/lr = ") and spec["data"][1]["y"][0] == pytest.approx(2 / 1e-6)
     assert feeds["sharpness"]["label"] == "Sharpness chart", "its name; what it shows is the caption it points to"
     paused = next(c for c in captions(at) if c.startswith("Sharpness chart: "))  # the Training tab's, the first

@@ -52,6 +52,17 @@ def open_page(page: Page, url: str) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+def history_rows(page: Page, count: int, timeout_ms: float = 30_000) -> list[str]:
+    """The Run history tab's table once it lists `count` runs: one text per run."""
+    page.get_by_role("tab", name="Run history").click()
+    # Only this tab's table: a live run's chart has a table of its own. The table is drawn on a canvas; its
+    # accessible copy (header row first) holds the cells.
+    table = page.get_by_role("tabpanel", name="Run history").get_by_test_id("stDataFrame").first
+    rows = table.locator('[role="row"]')
+    expect(rows).to_have_count(count + 1, timeout=timeout_ms)
+    return [row.text_content() or "" for row in rows.all()[1:]]
+
+
 def status(page: Page) -> Locator:
     """The status line: state in bold, then epoch k of E, loss, time per epoch and device."""
     # Its own keyed container holds it; the newest there, as a rerun may still show the one before for a moment.

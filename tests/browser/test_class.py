@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from harness.browser import LOSS_JS
+from harness.browser import DROP_SOCKETS_JS, KEEP_SOCKETS_JS, LOSS_JS
 from harness.cluster import Cluster, haproxy_binary
 from harness.server import free_port
 from harness.sessions import (
@@ -20,7 +20,7 @@ from harness.sessions import (
     session_settings,
 )
 
-from .helpers import button, status, wait_for_app
+from .helpers import button, history_rows, status, wait_for_app
 
 RUN_TIMEOUT_MS = 120_000  # two servers, a browser and the test share two cores
 
@@ -41,15 +41,6 @@ def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
     """A browser context of its own (its own cookies: another student) and a page in it."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     return context, context.new_page()
-
-
-def history_rows(page: Page, count: int) -> list[str]:
-    """The Run history tab's table once it lists `count` runs: one text per run."""
-    page.get_by_role("tab", name="Run history").click()
-    # The table is drawn on a canvas; its accessible copy (header row first) holds the cells.
-    rows = page.get_by_test_id("stDataFrame").locator('[role="row"]')
-    expect(rows).to_have_count(count + 1)
-    return [row.text_content() or "" for row in rows.all()[1:]]
 
 
 def test_sessions_spread_over_the_processes_and_train_as_the_core_does(cluster, browser):
@@ -158,17 +149,6 @@ def test_the_proxy_refuses_an_upload_over_the_cap(cluster):
     connection.endheaders()
     assert connection.getresponse().status == 413
     connection.close()
-
-
-# Kept by an init script: the page's WebSockets, so a test can drop the connection as a network would.
-KEEP_SOCKETS_JS = """
-window.__sockets = [];
-const Original = window.WebSocket;
-window.WebSocket = class extends Original {
-  constructor(...args) { super(...args); window.__sockets.push(this); }
-};
-"""
-DROP_SOCKETS_JS = "() => window.__sockets.filter(s => s.readyState === 1).map(s => (s.close(), 1)).length"
 
 
 def test_a_dropped_connection_loses_nothing_of_the_run(cluster, browser):

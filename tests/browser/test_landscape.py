@@ -23,14 +23,14 @@ def test_the_sharpness_is_drawn_against_2_over_lr_during_a_run_and_the_landscape
     open_page(page, f"{app_server}/?stage=tensor&epochs=3000&sharpness_every=100")
     button(page, "Train").click()
     expect(status(page)).to_have_text(re.compile(r"^Running · "), timeout=RUN_TIMEOUT_MS)
-    page.wait_for_function(f"() => ({SHARPNESS_JS})() !== null", timeout=RUN_TIMEOUT_MS)
-    during = page.evaluate(SHARPNESS_JS)
+    during = page.wait_for_function(SHARPNESS_JS, timeout=RUN_TIMEOUT_MS).json_value()
     assert during["name"].startswith("2/lr = ") and during["edge"] == [2 / 1e-6, 2 / 1e-6]
     assert all(value > 0 for value in during["values"])
     expect(status(page)).to_have_text(re.compile(r"^Done · epoch 3000 of 3000"), timeout=RUN_TIMEOUT_MS)
     # Epochs 0, 100, ..., 2,900: the finished run's last frame brings the thirtieth.
-    page.wait_for_function(f"() => ({SHARPNESS_JS})().values.length === 30", timeout=RUN_TIMEOUT_MS)
-    after = page.evaluate(SHARPNESS_JS)
+    # Null for a moment while the finished run's page is drawn anew: waited through, and read where it was whole.
+    thirty = f"() => {{ const drawn = ({SHARPNESS_JS})(); return drawn?.values.length === 30 ? drawn : null; }}"
+    after = page.wait_for_function(thirty, timeout=RUN_TIMEOUT_MS).json_value()
     assert after["values"][: len(during["values"])] == during["values"], "values drawn once stay as they were"
 
     page.get_by_role("tab", name="Landscape").click()

@@ -18,7 +18,7 @@ from harness.server import free_port
 from harness.sessions import served_by
 from page.persist import STALE_S
 
-from .helpers import status, wait_for_app
+from .helpers import history_rows, status, wait_for_app
 from .test_board import count, open_board
 
 RUN_TIMEOUT_MS = 120_000
@@ -30,13 +30,6 @@ def machines(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
     store = postgres.create_database("two_machines")
     with Cluster(2, free_port(), tmp_path_factory.mktemp("machines"), store, groups=2) as running:
         yield running
-
-
-def history_rows(page: Page, count: int) -> list[str]:
-    page.get_by_role("tab", name="Run history").click()
-    rows = page.get_by_test_id("stDataFrame").first.locator('[role="row"]')
-    expect(rows).to_have_count(count + 1, timeout=30_000)
-    return [row.text_content() or "" for row in rows.all()[1:]]
 
 
 def test_a_machine_going_down_leaves_every_history_and_the_board(machines, browser):
@@ -87,7 +80,8 @@ def test_a_machine_going_down_leaves_every_history_and_the_board(machines, brows
         expect(note).to_be_visible(timeout=RUN_TIMEOUT_MS)
         expect(status(victim)).to_have_text(re.compile(r"^Running · epoch \d+ of 50000"), timeout=RUN_TIMEOUT_MS)
         assert served_by(victim.context) == "app2"
-        rows = history_rows(victim, 1)
+        # The page draws the resumed run's frames meanwhile: on a loaded machine its table can take a while.
+        rows = history_rows(victim, 1, timeout_ms=RUN_TIMEOUT_MS)
         assert "H=32" in rows[0] and "done" in rows[0], rows
         _, survivor = students["app2"]
         assert survivor.get_by_test_id("stException").count() == 0

@@ -187,6 +187,9 @@ def test_the_loss_chart_updates_in_place_and_keeps_a_zoom_while_the_run_goes_on(
     chart = page.locator(LIVE_LOSS)
     expect(chart).to_have_count(1)
     assert page.evaluate(f"() => document.querySelector('.st-key-{FEEDS_KEY}').offsetHeight") == 0
+    # Marked once Plotly has drawn it: a chart still waiting for its first draw has no svg to keep yet.
+    drawn = f"() => !!document.querySelector('{LIVE_LOSS}')?._fullLayout"
+    wait_until(lambda: page.evaluate(drawn), "the loss chart was drawn")
     page.evaluate(LIVE_MARK_JS)
     # A drag across the middle of the plot zooms the epoch axis, as a person's mouse would.
     for _ in range(3):  # a frame that lands mid-drag can swallow it: drag again

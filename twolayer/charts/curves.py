@@ -19,8 +19,13 @@ LEGEND_ROW_PX = 40  # a row of legend entries at the presenter's chart font
 Curve = tuple[Sequence[float], Sequence[float]]  # (epochs, values)
 
 
-def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """At most `max_points` of the points (x, y), in order: first, last, and each bucket's lowest and highest."""
+def downsample(
+    x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS, total: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_points` of the points (x, y), in order: first, last, and each bucket's lowest and highest.
+
+    `total`: how many points the curve will have (a live run's epochs): buckets are as wide as they will be then,
+    so the points kept for finished buckets stay the same as the curve grows, and it ends as if downsampled whole."""
     if max_points < 2:
         raise ValueError(f"max_points must be at least 2 (the first and last points), got {max_points}")
     x, y = np.asarray(x), np.asarray(y, dtype=float)
@@ -29,14 +34,15 @@ def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POI
     measured = ~np.isnan(y)  # NaN marks a value not measured at that epoch
     x, y = x[measured], y[measured]
     n = len(y)
-    if n <= max_points:
+    final = max(n, total or 0)
+    if final <= max_points or n <= 2:
         return x, y
     buckets = (max_points - 2) // 2  # each contributes its minimum and maximum, so a one-epoch spike survives
     if buckets == 0:
         return x[[0, -1]], y[[0, -1]]
     # Runs of `width` inner points, the last one padded: one argmin and one argmax over a
     # (buckets, width) view find every run's extremes in linear time, a few times a second.
-    width = -(-(n - 2) // buckets)
+    width = -(-(final - 2) // buckets)
     runs = -(-(n - 2) // width)
     padded = np.full(runs * width, np.inf)
     padded[: n - 2] = y[1:-1]
@@ -58,12 +64,14 @@ def loss_figure(
     title: str = "Loss",
     unit: str = "loss",
     validate: bool = True,
+    total: int | None = None,
 ) -> go.Figure:
     """The training loss over epochs, an optional test curve, and the latest point marked; `unit` titles the y axis.
     `validate=False` skips Plotly's checks, a third of the figure's cost: for the live chart, rebuilt five times a
-    second from the same code that tests build checked (tests/test_charts.py compares the two)."""
+    second from the same code that tests build checked (tests/test_charts.py compares the two). `total`: the epochs
+    the run will have, for a live chart whose points drawn so far stay as it grows (see `downsample`)."""
     fig = figure(title, "epoch", unit, log_y=log_y, validate=validate)
-    train = _line(epochs, losses, "train", PALETTE[0], validate)
+    train = _line(epochs, losses, "train", PALETTE[0], validate, total)
     fig.add_trace(train)
     if test is not None:
         fig.add_trace(_line(*test, "test", PALETTE[1], validate))
@@ -199,13 +207,27 @@ def rate_finder_figure(
     return fig
 
 
-def _line(x: Sequence[float], y: Sequence[float], name: str, color: str, validate: bool = True) -> go.Scatter:
-    """A downsampled line trace."""
+def _line(
+    x: Sequence[float], y: Sequence[float], name: str, color: str, validate: bool = True, total: int | None = None
+) -> go.Scatter:
+    """A downsampled line trace; `total` as for `downsample`."""
     # Arrays, not lists: Plotly checks them in one step and sends them as compact typed arrays.
-    xs, ys = downsample(x, y)
+    xs, ys = downsample(x, y, total=total)
+    # Each value in the fewest bytes that hold it exactly: a live chart sends its new points five times a second.
+    xs, ys = _narrowed(xs, whole=True), _narrowed(ys)
     # A few points (the records of a run that diverged early) need markers: one point draws no line.
     mode = "lines+markers" if len(xs) <= FEW_POINTS else "lines"
     return go.Scatter(x=xs, y=ys, name=name, mode=mode, line=dict(color=color, width=3), _validate=validate)
+
+
+def _narrowed(values: np.ndarray, whole: bool = False) -> np.ndarray:
+    """`values` as 32-bit integers (when `whole` and each is one) or 32-bit floats when that loses nothing."""
+    if values.dtype.kind != "f" or not len(values) or not np.isfinite(values).all():
+        return values
+    if whole and np.array_equal(values, np.round(values)) and np.abs(values).max() < 2**31:
+        return values.astype(np.int32)
+    narrow = values.astype(np.float32)
+    return narrow if np.array_equal(narrow, values) else values
 
 
 def _lines_figure(title: str, y_title: str, curves: Mapping[str, Curve], *, log_y: bool) -> go.Figure:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from twolayer.train.state import RunState
+
 MAX_TABLE_ROWS = 500  # a table of a long run: every k-th row, so that it stays small to send
 WINDOWS = 10  # a curve is cut into this many stretches to say where it moved fastest
 
@@ -102,10 +104,10 @@ def loss_words(
     return words
 
 
-def progress_words(state: str, epoch: int, epochs: int, loss: float | None) -> str:
+def progress_words(state: RunState, epoch: int, epochs: int, loss: float | None) -> str:
     """A short line for a screen reader to announce now and then: "Epoch 120 of 500: loss 3.41"."""
     loss_part = "" if loss is None else f": loss {number(loss)}"
-    head = f"{state.capitalize()}, epoch" if state.lower() != "running" else "Epoch"
+    head = f"{state.capitalize()}, epoch" if state is not RunState.RUNNING else "Epoch"
     return f"{head} {epoch:,} of {epochs:,}{loss_part}"
 
 

@@ -50,16 +50,15 @@ def loss_unit(trainer: Trainer) -> tuple[float, str]:
 
 def loss_chart(trainer: Trainer, log_y: bool = True, validate: bool = True):
     """The run's loss curve as the page draws it: per example with the test curve when the data has a test split;
-    `validate` as for `loss_figure`."""
+    `validate` as for `loss_figure`. Downsampled for the run's epochs, so a live chart's points stay as it grows."""
     epochs, losses = trainer.loss_curve()
     scale, unit = loss_unit(trainer)
     evals = trainer.evaluations()
+    options = dict(log_y=log_y, unit=unit, validate=validate, total=trainer.config.epochs)
     if trainer.data.has_test and len(evals.get("epoch", ())):
         test = (evals["epoch"], evals["test_loss_per_example"])
-        return loss_figure(
-            epochs, losses * scale, test=test, log_y=log_y, title="Loss per example", unit=unit, validate=validate
-        )
-    return loss_figure(epochs, losses, log_y=log_y, title="Loss (sum of squared errors)", unit=unit, validate=validate)
+        return loss_figure(epochs, losses * scale, test=test, title="Loss per example", **options)
+    return loss_figure(epochs, losses, title="Loss (sum of squared errors)", **options)
 
 
 def report_html(trainer: Trainer, started_from: str | None = None) -> str:
