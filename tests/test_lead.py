@@ -130,7 +130,19 @@ def test_a_second_lead_takes_over_and_the_first_is_told(open_store):
 def test_the_hub_hands_every_frame_to_all_its_followers_with_one_read_per_process(open_store, store_location):
     store = open_store()
     listen = store_location if store_location.startswith("postgresql") else None
-    hub = Hub(open_store().lead, "test-process", listen_url=listen, poll_s=0.05).start()
+    channel = open_store().lead
+    reads: list[tuple[str, str]] = []  # (what, the thread that asked) for every read of the store
+    for name in ("frames_since", "checkpoint_at"):
+        read = getattr(channel, name)
+        setattr(
+            channel,
+            name,
+            lambda *args, _read=read, _name=name: (
+                reads.append((_name, threading.current_thread().name)),
+                _read(*args),
+            )[1],
+        )
+    hub = Hub(channel, "test-process", listen_url=listen, poll_s=0.05).start()
     lecture = Lecture(store.lead, store.lead.take())
     trainer = Trainer(LECTURE)
     seen: dict[int, list[int]] = {}
@@ -150,7 +162,8 @@ def test_the_hub_hands_every_frame_to_all_its_followers_with_one_read_per_proces
         for thread in followers:
             thread.start()
         hub.wait(0, timeout=5)  # its first read of the store
-        before, started = hub.queries, time.monotonic()
+        del reads[:]
+        started = time.monotonic()
         for _ in range(10):
             trainer.advance(30)
             lecture.publish(trainer, RunState.RUNNING, f"Running · epoch {trainer.epoch}")
@@ -160,7 +173,7 @@ def test_the_hub_hands_every_frame_to_all_its_followers_with_one_read_per_proces
                 if hub.mirror.frame is not None and hub.mirror.frame.epoch == 300:
                     break
             hub.wait(hub.version, timeout=0.1)
-        elapsed = time.monotonic() - started
+        elapsed, counted = time.monotonic() - started, list(reads)  # the hub polls on until it stops
     finally:
         done.set()
         for thread in followers:
@@ -168,10 +181,13 @@ def test_the_hub_hands_every_frame_to_all_its_followers_with_one_read_per_proces
         hub.stop()
     assert sorted(seen) == list(range(20)) and all(epochs[-1] == 300 for epochs in seen.values())
     assert losses(hub.mirror.trainer) == losses(trainer), "the run rebuilt from the frames: the lecturer's records"
-    reads = hub.queries - before
+    assert {thread for _, thread in counted} == {"twolayer-lead-hub"}, "the process's hub reads the store, no follower"
+    checkpoints = sum(what == "checkpoint_at" for what, _ in counted)
+    assert checkpoints <= 1 + elapsed / CHECKPOINT_EVERY_S, f"{checkpoints} checkpoints read for 10 frames"
+    frame_reads = len(counted) - checkpoints
     if listen:
-        # Each frame came in its notification; a read is a checkpoint's (one every CHECKPOINT_EVERY_S at most).
-        assert reads <= 1 + elapsed / CHECKPOINT_EVERY_S, f"{reads} reads for 10 frames to 20 followers"
+        assert frame_reads == 0, f"{frame_reads} reads of frames: each came in its notification"
     else:
+        # The loop waits poll_s between reads, so it cannot read more often than that, however many follow.
         polls = elapsed / 0.05
-        assert reads <= polls + 3, f"{reads} reads in {polls:.0f} polls: one a poll for the process, none a follower"
+        assert frame_reads <= polls + 1, f"{frame_reads} reads of frames in {polls:.0f} polls for 20 followers"
