@@ -7,10 +7,12 @@ trains nothing until its student takes the run over.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 
+import segno
 import streamlit as st
 
 from page import persist, state, training_view, widgets
@@ -105,7 +107,22 @@ def lead_box(store: RunStore | None):
         return None
     place = st.container(key="lead-status").empty()
     _say_leading(place, store.lead)
+    # For phones in the hall: the link as a QR code, large enough to scan from the back rows on a projector.
+    width = 260 if state.PRESENTER.get() else 140
+    link = _follow_link()
+    st.html(f"<img src='{qr_code(link)}' width='{width}' alt='QR code of the link that follows the lecturer: {link}'>")
     return place
+
+
+def _follow_link() -> str:
+    """The link a student opens to follow this page's lead: this server's address with ?follow=1."""
+    return f"{(st.context.url or '').split('?')[0]}?follow=1"
+
+
+@functools.lru_cache(maxsize=8)
+def qr_code(link: str) -> str:
+    """`link` as a QR code: an SVG data URI (dark on white, with its quiet zone, so any phone camera reads it)."""
+    return segno.make(link, error="m").svg_data_uri(scale=4, dark="#000", light="#fff")
 
 
 def _give_key(store: RunStore, key: str, browser: str) -> None:
@@ -134,7 +151,7 @@ def _say_leading(place, channel) -> None:
     except Exception:  # a store that is away costs the count, never the page
         count = None
     follows = "" if count is None else f" · **{count}** follow"
-    link = f"{(st.context.url or '').split('?')[0]}?follow=1"
+    link = _follow_link()
     size = "2rem" if state.PRESENTER.get() else "1rem"
     place.markdown(
         f"**leading**{follows} · the class follows at <span style='font-size:{size}'>**{link}**</span>",

@@ -1,7 +1,7 @@
 """The lecturer leads, the class follows: on two app processes behind HAProxy sharing one PostgreSQL, the lecturer's
 page leads after the key, and following pages on both processes show its run live: Running within 2 s of Train,
-their epoch advancing, Paused within 5 s of Pause. A page given a wrong key moves none of them; a student takes the
-paused run over at its epoch."""
+their epoch advancing, Paused within 5 s of Pause. A page given a wrong key moves none of them; a follower whose
+process dies follows again from the other; a student takes the paused run over at its epoch."""
 
 from __future__ import annotations
 
@@ -60,10 +60,17 @@ def advances(page: Page, before: int, seconds: float = 10.0) -> bool:
 def test_the_class_follows_the_lecturer_on_both_processes(class_with_key, browser):
     contexts: list[BrowserContext] = []
     try:
-        lecturer = open_page(browser, f"{class_with_key.url}/?lead=1&hidden=32&epochs=50000&seed=4", contexts)
+        lecturer = open_page(
+            browser, f"{class_with_key.url}/?lead=1&hidden=32&epochs=100000&batch=512&seed=4", contexts
+        )
         wait_for_app(lecturer)
         give_key(lecturer, KEY)
         expect(lecturer.locator(".st-key-lead-status")).to_contain_text("leading", timeout=30_000)
+        qr = lecturer.get_by_role(
+            "img", name=re.compile(r"QR code of the link that follows the lecturer: http.*\?follow=1$")
+        )
+        expect(qr).to_be_visible()
+        assert qr.evaluate("img => img.naturalWidth") >= 100, "the QR code's SVG draws, large enough to scan"
 
         followers: list[tuple[str, Page]] = []
         for _ in range(8):  # until three follow, on both processes (new browsers go to the process with fewer)
@@ -86,13 +93,13 @@ def test_the_class_follows_the_lecturer_on_both_processes(class_with_key, browse
 
         button(lecturer, "Train").click()
         for page in pages:  # each within 2 s of Train, the same words as the lecturer's
-            expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d+ of 50000"), timeout=2_000)
+            expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d+ of 100000"), timeout=2_000)
         first = [epoch(page) for page in pages]
         give_key(guesser, "still-not-the-key")  # mid-run: it moves no one
         expect(guesser.get_by_text("That is not the lecturer key.")).to_be_visible()
         for page, before in zip(pages, first, strict=True):
             assert advances(page, before), (before, epoch(lecturer), [(n, epoch(p)) for n, p in followers])
-            expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d+ of 50000"))
+            expect(status(page)).to_have_text(re.compile(r"^Running · epoch \d+ of 100000"))
         expect(lecturer.locator(".st-key-lead-status")).to_contain_text(f"{len(pages)} follow", timeout=10_000)
 
         button(lecturer, "Pause").click()
@@ -106,11 +113,32 @@ def test_the_class_follows_the_lecturer_on_both_processes(class_with_key, browse
             assert epoch(page) == paused_epoch, f"{status(page).text_content()} against the lecturer's {shown}"
             assert page.get_by_test_id("stException").count() == 0
 
+        # A follower's process dies: its page reconnects through the proxy to the other process and follows again.
+        leading_on = served_by(lecturer.context)
+        victim = next(page for name, page in followers if name != leading_on)
+        class_with_key.kill(0 if served_by(victim.context) == "app1" else 1)
+        for _ in range(120):  # the page shows what it had until it reconnects; the proxy's cookie then changes
+            if served_by(victim.context) == leading_on:
+                break
+            victim.wait_for_timeout(500)
+        assert served_by(victim.context) == leading_on, "the follower reconnected through the proxy"
+        expect(victim.locator(".st-key-follow-note")).to_have_text("following the lecturer", timeout=30_000)
+        expect(status(victim)).to_have_text(re.compile(rf"^Paused · epoch {paused_epoch} of 100000"), timeout=30_000)
+        button(lecturer, "Train").click()  # and what the lecturer does next reaches it there
+        assert advances(victim, paused_epoch), "the follower, reconnected, sees the lecturer's run go on"
+        button(lecturer, "Pause").click()
+        expect(status(lecturer)).to_have_text(re.compile(r"^Paused · epoch"), timeout=30_000)
+        paused_epoch = epoch(lecturer)
+        for page in pages:
+            expect(status(page)).to_have_text(re.compile(rf"^Paused · epoch {paused_epoch} of"), timeout=5_000)
+
         student = pages[0]  # takes the run over where the lecturer paused: its own run, at that epoch
         button(student, "Take it over").click()
         expect(button(student, "Follow again")).to_be_visible(timeout=30_000)
-        expect(status(student)).to_have_text(re.compile(rf"^Paused · epoch {paused_epoch} of 50000"))
+        expect(status(student)).to_have_text(re.compile(rf"^Paused · epoch {paused_epoch} of 100000"))
         assert student.get_by_test_id("stException").count() == 0
     finally:
         for context in contexts:
             context.close()
+        class_with_key.restart_stopped()
+        class_with_key.wait_all_healthy()
