@@ -11,14 +11,15 @@ import functools
 import logging
 import threading
 import time
+from functools import partial
 
 import segno
 import streamlit as st
 
 from page import persist, state, training_view, widgets
 from page.board_view import lecturer_key
-from page.live_chart import Spot, feeds
-from page.panels import PANELS
+from page.live_chart import Recording, Spot, feeds
+from page.panels import PANELS, Panel
 from twolayer.serve.frames import fork, retune
 from twolayer.serve.hub import Hub
 from twolayer.serve.lead import KeyGate, LeadError
@@ -66,8 +67,9 @@ def following() -> bool:
 
 @st.cache_resource
 def _process() -> dict:
-    """The process's key gate, and its hub once a page follows (made once, by the first)."""
-    return {"gate": KeyGate(), "lock": threading.Lock()}
+    """The process's key gate, its hub once a page follows (made once, by the first) and the charts of the lead's
+    latest frame, drawn once for every follower (`_drawing`)."""
+    return {"gate": KeyGate(), "lock": threading.Lock(), "drawn": {}}
 
 
 def hub(store: RunStore) -> Hub:
@@ -253,24 +255,46 @@ def _live(shared: Hub, frame, version: int, places: dict) -> None:
     """Redraw each new frame: the status and loss at once, one slow chart a frame every HEAVY_S."""
     drawn, heavy, due = 0, time.monotonic(), list(PANELS)
     while True:
+        charts = []
         with shared.lock:
             now_frame, trainer, problem = shared.mirror.frame, shared.mirror.trainer, shared.mirror.problem
             if now_frame is None or now_frame.run != frame.run or now_frame.tab != frame.tab:
                 break  # a new run, no lead, another tab: the page is drawn anew
-            places["status"].markdown(now_frame.status)
-            if problem:
-                places["what_went_wrong"].info(problem)
             if trainer is not None and trainer.epoch:
                 drawn += 1
+                moment = (now_frame.run, now_frame.epoch, now_frame.state, shared.mirror.checkpoint)
                 run = RunState(now_frame.state)
-                training_view.loss_panel(places["loss"], trainer, True, key=f"loss-{drawn}", run=run)
+                loss = partial(training_view.loss_panel, trainer=trainer, log_y=True, key="", run=run)
+                charts.append(("loss", _drawing("loss", moment, loss)))
                 if due:
                     panel = due.pop(0)
-                    training_view.PANEL_DRAWERS[panel](places[panel], trainer, key=f"{panel.value}-{drawn}")
+                    draw = partial(training_view.PANEL_DRAWERS[panel], trainer=trainer, key=f"{panel.value}-{drawn}")
+                    if panel is Panel.LABELS:  # columns of charts, not one live chart: drawn by each page
+                        draw(places[panel])
+                    else:
+                        charts.append((panel, _drawing(panel.value, moment, draw)))
                 elif time.monotonic() - heavy >= HEAVY_S:
                     due, heavy = list(PANELS), time.monotonic()
+        # Sent outside the hub's lock: the process's other followers and its next frame need not wait for this page.
+        places["status"].markdown(now_frame.status)
+        if problem:
+            places["what_went_wrong"].info(problem)
+        for place, recording in charts:
+            recording.replay(places[place], f"{getattr(place, 'value', place)}-{drawn}")
         version = shared.wait(version, WAIT_S)
     st.rerun()
+
+
+def _drawing(name: str, moment: tuple, draw) -> Recording:
+    """Chart `name` of the lead's frame at `moment` as `draw(spot)` draws it: drawn once for all the process's
+    followers (called holding its hub's lock), then replayed into each page's own spot."""
+    drawn = _process()["drawn"]
+    kept = drawn.get(name)
+    if kept is None or kept[0] != moment:
+        recording = Recording()
+        draw(recording)
+        kept = drawn[name] = (moment, recording)
+    return kept[1]
 
 
 def _take_over(shared: Hub) -> None:
