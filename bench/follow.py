@@ -166,30 +166,37 @@ def row(run: ClassFollowed) -> list[str]:
         delay = shown = "–"
     return [
         f"{run.followers}", f"{run.fps:.2f}", delay, shown, f"{run.transactions / run.seconds:.1f}",
-        f"{run.cpu_s / run.seconds:.0%}", "yes" if run.met else "no",
+        f"{run.cpu_s / run.seconds:.2f}", "yes" if run.met else "no",
     ]  # fmt: skip
 
 
-def section(command: str, seconds: float, classes: list[ClassFollowed], load_at_start: str) -> str:
-    """The section's markdown: each class size's figures, the followers one core serves, the machine."""
+def section(command: str, seconds: float, classes: list[ClassFollowed], load_at_start: str, shared: bool) -> str:
+    """The section's markdown: each class size's figures, the followers one core (or the machine) serves, the
+    machine."""
     served = max((c.followers for c in classes if c.met), default=0)
     header = [
         "followers", "lecturer frames a second", "delay ms, median / p95", "frames shown",
-        "database transactions a second", "server core busy", "targets met",
+        "database transactions a second", "server CPU, cores", "targets met",
     ]  # fmt: skip
+    where = (
+        "both app processes on every core, beside the lecturer's browser, the followers and PostgreSQL"
+        if shared
+        else "both app processes pinned to one core, the lecturer's browser, the followers and PostgreSQL on the other"
+    )
     lines = [
-        "## Following the lecturer through the page",
+        "## Following the lecturer through the page" + (", on every core" if shared else ""),
         "",
-        "`scripts/serve-class 2` on a throwaway PostgreSQL, both app processes pinned to one core. The lecturer's "
-        f"page (headless Chromium, `?{LEAD_QUERY}`) gives the key and leads; simulated followers (harness/student.py, "
-        "Streamlit's WebSocket protocol as a page speaks it) open `?follow=1` on the other core, spread by the proxy "
-        f"over both processes. Each class: the lecturer presses Train, trains {seconds:g} s, presses Pause. Delay: "
+        f"`scripts/serve-class 2` on a throwaway PostgreSQL, {where}. The lecturer's page (headless Chromium, "
+        f"`?{LEAD_QUERY}`) gives the key and leads; simulated followers (harness/student.py, Streamlit's WebSocket "
+        "protocol as a page speaks it) open `?follow=1`, spread by the proxy over both processes. Each class: "
+        f"the lecturer presses Train, trains {seconds:g} s, presses Pause. Delay: "
         "from a frame's NOTIFY as one more listener hears it to a follower's status line with that epoch; a follower "
         "still drawing when the next frame comes skips to the newest (frames shown). Targets: p95 ≤ "
-        f"{TARGET_P95_S:g} s, the lecturer ≥ {TARGET_FPS:g} frames a second. Server core busy: both app processes' "
-        "CPU time over the training, of the one core they share (0 followers: the lecturer alone).",
+        f"{TARGET_P95_S:g} s, the lecturer ≥ {TARGET_FPS:g} frames a second. Server CPU: both app processes' "
+        "CPU time over the training, in cores (0 followers: the lecturer alone).",
         "",
-        f"**Followers one core serves: {served}** (the largest class that met the targets).",
+        f"**Followers {'the machine' if shared else 'one core'} serves: {served}** (the largest class that met the "
+        "targets).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -208,12 +215,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=15.0, help="training per class (default: %(default)s)")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="the file to update")
     parser.add_argument("--no-write", action="store_true", help="only print the section")
+    parser.add_argument(
+        "--shared", action="store_true",
+        help="the app processes on every core, beside the followers (default: one core of their own)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if min(args.sizes) < 0:
         parser.error(f"--sizes must be 0 (the lecturer alone) or more, got {min(args.sizes)}")
     if args.seconds <= 0:
         parser.error(f"--seconds must be positive, got {args.seconds:g}")
-    if SERVER_CORE not in os.sched_getaffinity(0) or len(os.sched_getaffinity(0)) < 2:
+    if not args.shared and (SERVER_CORE not in os.sched_getaffinity(0) or len(os.sched_getaffinity(0)) < 2):
         parser.error(
             f"the server takes core {SERVER_CORE} and the followers another: this process may use cores "
             f"{sorted(os.sched_getaffinity(0))}"
@@ -227,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     load_at_start = load()
     cores = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, cores - {SERVER_CORE})  # the followers, the browser and PostgreSQL keep off its core
+    if not args.shared:
+        os.sched_setaffinity(0, cores - {SERVER_CORE})  # the followers, the browser and PostgreSQL keep off its core
     key = secrets.token_urlsafe(16)
     classes = []
     try:
@@ -236,9 +248,10 @@ def main(argv: list[str] | None = None) -> int:
             PostgresServer(durable=False) as postgres,
         ):
             database = postgres.create_database("follow")
+            server_cores = None if args.shared else {SERVER_CORE}
             env = dict(os.environ, TWOLAYER_LECTURER_KEY=key, TWOLAYER_SLOTS="1")
             with (
-                Cluster(2, free_port(), Path(folder), database, env=env, cores={SERVER_CORE}) as cluster,
+                Cluster(2, free_port(), Path(folder), database, env=env, cores=server_cores) as cluster,
                 chromium() as browser,
             ):
                 lecturer = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -257,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         os.sched_setaffinity(0, cores)
     command = " ".join(["python -m bench.follow", *map(shlex.quote, argv)])
-    publish(section(command, args.seconds, classes, load_at_start), "follow", args.output, not args.no_write)
+    text = section(command, args.seconds, classes, load_at_start, args.shared)
+    publish(text, "follow-shared" if args.shared else "follow", args.output, not args.no_write)
     return 0 if any(c.met for c in classes) else 1
 
 

@@ -48,7 +48,7 @@ def test_a_class_is_served_when_its_p95_delay_and_the_lecturers_rate_meet_the_ta
 
 
 def test_a_row_gives_the_figures_of_the_class():
-    assert follow.row(a_class(20, [0.1] * 19 + [0.9], 0.2)) == ["20", "5.00", "100 / 100", "90%", "14.3", "40%", "yes"]
+    assert follow.row(a_class(20, [0.1] * 19 + [0.9], 0.2)) == ["20", "5.00", "100 / 100", "90%", "14.3", "0.40", "yes"]
     assert follow.row(a_class(0, [], 0.25))[1:4] == ["4.00", "–", "–"]  # the lecturer alone
 
 
