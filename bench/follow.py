@@ -4,7 +4,7 @@
 lecturer's page, in headless Chromium, gives the lecturer key and leads; simulated followers (harness/student.py:
 Streamlit's WebSocket protocol, as a page speaks it; the proxy spreads them over both processes) open `?follow=1`
 from the other cores. For each class size the lecturer presses Train, trains for a while and presses Pause.
-Measured: the delay from a frame's publish (as a listener in this process hears it, one NOTIFY away) to each
+Measured: the delay from a frame's publish (when the lecturer's process stored it, its `saved` time) to each
 follower's status line with that epoch (median, 95th percentile), the share of the frames a follower shows, the
 lecturer's frames a second, the database's transactions a second, and the server's CPU per follower. Written
 between the `follow` markers of BENCHMARKS.md.
@@ -34,8 +34,7 @@ from harness.cluster import Cluster
 from harness.postgres import PostgresServer
 from harness.server import ROOT, cpu_seconds, free_port, percentile, server_pid
 from harness.student import Seen, Student
-from twolayer.serve.hub import Hub
-from twolayer.serve.store import RunStore
+from twolayer.serve.frames import Frame
 
 SERVER_CORE = 0  # both app processes' core; the lecturer's browser, the followers and PostgreSQL take the others
 LEAD_QUERY = "lead=1&stage=numpy&hidden=100&epochs=100000"  # the lecture's run, long enough for a class
@@ -49,16 +48,16 @@ class ClassFollowed:
     """One class size's figures."""
 
     followers: int
-    heard: dict[int, float]  # the lecturer's frames while it trained: epoch -> the moment it was heard
+    heard: dict[int, float]  # the lecturer's frames while it trained: epoch -> the moment it was stored
     seconds: float
-    delays: list[float]  # from each frame's publish to each follower's status line with its epoch
+    delays: list[float]  # from each frame's storing to each follower's status line with its epoch
     shown: float  # the share of the lecturer's frames the followers' status lines showed
     transactions: int
     cpu_s: float  # both app processes', while the lecturer trained
 
     @property
     def fps(self) -> float:
-        """The lecturer's frames a second, from its first frame heard to its last."""
+        """The lecturer's frames a second, from its first frame stored to its last."""
         moments = sorted(self.heard.values())
         return (len(moments) - 1) / (moments[-1] - moments[0]) if len(moments) > 1 else 0.0
 
@@ -70,7 +69,7 @@ class ClassFollowed:
 
 def follower_delays(heard: dict[int, float], seen: list[Seen]) -> tuple[list[float], float]:
     """Each follower's delay per frame it showed (its first status line with the frame's epoch, less the moment the
-    frame was heard), and the share of the `heard` frames the followers showed."""
+    frame was stored), and the share of the lecturer's frames (`heard`) the followers showed."""
     delays, shown = [], 0
     for one in seen:
         first: dict[int, float] = {}
@@ -83,29 +82,20 @@ def follower_delays(heard: dict[int, float], seen: list[Seen]) -> tuple[list[flo
     return delays, shown / max(1, len(heard) * len(seen))
 
 
-class Listener:
-    """The lead's frames as one more process hears them: each running epoch with the moment it arrived."""
+def published(database: str, since: float) -> dict[int, float]:
+    """The lecturer's running frames stored since `since` (time.time()): epoch -> when (as time.monotonic() says)."""
+    import psycopg
 
-    def __init__(self, url: str) -> None:
-        self.hub = Hub(RunStore(url).lead, "bench-listener", listen_url=url).start()
-        self.heard: dict[int, float] = {}
-        self.listening = True
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
-
-    def _listen(self) -> None:
-        version = 0
-        while self.listening:
-            version = self.hub.wait(version, timeout=0.5)
-            with self.hub.lock:
-                frame = self.hub.mirror.frame
-            if frame is not None and frame.state == "running":
-                self.heard.setdefault(frame.epoch, time.monotonic())
-
-    def stop(self) -> None:
-        self.listening = False
-        self._thread.join()
-        self.hub.stop()
+    offset = time.time() - time.monotonic()
+    with psycopg.connect(database, autocommit=True) as connection:
+        query = "SELECT saved, body FROM lead_frames WHERE saved >= %s ORDER BY seq"
+        rows = connection.execute(query, (since,)).fetchall()
+    frames: dict[int, float] = {}
+    for saved, body in rows:
+        frame = Frame.loads(body)
+        if frame.state == "running":
+            frames.setdefault(frame.epoch, saved - offset)
+    return frames
 
 
 async def follow(url: str, size: int, opened: threading.Event, done: threading.Event) -> list[Seen]:
@@ -129,7 +119,7 @@ async def follow(url: str, size: int, opened: threading.Event, done: threading.E
     return [f.seen for f in followers]
 
 
-def measure(cluster: Cluster, database: str, lecturer, listener: Listener, size: int, seconds: float):
+def measure(cluster: Cluster, database: str, lecturer, size: int, seconds: float) -> ClassFollowed:
     """One class of `size` followers while the lecturer trains `seconds`."""
     opened, done = threading.Event(), threading.Event()
     pids = [server_pid(cluster.app_url(i)) for i in range(cluster.replicas)]
@@ -139,8 +129,8 @@ def measure(cluster: Cluster, database: str, lecturer, listener: Listener, size:
             if followers.done():
                 followers.result()  # raises why they did not open
         try:
-            listener.heard.clear()
             before, cpu_before, started = transactions(database), sum(map(cpu_seconds, pids)), time.monotonic()
+            since = time.time()
             lecturer.get_by_role("button", name="Train", exact=True).click()
             time.sleep(seconds)
             lecturer.get_by_role("button", name="Pause", exact=True).click()
@@ -153,7 +143,7 @@ def measure(cluster: Cluster, database: str, lecturer, listener: Listener, size:
         lecturer.get_by_role("button", name="Reset", exact=True).click()  # the next class sees a run from epoch 0
         lecturer.locator(".st-key-run-status").get_by_text(re.compile(r"^Ready")).wait_for(timeout=60_000)
         seen = followers.result()
-    heard = dict(listener.heard)
+    heard = published(database, since)
     delays, shown = follower_delays(heard, seen)
     return ClassFollowed(size, heard, elapsed, delays, shown, count, cpu)
 
@@ -189,9 +179,9 @@ def section(command: str, seconds: float, classes: list[ClassFollowed], load_at_
         f"`scripts/serve-class 2` on a throwaway PostgreSQL, {where}. The lecturer's page (headless Chromium, "
         f"`?{LEAD_QUERY}`) gives the key and leads; simulated followers (harness/student.py, Streamlit's WebSocket "
         "protocol as a page speaks it) open `?follow=1`, spread by the proxy over both processes. Each class: "
-        f"the lecturer presses Train, trains {seconds:g} s, presses Pause. Delay: "
-        "from a frame's NOTIFY as one more listener hears it to a follower's status line with that epoch; a follower "
-        "still drawing when the next frame comes skips to the newest (frames shown). Targets: p95 ≤ "
+        f"the lecturer presses Train, trains {seconds:g} s, presses Pause. Delay: from a frame's publish (the "
+        "moment the lecturer's process stored it) to a follower's status line with that epoch; a follower still "
+        "drawing when the next frame comes skips to the newest (frames shown). Targets: p95 ≤ "
         f"{TARGET_P95_S:g} s, the lecturer ≥ {TARGET_FPS:g} frames a second. Server CPU: both app processes' "
         "CPU time over the training, in cores (0 followers: the lecturer alone).",
         "",
@@ -260,13 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                 lecturer.get_by_label("Lecturer key").fill(key)
                 lecturer.get_by_role("button", name="Lead the class").click()
                 lecturer.locator(".st-key-lead-status").get_by_text("leading").wait_for(timeout=60_000)
-                listener = Listener(database)
-                try:
-                    for size in args.sizes:
-                        classes.append(measure(cluster, database, lecturer, listener, size, args.seconds))
-                        print(f"{size} followers: {' | '.join(row(classes[-1]))}", flush=True)
-                finally:
-                    listener.stop()
+                for size in args.sizes:
+                    classes.append(measure(cluster, database, lecturer, size, args.seconds))
+                    print(f"{size} followers: {' | '.join(row(classes[-1]))}", flush=True)
     finally:
         os.sched_setaffinity(0, cores)
     command = " ".join(["python -m bench.follow", *map(shlex.quote, argv)])
