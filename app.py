@@ -24,6 +24,7 @@ from page import (
     draw_view,
     history_view,
     landscape_view,
+    lead_view,
     persist,
     state,
     step_view,
@@ -61,6 +62,12 @@ def main() -> None:
     if board_view.requested():  # the class board, a page of its own
         board_view.board_page(persist.run_store())
         return
+    if lead_view.both_requested():
+        st.error(lead_view.BOTH)
+        return
+    if lead_view.following():  # the lecturer's run, a page of its own until its student takes it over
+        lead_view.follow_page(persist.run_store())
+        return
     widgets.load_link()  # first: presenter mode decides the page's layout
     sidebar = "collapsed" if state.PRESENTER.get() else "auto"
     st.set_page_config(page_title="twolayer", page_icon="🧠", layout="wide", initial_sidebar_state=sidebar)
@@ -77,12 +84,16 @@ def main() -> None:
         "<h2>twolayer <span class='tl-tagline'>· watch a two-layer network learn</span></h2>"
     )
     widgets.link_warnings_box()
+    count_place = lead_view.lead_box(persist.run_store()) if lead_view.lead_requested() else None
+    lead_view.follow_again()
     persist.interrupted_note(sess)
 
     # Widgets -> config: the core checks the settings and reads any upload.
     values = widgets.settings_ui()
     widgets.save_link(values)
+    lead_view.keep_in_link()
     config, data, problem = widgets.current_run()
+    lead_view.retune_taken_over(sess, config)
     if problem:
         # Nothing uploaded yet is a hint; a refused file or setting is an error.
         waiting = values["data"] == "upload" and not state.UPLOAD.get()
@@ -99,9 +110,10 @@ def main() -> None:
     training_view.advice_box(config, data)
 
     # Views: each tab draws from the run; the live one keeps placeholders for the training loop.
-    names = ["Training", "Inside a step", "Landscape", "Draw", "Sweep", "Compare stages", "Run history"]
     opening = "Sweep" if state.SWEEP_LINK.get() else None  # a link that hands out a sweep opens it
-    tabs = st.tabs(names, default=opening)
+    # A leading page knows its tab, for its followers to show the same.
+    tracked = {"key": state.TAB.name, "on_change": "rerun"} if state.LECTURE.get() is not None else {}
+    tabs = st.tabs(lead_view.TABS, default=opening, **tracked)
     train_tab, inside_tab, landscape_tab, draw_tab, sweep_tab, compare_tab, runs_tab = tabs
     with train_tab:
         placeholders = training_view.training_tab(sess, config, data, values["stage"])
@@ -121,11 +133,12 @@ def main() -> None:
     # A run that is about to train draws its slow panels from the loop, one a frame: the first loss chart
     # must not wait behind seven other charts.
     training_view.draw_frame(sess, placeholders, frame=0, panels=() if sess.playing else PANELS, blocked_by=problem)
-    browser.browser_hook(persist.cookie_to_set())
+    lead_view.publish(sess, config, problem, count_place)
+    browser.browser_hook(persist.cookie_to_set(), lead_view.lead_cookie())
 
     # Run: train in short slices between draws until done or paused.
     try:
-        trained = training_loop(sess, pool, placeholders, problem, refresh_drawing)
+        trained = training_loop(sess, pool, placeholders, problem, refresh_drawing, count_place)
         trained = sweep_view.sweep_loop(pool, sweep_places) or trained
     except Exception:
         # A bug must not leave the page spinning on "Running": stop, keep what was computed, say so.
@@ -141,9 +154,15 @@ def main() -> None:
 
 
 def training_loop(
-    sess: TrainingSession, pool: SlotPool, placeholders: dict, blocked_by: str | None, refresh_drawing=None
+    sess: TrainingSession,
+    pool: SlotPool,
+    placeholders: dict,
+    blocked_by: str | None,
+    refresh_drawing=None,
+    count_place=None,
 ) -> bool:
-    """Advance the run slice by slice, redrawing as the pacer says (the drawing's scores too); True if any ran."""
+    """Advance the run slice by slice, redrawing as the pacer says (the drawing's scores too, and the lead's frame
+    for its followers); True if any ran."""
     # Slices are short so a Pause click (which interrupts the script at its next st.* call) lands quickly.
     pacer = Pacer(PANELS, starting=True)
     trained = False
@@ -159,6 +178,7 @@ def training_loop(
         panels = pacer.due(finished=sess.trainer is None or sess.trainer.finished)
         if panels is not None:
             training_view.draw_frame(sess, placeholders, pacer.frame, panels, blocked_by)
+            lead_view.publish(sess, sess.trainer.config, blocked_by, count_place, pacer.frame)
             if refresh_drawing is not None:
                 refresh_drawing()
     return trained

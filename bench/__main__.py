@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import checkpoint, engine, first_click, growth, mnist, peak, step_record, traffic, tti, why
+from bench import checkpoint, engine, first_click, growth, lead, mnist, peak, step_record, traffic, tti, why
 from bench import page as page_cost
 from bench.busy import Meanwhile
 from bench.report import load, page, replace_marked, usable_cores, write
@@ -32,6 +32,7 @@ SECTIONS = {
     "step-record": step_record.run,
     "checkpoint": checkpoint.run,
     "why": why.run,
+    "lead": lead.run,
 }
 ON_DEVICE = ("engine", "mnist", "page")  # the sections that train where --device says; the rest are the CPU's
 ROOT = Path(__file__).resolve().parents[1]

@@ -53,7 +53,8 @@ def default_slots(replicas: int) -> int:
 
 
 class Cluster:
-    """`replicas` app processes and HAProxy in front of them on `address:port`; logs and config in `workdir`."""
+    """`replicas` app processes and HAProxy in front of them on `address:port`; logs and config in `workdir`;
+    `cores`: the only CPU cores the app processes may run on (None: any)."""
 
     def __init__(
         self,
@@ -65,9 +66,10 @@ class Cluster:
         app: Path = ROOT / "app.py",
         env: dict[str, str] | None = None,
         groups: int = 1,
+        cores: set[int] | None = None,
     ) -> None:
         self.replicas, self.port, self.workdir, self.store = replicas, port, Path(workdir), store
-        self.address, self.app, self.groups = address, app, groups
+        self.address, self.app, self.groups, self.cores = address, app, groups, cores
         self.env = dict(os.environ if env is None else env)
         self.ports: list[int] = []
         self.apps: list[subprocess.Popen] = []
@@ -117,7 +119,7 @@ class Cluster:
         env = self.env
         if self.groups > 1:
             env = dict(env, TWOLAYER_HOST=f"{socket.gethostname()}-machine{self.group(index) + 1}")
-        return start_server(self.ports[index], log, env, self.app, append=append)
+        return start_server(self.ports[index], log, env, self.app, append=append, cores=self.cores)
 
     def restart_stopped(self) -> list[int]:
         """Start again every app process that has stopped, on its old port; the proxy takes it back once healthy."""

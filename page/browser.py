@@ -1,8 +1,8 @@
 """The page's last element: a component of our own with nothing to show, for what the browser does beside drawing.
 
-It sets the browser's id cookie when the browser came without one, and once the page has settled it loads the
-frontend's chart code, so that neither the opening page nor the first Train waits for it. It also links each chart
-to the caption that describes it (aria-describedby), as charts and captions come and go.
+It sets the browser's id cookie when the browser came without one (and a leading page's lead cookie), and once the
+page has settled it loads the frontend's chart code, so that neither the opening page nor the first Train waits for
+it. It also links each chart to the caption that describes it (aria-describedby), as charts and captions come and go.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ export default function ({ data }) {
     new MutationObserver(soon).observe(document.body, { childList: true, subtree: true });
     soon();
   }
-  if (data.cookie) document.cookie = data.cookie;
+  for (const cookie of data.cookies) document.cookie = cookie;
   if (!data.chartCode || window.twolayerChartCode) return;
   window.twolayerChartCode = true;  // once per page, however often it redraws
   const load = () => import(new URL(data.chartCode, document.baseURI).href).catch(() => {});
@@ -59,8 +59,9 @@ export default function ({ data }) {
 )
 
 
-def browser_hook(cookie: str | None) -> None:
-    """Set `cookie` in the browser (when given), load the chart code once the page has settled, and link each chart
-    to its caption from now on."""
+def browser_hook(*cookies: str | None) -> None:
+    """Set the `cookies` given (None: none) in the browser, load the chart code once the page has settled, and link
+    each chart to its caption from now on."""
     # Drawn on every script run, at the end of the page, so that it keeps its place and comes after the controls.
-    _hook(key="browser_hook", data={"cookie": cookie, "chartCode": CHART_CODE, "figureKey": "st-key-" + FIGURE_KEY})
+    data = {"cookies": [c for c in cookies if c], "chartCode": CHART_CODE, "figureKey": "st-key-" + FIGURE_KEY}
+    _hook(key="browser_hook", data=data)

@@ -122,9 +122,10 @@ class Spot:
         self._tabled = -TABLE_SECONDS
 
     def show(self, figure, caption: str, key: str, config: dict, *, name: str, table=None, progress=None) -> None:
-        """Hand `figure` and its Plotly `config` to the chart (placing it, the first time this script run) with
-        `caption` (the chart's `name` and what it shows), its data as a `table` on request, and its `progress` to
-        announce, the figure whole or as what changed since the last; `key` is new each frame."""
+        """Hand `figure` (a Plotly figure, or its JSON parsed) and its Plotly `config` to the chart (placing it, the
+        first time this script run) with `caption` (the chart's `name` and what it shows), its data as a `table` on
+        request, and its `progress` to announce, the figure whole or as what changed since the last; `key` is new
+        each frame."""
         if not self._placed:
             # One key in every script run, so that the browser keeps the chart: a new key would be a new chart.
             host = {"name": self.name, "host": True}
@@ -140,7 +141,8 @@ class Spot:
             self.caption.caption(caption)
             self._captioned, self._captioned_at = caption, time.monotonic()
         self._table(table)
-        message = self._feeder.message(json.loads(pio.to_json(figure, validate=False)), config, name, progress)
+        figure = figure if isinstance(figure, dict) else json.loads(pio.to_json(figure, validate=False))
+        message = self._feeder.message(figure, config, name, progress)
         if message is None:
             return  # the browser shows this already
         if self._feeds is None or self._fed == APPENDED:
@@ -176,3 +178,42 @@ def _resync() -> None:
     """A page that missed a feed or the charts' code asked for a script run: its first feeds are whole, and its
     first host carries the code again."""
     state.CHART_CODE_SENT.set(False)
+
+
+class Recording:
+    """What drawing one chart into a Spot did, kept to replay into other Spots: a process's following pages show the
+    same chart of the same frame, made once for all of them instead of once a page."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.chart, self.caption = _Kept(self.calls, "chart"), _Kept(self.calls, "caption")
+
+    def show(self, figure, caption: str, key: str, config: dict, **words) -> None:
+        """As Spot.show, kept: the figure as its JSON, parsed once here; `key` is the replaying page's own."""
+        figure = figure if isinstance(figure, dict) else json.loads(pio.to_json(figure, validate=False))
+        self.calls.append(("show", (figure, caption), {"config": config, **words}))
+
+    def unplace(self) -> None:
+        self.calls.append(("unplace", (), {}))
+
+    def replay(self, spot: Spot, key: str) -> None:
+        """Do to `spot` what was done to this, with the chart's `key` for this frame of that page."""
+        for what, args, kwargs in self.calls:
+            if what == "show":
+                figure, caption = args
+                spot.show(figure, caption, key, **kwargs)
+            elif what == "unplace":
+                spot.unplace()
+            else:
+                place, method = what.split(".")
+                getattr(getattr(spot, place), method)(*args, **kwargs)
+
+
+class _Kept:
+    """A Recording's stand-in for one of a Spot's placeholders: what is written to it is kept."""
+
+    def __init__(self, calls: list, place: str) -> None:
+        self._calls, self._place = calls, place
+
+    def __getattr__(self, method: str):
+        return lambda *args, **kwargs: self._calls.append((f"{self._place}.{method}", args, kwargs))

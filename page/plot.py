@@ -43,7 +43,7 @@ def plot(where, figure: go.Figure, key: str, words: Words) -> None:
     written under it and linked to it for a screen reader, and its table on request."""
     if state.PRESENTER.get():
         _enlarge(figure)
-    if isinstance(where, live_chart.Spot):
+    if isinstance(where, live_chart.Spot | live_chart.Recording):
         where.show(figure, words.caption, key, CONFIG, name=words.name, table=words.table, progress=words.progress)
         return
     # One keyed container per chart: the browser finds the chart and its caption in it (page.browser).

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from page.state_types import LandscapeViews, Recorded, SweepRun
     from twolayer.data.dataset import Dataset
+    from twolayer.serve.lecture import Lecture
     from twolayer.serve.session import TrainingSession
     from twolayer.teach.advice import Advice
     from twolayer.teach.compare import Comparison
@@ -122,3 +123,14 @@ BOARD_DATA: Key[list[str]] = Key("board_data", [])  # the data filter's widget: 
 LECTURER_KEY_GIVEN: Key[str] = Key("lecturer_key_given", "")  # the lecturer key field's widget, emptied once tried
 ROUND_NOTE: Key[str | None] = Key("round_note", None)  # what became of a new round, set in its button's callback
 BOARD_NAME: Key[str] = Key("board_name_text", "")  # the field naming one's own run on the board
+
+# Leading a class and following its lecturer (lead_view.py).
+FOLLOWING: Key[bool | None] = Key("following", None)  # the page follows the lecturer; None until the link is read
+LEAD_PAGE: Key[bool] = Key("lead_page", False)  # the page was opened to lead (?lead=1)
+LECTURE: Key[Lecture | None] = Key("lecture", None)  # this page's lead, once it gave the key
+LEAD_KEY_GIVEN: Key[str] = Key("lead_key_given", "")  # the Lecturer key field's widget, emptied once tried
+LEAD_NOTE: Key[str | None] = Key("lead_note", None)  # why the page does not lead (a wrong key, a lead taken over)
+LEAD_COOKIE_TO_SET: Key[str | None] = Key("lead_cookie_to_set", None)  # the lead cookie, once the key was given
+# The lecturer's loss curve (epochs, losses) when the page's run is one taken over from it: a reference line.
+LEAD_REFERENCE: Key[tuple[list[float], list[float]] | None] = Key("lead_reference", None)
+TAB: Key[str | None] = Key("tab", None)  # the tabs' widget on a leading page, which follows the tab shown

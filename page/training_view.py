@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import partial
 
@@ -62,9 +63,13 @@ PRESENTER_CSS = (
 
 def status_line(container, sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> None:
     """Epoch k of E, current loss, time per epoch and the state, in one line; `blocked_by`: why Train is off."""
+    container.markdown(status_text(sess, trainer, blocked_by))
+
+
+def status_text(sess: TrainingSession, trainer: Trainer | None, blocked_by: str | None) -> str:
+    """The status line's Markdown: what the page says, and what a following page says word for word."""
     if trainer is not None and trainer.status is RunState.DIVERGED and trainer.last_loss() is None:
-        container.markdown(f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch.")
-        return
+        return f"**Diverged** · the loss became **{trainer.diverged_at[1]}** in the first epoch."
     if trainer is None or trainer.epoch == 0:
         if sess.playing:
             hint = "starting…"
@@ -72,10 +77,9 @@ def status_line(container, sess: TrainingSession, trainer: Trainer | None, block
             hint = "Train is off until the settings or data are fixed (see the message above)."
         else:
             hint = "press Train to start, or Step for one epoch."
-        container.markdown(f"**{sess.state.capitalize()}**: {hint}")
-        return
+        return f"**{sess.state.capitalize()}**: {hint}"
     per_epoch = 1000 * trainer.train_seconds / max(trainer.epoch, 1)
-    container.markdown(
+    return (
         f"**{sess.state.capitalize()}** · epoch **{trainer.epoch}** of {trainer.config.epochs} · "
         f"{results_text(trainer)} · {per_epoch:.3g} ms per epoch · device {trainer.device} · "
         f"hidden {trainer.config.hidden_size}, lr {trainer.config.learning_rate:g}"
@@ -118,6 +122,12 @@ def loss_panel(spot: live_chart.Spot, trainer: Trainer | None, log_y: bool, key:
         table=lambda: describe.curves_table(curves),
         progress=describe.progress_words(run, trainer.epoch, trainer.config.epochs, losses[-1] * scale),
     )
+    if (reference := state.LEAD_REFERENCE.get()) is not None:
+        lead_epochs, lead_losses = reference
+        figure.add_scatter(x=lead_epochs, y=[v * scale for v in lead_losses], name="lecturer's run", mode="lines",
+                           line={"color": "#888888", "dash": "dash", "width": 2})  # fmt: skip
+        said = " The dashed grey line is the lecturer's run, from which this one was taken over."
+        words = dataclasses.replace(words, description=words.description + said)
     plot(spot, figure, key, words)
 
 

@@ -38,6 +38,7 @@ PAGE_RANKS = {
     "compare_view": 2,
     "history_view": 2,
     "board_view": 2,
+    "lead_view": 2,
     # Serving app.py once every module above is imported.
     "launch": 3,
 }

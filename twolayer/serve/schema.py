@@ -38,6 +38,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "size INTEGER NOT NULL, body {bytes} NOT NULL, PRIMARY KEY (browser, run))",
         "CREATE INDEX checkpoints_by_saved ON checkpoints (saved)",
     ),
+    (  # 4: the lecturer's run as the class follows it: who leads, its frames, its checkpoints, who follows
+        "CREATE TABLE lead (slot INTEGER PRIMARY KEY, token TEXT NOT NULL, since DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE lead_frames (seq {serial}, lecture TEXT NOT NULL, saved DOUBLE PRECISION NOT NULL, "
+        "body TEXT NOT NULL)",
+        "CREATE TABLE lead_checkpoints (run TEXT NOT NULL, epoch INTEGER NOT NULL, saved DOUBLE PRECISION NOT NULL, "
+        "body {bytes} NOT NULL, PRIMARY KEY (run, epoch))",
+        "CREATE TABLE lead_followers (owner TEXT PRIMARY KEY, count INTEGER NOT NULL, saved DOUBLE PRECISION NOT NULL)",
+    ),
 ]
 VERSION = len(MIGRATIONS)
 LOCK = 0x74776F6C  # PostgreSQL advisory lock held while upgrading: one process at a time

@@ -135,6 +135,13 @@ class TrainingSession:
             self.save_checkpoint()
             self._drop_checkpoint(left_by)
 
+    def take_over(self, trainer: Trainer) -> None:
+        """Make `trainer`, a run taken over from elsewhere (the lecturer's), this session's run, paused."""
+        with self.lock:
+            self._archive()
+            self.trainer, self._archived, self.playing = trainer, None, False
+            self._drop_checkpoint(self.session_id)
+
     def after_slice(self) -> None:
         """Stop playing and keep the run once it has finished."""
         if self.trainer is not None and self.trainer.finished and self.playing:

@@ -24,6 +24,7 @@ from twolayer.data.dataset import Dataset
 from twolayer.serve import schema
 from twolayer.serve.board import Board
 from twolayer.serve.database import Transaction, open_database
+from twolayer.serve.lead import LeadChannel
 from twolayer.train.checkpoint import CannotResume, CheckpointError, dump, restore
 from twolayer.train.config import TrainConfig
 from twolayer.train.history import PastRun
@@ -99,6 +100,7 @@ class RunStore:
             raise
         self.ttl_s, self.max_bytes = ttl_s, max_bytes
         self.board = Board(self.db, ttl_s)
+        self.lead = LeadChannel(self.db)
 
     def close(self) -> None:
         """Let go of the store's connections."""
