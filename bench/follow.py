@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.lead import transactions
-from bench.report import load, provenance, publish
+from bench.report import Section, load, off_core, provenance, publish, refuse_shared_core
 from harness.browser import chromium, wait_for_app
 from harness.cluster import Cluster
 from harness.postgres import PostgresServer
@@ -173,9 +173,7 @@ def section(command: str, seconds: float, classes: list[ClassFollowed], load_at_
         if shared
         else "both app processes pinned to one core, the lecturer's browser, the followers and PostgreSQL on the other"
     )
-    lines = [
-        "## Following the lecturer through the page" + (", on every core" if shared else ""),
-        "",
+    note = (
         f"`scripts/serve-class 2` on a throwaway PostgreSQL, {where}. The lecturer's page (headless Chromium, "
         f"`?{LEAD_QUERY}`) gives the key and leads; simulated followers (harness/student.py, Streamlit's WebSocket "
         "protocol as a page speaks it) open `?follow=1`, spread by the proxy over both processes. Each class: "
@@ -183,17 +181,15 @@ def section(command: str, seconds: float, classes: list[ClassFollowed], load_at_
         "moment the lecturer's process stored it) to a follower's status line with that epoch; a follower still "
         "drawing when the next frame comes skips to the newest (frames shown). Targets: p95 ≤ "
         f"{TARGET_P95_S:g} s, the lecturer ≥ {TARGET_FPS:g} frames a second. Server CPU: both app processes' "
-        "CPU time over the training, in cores (0 followers: the lecturer alone).",
-        "",
+        "CPU time over the training, in cores (0 followers: the lecturer alone)."
+        "\n\n"
         f"**Followers {'the machine' if shared else 'one core'} serves: {served}** (the largest class that met the "
-        "targets).",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *("| " + " | ".join(row(c)) + " |" for c in classes),
-        "",
-    ]
-    return "\n".join(lines) + "\n" + provenance(command, load_at_start)
+        "targets)."
+    )
+    rows = [row(c) for c in classes]
+    return Section(
+        "Following the lecturer through the page" + (", on every core" if shared else ""), note, header, rows
+    ).markdown() + provenance(command, load_at_start)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -214,11 +210,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--sizes must be 0 (the lecturer alone) or more, got {min(args.sizes)}")
     if args.seconds <= 0:
         parser.error(f"--seconds must be positive, got {args.seconds:g}")
-    if not args.shared and (SERVER_CORE not in os.sched_getaffinity(0) or len(os.sched_getaffinity(0)) < 2):
-        parser.error(
-            f"the server takes core {SERVER_CORE} and the followers another: this process may use cores "
-            f"{sorted(os.sched_getaffinity(0))}"
-        )
+    if not args.shared:
+        refuse_shared_core(parser, SERVER_CORE, "followers")
     return args
 
 
@@ -227,34 +220,28 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     load_at_start = load()
-    cores = os.sched_getaffinity(0)
-    if not args.shared:
-        os.sched_setaffinity(0, cores - {SERVER_CORE})  # the followers, the browser and PostgreSQL keep off its core
     key = secrets.token_urlsafe(16)
     classes = []
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="twolayer-follow-") as folder,
-            PostgresServer(durable=False) as postgres,
-        ):
-            database = postgres.create_database("follow")
-            server_cores = None if args.shared else {SERVER_CORE}
-            env = dict(os.environ, TWOLAYER_LECTURER_KEY=key, TWOLAYER_SLOTS="1")
-            with (
-                Cluster(2, free_port(), Path(folder), database, env=env, cores=server_cores) as cluster,
-                chromium() as browser,
-            ):
-                lecturer = browser.new_page(viewport={"width": 1400, "height": 1000})
-                lecturer.goto(f"{cluster.url}/?{LEAD_QUERY}")
-                wait_for_app(lecturer)
-                lecturer.get_by_label("Lecturer key").fill(key)
-                lecturer.get_by_role("button", name="Lead the class").click()
-                lecturer.locator(".st-key-lead-status").get_by_text("leading").wait_for(timeout=60_000)
-                for size in args.sizes:
-                    classes.append(measure(cluster, database, lecturer, size, args.seconds))
-                    print(f"{size} followers: {' | '.join(row(classes[-1]))}", flush=True)
-    finally:
-        os.sched_setaffinity(0, cores)
+    server_core = None if args.shared else SERVER_CORE
+    # The followers, the lecturer's browser and PostgreSQL keep off the server's core.
+    with (
+        off_core(server_core),
+        tempfile.TemporaryDirectory(prefix="twolayer-follow-") as folder,
+        PostgresServer(durable=False) as postgres,
+    ):
+        database = postgres.create_database("follow")
+        env = dict(os.environ, TWOLAYER_LECTURER_KEY=key, TWOLAYER_SLOTS="1")
+        cores = None if server_core is None else {server_core}
+        with Cluster(2, free_port(), Path(folder), database, env=env, cores=cores) as cluster, chromium() as browser:
+            lecturer = browser.new_page(viewport={"width": 1400, "height": 1000})
+            lecturer.goto(f"{cluster.url}/?{LEAD_QUERY}")
+            wait_for_app(lecturer)
+            lecturer.get_by_label("Lecturer key").fill(key)
+            lecturer.get_by_role("button", name="Lead the class").click()
+            lecturer.locator(".st-key-lead-status").get_by_text("leading").wait_for(timeout=60_000)
+            for size in args.sizes:
+                classes.append(measure(cluster, database, lecturer, size, args.seconds))
+                print(f"{size} followers: {' | '.join(row(classes[-1]))}", flush=True)
     command = " ".join(["python -m bench.follow", *map(shlex.quote, argv)])
     text = section(command, args.seconds, classes, load_at_start, args.shared)
     publish(text, "follow-shared" if args.shared else "follow", args.output, not args.no_write)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,27 @@ def _numpy_blas() -> str:
         return f"{blas['name']} {blas.get('version', '')}".strip()
     except Exception:  # the config layout differs between numpy builds; the name is only informative
         return "unknown"
+
+
+def refuse_shared_core(parser: argparse.ArgumentParser, core: int, others: str) -> None:
+    """Stop with a message where this process cannot keep `core` for a server and another core for the `others`."""
+    usable = os.sched_getaffinity(0)
+    if core not in usable or len(usable) < 2:
+        parser.error(
+            f"the server takes core {core} and the {others} another: this process may use cores {sorted(usable)}"
+        )
+
+
+@contextlib.contextmanager
+def off_core(core: int | None) -> Iterator[None]:
+    """While the block runs, this process, and what it starts, keeps off `core` (None: any core will do)."""
+    cores = os.sched_getaffinity(0)
+    if core is not None:
+        os.sched_setaffinity(0, cores - {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cores)
 
 
 def load() -> str:

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import load, provenance, publish
+from bench.report import Section, load, off_core, provenance, publish, refuse_shared_core
 from harness.server import (
     HEALTH_EVERY_S,
     ROOT,
@@ -166,9 +166,7 @@ def section(command: str, window_s: float, alone: ClassRun, classes: list[ClassR
         "server CPU s per student: opening the page / its run", "memory per student, MB: page open / after its run",
         "health p95, ms (unanswered)", "targets met",
     ]  # fmt: skip
-    lines = [
-        "## Students per core",
-        "",
+    note = (
         f"One app process pinned to one core (`TWOLAYER_SLOTS=1`, `TWOLAYER_THREADS=1`); simulated students "
         "(harness/student.py: Streamlit's WebSocket protocol, as a page speaks it) on the other cores. Each class "
         f"opens `?{QUERY}` and its students press Train at random moments of {window_s:g} s (a class of one at "
@@ -177,16 +175,12 @@ def section(command: str, window_s: float, alone: ClassRun, classes: list[ClassR
         f"and the least served 5% see at least {MIN_UPDATES:g} status updates a second while their run trains. "
         "CPU: the server's, while the class opened the page and from the first press to the last Done, over its "
         "students. Memory: the growth of the server's resident memory from before the class connected, once every "
-        "page is open and after the last run, over its students. Each class has a fresh server.",
-        "",
-        f"**Students per core: {served}** (the largest class that met the targets).",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *("| " + " | ".join(row(c)) + " |" for c in classes),
-        "",
-    ]
-    return "\n".join(lines) + "\n" + provenance(command, load_at_start)
+        "page is open and after the last run, over its students. Each class has a fresh server."
+        "\n\n"
+        f"**Students per core: {served}** (the largest class that met the targets)."
+    )
+    rows = [row(c) for c in classes]
+    return Section("Students per core", note, header, rows).markdown() + provenance(command, load_at_start)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -205,11 +199,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--start must be from 1 to --largest ({args.largest}), got {args.start}")
     if args.window <= 0:
         parser.error(f"--window must be positive, got {args.window}")
-    if SERVER_CORE not in os.sched_getaffinity(0) or len(os.sched_getaffinity(0)) < 2:
-        parser.error(
-            f"the server takes core {SERVER_CORE} and the students another: this process may use cores "
-            f"{sorted(os.sched_getaffinity(0))}"
-        )
+    refuse_shared_core(parser, SERVER_CORE, "students")
     return args
 
 
@@ -218,24 +208,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     load_at_start = load()
-    cores = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, cores - {SERVER_CORE})  # the students keep off the server's core
     rng = random.Random(args.seed)
     classes = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="twolayer-seats-") as folder:
-            alone = measure(1, None, args.window, rng, Path(folder))
-            size = args.start
-            while size <= args.largest:
-                start = time.monotonic()
-                classes.append(measure(size, alone.alone_s, args.window, rng, Path(folder)))
-                took = time.monotonic() - start
-                print(f"{size} students: {' | '.join(row(classes[-1]))} ({took:.0f} s)", flush=True)
-                if not classes[-1].met:
-                    break
-                size *= 2
-    finally:
-        os.sched_setaffinity(0, cores)
+    # The students keep off the server's core.
+    with off_core(SERVER_CORE), tempfile.TemporaryDirectory(prefix="twolayer-seats-") as folder:
+        alone = measure(1, None, args.window, rng, Path(folder))
+        size = args.start
+        while size <= args.largest:
+            start = time.monotonic()
+            classes.append(measure(size, alone.alone_s, args.window, rng, Path(folder)))
+            took = time.monotonic() - start
+            print(f"{size} students: {' | '.join(row(classes[-1]))} ({took:.0f} s)", flush=True)
+            if not classes[-1].met:
+                break
+            size *= 2
     command = " ".join(["python -m bench.seats", *map(shlex.quote, argv)])
     text = section(command, args.window, alone, classes, load_at_start)
     publish(text, "seats", args.output, write=not args.no_write)
