@@ -90,8 +90,7 @@ def main() -> None:
 
     # Widgets -> config: the core checks the settings and reads any upload.
     values = widgets.settings_ui()
-    widgets.save_link(values)
-    lead_view.keep_in_link()
+    widgets.save_link(values)  # a leading page's link says so: a reload leads again
     config, data, problem = widgets.current_run()
     lead_view.retune_taken_over(sess, config)
     if problem:

@@ -46,16 +46,10 @@ def both_requested() -> bool:
 
 
 def lead_requested() -> bool:
-    """Whether this page is a lecturer's: as its link said at first; the link keeps saying so (`keep_in_link`)."""
+    """Whether this page is a lecturer's: as its link said at first (the link keeps saying so, widgets.save_link)."""
     if st.query_params.get("lead") == "1":
         state.LEAD_PAGE.set(True)
     return state.LEAD_PAGE.get()
-
-
-def keep_in_link() -> None:
-    """After the controls rewrote the link: a leading page's link still leads, so that a reload leads again."""
-    if state.LEAD_PAGE.get():
-        st.query_params["lead"] = "1"
 
 
 def following() -> bool:

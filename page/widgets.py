@@ -62,7 +62,7 @@ def link_warnings_box() -> None:
 def save_link(values: dict[str, object]) -> None:
     """Keep the URL in step with the controls, so the address bar is always a link to this run."""
     sweep = state.SWEEP_RUN.get()
-    view = {"present": state.PRESENTER.get(), "hide": tuple(state.HIDDEN_CONTROLS.get())}
+    view = {"present": state.PRESENTER.get(), "hide": tuple(state.HIDDEN_CONTROLS.get()), "lead": state.LEAD_PAGE.get()}
     view["sweep"] = sweep.spec if sweep is not None else state.SWEEP_LINK.get()
     st.query_params.from_dict(to_query({**values, "lr": values["lr"] if state.LR_TOUCHED.get() else None, **view}))
 

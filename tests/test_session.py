@@ -11,8 +11,11 @@ from twolayer.train.state import RunState
 
 def test_query_round_trip_keeps_only_non_defaults():
     settings = {**DEFAULTS, "stage": "nn", "hidden": 32, "lr": 3e-5, "seed": 9, "present": True, "hide": ("seed",)}
+    settings["lead"] = True  # a leading page's link leads again on a reload
     query = to_query(settings)
-    assert query == {"stage": "nn", "hidden": "32", "lr": "3e-05", "seed": "9", "present": "1", "hide": "seed"}
+    assert query == {
+        "stage": "nn", "hidden": "32", "lr": "3e-05", "seed": "9", "present": "1", "hide": "seed", "lead": "1"
+    }  # fmt: skip
     parsed, warnings = parse_query(query)
     assert warnings == []
     assert {k: parsed[k] for k in query} == {k: settings[k] for k in query}

@@ -66,6 +66,7 @@ def test_the_class_follows_the_lecturer_on_both_processes(class_with_key, browse
         wait_for_app(lecturer)
         give_key(lecturer, KEY)
         expect(lecturer.locator(".st-key-lead-status")).to_contain_text("leading", timeout=30_000)
+        assert lecturer.get_by_text("Unknown link setting").count() == 0, "?lead=1 is a link setting of its own"
         qr = lecturer.get_by_role(
             "img", name=re.compile(r"QR code of the link that follows the lecturer: http.*\?follow=1$")
         )

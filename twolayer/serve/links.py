@@ -11,8 +11,9 @@ from twolayer.train.config import SETTINGS, Setting, allowed, default_learning_r
 
 MAX_QUERY_CHARS = 2000
 LINKED = tuple(spec for spec in SETTINGS if spec.in_link)
-# Link-only view keys besides the settings: presenter mode, the controls it hides, and a sweep to hand out.
-VIEW_DEFAULTS: dict[str, object] = {"present": False, "hide": (), "sweep": ""}
+# Link-only view keys besides the settings: presenter mode, the controls it hides, a sweep to hand out, and whether
+# the page leads the class (it asks for the lecturer key).
+VIEW_DEFAULTS: dict[str, object] = {"present": False, "hide": (), "sweep": "", "lead": False}
 
 
 DEFAULTS: dict[str, object] = {spec.key: spec.page_default for spec in LINKED} | VIEW_DEFAULTS
@@ -148,4 +149,9 @@ def _sweep(text: str) -> str:
     return link_text(key, parse_values(key, texts))
 
 
-PARSERS = {spec.key: _parser(spec) for spec in LINKED} | {"present": _flag, "hide": _names, "sweep": _sweep}
+PARSERS = {spec.key: _parser(spec) for spec in LINKED} | {
+    "present": _flag,
+    "hide": _names,
+    "sweep": _sweep,
+    "lead": _flag,
+}
