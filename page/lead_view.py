@@ -236,7 +236,7 @@ def _follow(shared: Hub, frame, version: int) -> None:
             rows = config.batch_size if config.data == "random" else training_view.training_rows(config, None)
             st.html(code_html(program_source(config, rows), f"The program of the {config.stage} stage"))
         for panel in PANELS:
-            places[panel] = Spot(panel.value, chart_feeds) if panel.value != "labels" else st.empty()
+            places[panel] = st.empty() if panel is Panel.LABELS else Spot(panel.value, chart_feeds)
     with tabs[1]:
         st.markdown(f"The lecturer shows line **{frame.line + 1}** of the step.")
     for tab in tabs[2:]:

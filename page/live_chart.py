@@ -73,6 +73,11 @@ def feeds():
     return st.container(key=FEEDS_KEY)
 
 
+def _as_json(figure) -> dict:
+    """A Plotly figure as its JSON, parsed; a figure given so already (a Recording's) as it is."""
+    return figure if isinstance(figure, dict) else json.loads(pio.to_json(figure, validate=False))
+
+
 class Feeder:
     """What one chart's feeds carry in a script run: the whole figure first, then what changed since the last feed."""
 
@@ -141,8 +146,7 @@ class Spot:
             self.caption.caption(caption)
             self._captioned, self._captioned_at = caption, time.monotonic()
         self._table(table)
-        figure = figure if isinstance(figure, dict) else json.loads(pio.to_json(figure, validate=False))
-        message = self._feeder.message(figure, config, name, progress)
+        message = self._feeder.message(_as_json(figure), config, name, progress)
         if message is None:
             return  # the browser shows this already
         if self._feeds is None or self._fed == APPENDED:
@@ -190,8 +194,7 @@ class Recording:
 
     def show(self, figure, caption: str, key: str, config: dict, **words) -> None:
         """As Spot.show, kept: the figure as its JSON, parsed once here; `key` is the replaying page's own."""
-        figure = figure if isinstance(figure, dict) else json.loads(pio.to_json(figure, validate=False))
-        self.calls.append(("show", (figure, caption), {"config": config, **words}))
+        self.calls.append(("show", (_as_json(figure), caption), {"config": config, **words}))
 
     def unplace(self) -> None:
         self.calls.append(("unplace", (), {}))
