@@ -4,6 +4,7 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,6 +43,16 @@ def open_app() -> Callable[..., AppTest]:
         return at.run()
 
     return open_
+
+
+@pytest.fixture
+def program_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder of the test's own to run a take-home program in: it ends by saving its plot where no display shows
+    it, in the folder it runs in."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 @pytest.fixture(scope="session")

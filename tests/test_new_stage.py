@@ -55,6 +55,7 @@ def test_the_cli_names_it_among_the_stages_a_bad_one_could_have_been(capsys):
     assert "'optim', 'toy')" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("program_folder")  # the program saves its plot where it runs
 def test_its_code_panel_program_and_difference_come_from_its_spec():
     source = stage_source("toy")
     assert source.index("def build_model(") < source.index("def train_step(model, loss_fn, x, y, learning_rate):")

@@ -1,7 +1,6 @@
 """The program the page shows for a run, executed: it must give the Trainer's losses, epoch for epoch, exactly."""
 
 import inspect
-import sys
 
 import numpy as np
 import pytest
@@ -15,13 +14,7 @@ from twolayer.train.stages import optim_stage, stage_spec
 SMALL = {"hidden_size": 16, "epochs": 6}
 
 
-@pytest.fixture(autouse=True)
-def _in_a_folder_of_its_own(tmp_path, monkeypatch):
-    """The program ends by saving its plot where no display shows it: in the test's own folder."""
-    monkeypatch.chdir(tmp_path)
-    yield
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
+pytestmark = pytest.mark.usefixtures("program_folder")
 
 
 def _both(config: TrainConfig) -> tuple[list[float], list[float], str]:
