@@ -110,6 +110,10 @@ function patched(old, patch) {
     joined.set(after, kept);
     return joined;
   }
+  if ('|' in patch) {
+    const [kept, tails] = patch['|'];
+    return old.map((row, i) => row.slice(0, kept).concat(tails[i]));
+  }
   if ('[' in patch) {
     const out = old.slice();
     for (const [i, item] of patch['[']) out[i] = patched(old[i], item);

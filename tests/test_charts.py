@@ -1,8 +1,10 @@
 """Figure builders: trace lengths, values, layout and payload size of each chart."""
 
+import json
 import math
 
 import numpy as np
+import plotly.io as pio
 import pytest
 
 from twolayer.charts import base, curves, draw, labels, step, weights
@@ -114,8 +116,10 @@ def test_histogram_figure_draws_one_bar_per_bin_at_its_centre():
     fig = weights.histogram_figure(edges, [1, 5, 7, 2], "W1")
     (bars,) = fig.data
     assert bars.type == "bar"
-    assert bars.x == (-1.5, -0.5, 0.5, 1.5) and bars.width == (1.0, 1.0, 1.0, 1.0)
-    assert bars.y == (1, 5, 7, 2)
+    assert bars.x.tolist() == [-1.5, -0.5, 0.5, 1.5] and bars.width.tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert bars.y.tolist() == [1, 5, 7, 2]
+    sent = json.loads(pio.to_json(fig, validate=False))["data"][0]
+    assert [sent[key]["dtype"] for key in ("x", "width", "y")] == ["f4", "f4", "i4"], "typed arrays for the page"
     assert fig.layout.title.text == "W1" and fig.layout.bargap == 0
 
 
@@ -137,9 +141,11 @@ def test_histogram_over_time_is_a_small_bins_by_epochs_heatmap():
     assert np.allclose(heat.y, (edges[:-1] + edges[1:]) / 2)
     counts = np.array([c for _, c in snapshots]).T
     assert np.array_equal(heat.customdata, counts), "hover counts differ from the snapshots"
-    assert np.allclose(z, np.log1p(counts), atol=5e-4), "colour is not log1p of the counts"
+    steps = weights.LOG_COLOR_STEPS
+    assert z.dtype.kind == "i", "the colour is whole steps"
+    assert np.allclose(z / steps, np.log1p(counts), atol=0.5 / steps), "colour is not log1p of the counts"
     assert heat.colorbar.ticktext == ("0", "1", "10", "100", "1000", "10000")
-    assert np.allclose(heat.colorbar.tickvals, np.log1p([0, 1, 10, 100, 1000, 10000]))
+    assert np.allclose(heat.colorbar.tickvals, np.log1p([0, 1, 10, 100, 1000, 10000]) * steps)
     assert len(fig.to_json()) < 50_000
 
 

@@ -28,6 +28,9 @@ def merged(old, patch):
             values = np.concatenate([typed_values(old)[:kept], typed_values(tail)])
             return {"dtype": tail["dtype"], "values": values}
         return old[:kept] + tail
+    if "|" in patch:
+        kept, tails = patch["|"]
+        return [row[:kept] + tail for row, tail in zip(old, tails, strict=True)]
     if "[" in patch:
         out = list(old)
         for i, item in patch["["]:
@@ -129,7 +132,9 @@ def test_heatmap_rows_that_gain_a_column_send_the_column_and_histograms_merge_ex
     after = as_sent(histogram_over_time_figure(edges, snapshots))
     patch = diff(before, after)
     assert plain(merged(before, patch)) == plain(after)
-    assert len(json.dumps(patch)) < len(json.dumps(after)) / 3
+    trace = patch["{"]["data"]["["][0][1]["{"]
+    assert trace["z"]["|"][0] == trace["customdata"]["|"][0] == 9, "one patch for every row's new column"
+    assert len(json.dumps(patch)) < len(json.dumps(after)) / 5
     now, later = (as_sent(histogram_figure(edges, counts)) for _, counts in snapshots[-2:])
     assert plain(merged(now, diff(now, later))) == plain(later)
 
@@ -145,6 +150,8 @@ SMALL_INTS, WIDER_INTS = {"dtype": "i1", "bdata": "AAE="}, {"dtype": "i2", "bdat
         ([1, 2, 3], [1, 2], {"+": [2, []]}),
         ({"a": 1, "b": 2}, {"a": 1, "c": 3}, {"{": {"c": {"=": 3}}, "-": ["b"]}),
         ([[1], [2], [3]], [[1, 5], [2], [3]], {"[": [[0, {"+": [1, [5]]}]]}),
+        ([[1], [2], [3]], [[1, 5], [2, 6], [3, 7]], {"|": [1, [[5], [6], [7]]]}),
+        ([[1], [2, 4], [3]], [[1, 5], [2, 4, 6], [3, 7]], {"[": [[i, {"+": [k, [v]]}] for i, k, v in [(0, 1, 5), (1, 2, 6), (2, 1, 7)]]}),
         (1, 1.0, {"=": 1.0}),
         (
             {"dtype": "i1", "bdata": "AAE="},

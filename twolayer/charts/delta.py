@@ -8,8 +8,9 @@ Figures are Plotly's JSON structure (`Figure.to_plotly_json()`): dicts, lists, s
   that gained points sends those alone;
 - `{"{": {key: patch, ...}, "-": [key, ...]}`: a dict with those keys patched (a key it lacked patched from
   nothing, whole) and those removed;
-- `{"[": [[i, patch], ...]}`: a list of the same length with those items patched (a heatmap's rows that each
-  gained a column).
+- `{"[": [[i, patch], ...]}`: a list of the same length with those items patched;
+- `{"|": [k, [tail, ...]]}`: a list of the same length whose items are lists that each keep their first k items and
+  then hold their tail: a heatmap's rows that each gained the same new columns, without a patch per row.
 
 `diff` gives None when nothing changed. page/live_chart.js applies patches in the browser.
 """
@@ -80,11 +81,21 @@ def _common_prefix(before: np.ndarray, after: np.ndarray) -> int:
     return int(unequal[0]) if len(unequal) else n
 
 
+def _columns(new: list, items: list) -> dict | None:
+    """The `|` patch for item patches that each append to a plain list after the same k items, or None."""
+    if len(items) != len(new) or not all("+" in patch and not is_typed(patch["+"][1]) for _, patch in items):
+        return None
+    kept = {patch["+"][0] for _, patch in items}
+    return {"|": [kept.pop(), [patch["+"][1] for _, patch in items]]} if len(kept) == 1 else None
+
+
 def _diff_list(old: list, new: list) -> dict | None:
     if len(old) == len(new):
         items = [[i, patch] for i, (a, b) in enumerate(zip(old, new, strict=True)) if (patch := diff(a, b))]
         if not items:
             return None
+        if (columns := _columns(new, items)) is not None:
+            return columns
         # A list changed all over (a histogram's counts) is cheaper sent whole than item by item.
         if all("=" in patch for _, patch in items) and len(items) > len(new) // 2:
             return {"=": new}
