@@ -32,7 +32,7 @@ from page import (
     training_view,
     widgets,
 )
-from page.launch import THREADS
+from page.launch import THREADS, preload_in_background
 from page.pacing import Pacer
 from page.panels import PANELS
 from twolayer.serve.session import SlotPool, TrainingSession, run_slice
@@ -184,3 +184,6 @@ def training_loop(
 
 
 main()
+# Once a process, after its first page is drawn (a no-op after the launcher): served by `streamlit run app.py`, the
+# app imports and warms up what the launcher would and freezes the collector, so that later pages open as fast.
+preload_in_background()

@@ -38,14 +38,15 @@ def start_server(
     app: Path = APP,
     append: bool = False,
     cores: set[int] | None = None,
+    launcher: bool = True,
 ) -> subprocess.Popen:
     """Serve `app` on 127.0.0.1:port in its own process group, output to `log`: twolayer's app.py through its
-    launcher (`python -m page.launch`, as scripts/run-app serves it), any other script by plain `streamlit run`;
-    `cores`: the only CPU cores it may run on (every thread it starts inherits them)."""
+    launcher (`python -m page.launch`, as scripts/run-app serves it) unless `launcher` is False, any other script
+    by plain `streamlit run`; `cores`: the only CPU cores it may run on (every thread it starts inherits them)."""
     # Run from the repository root whatever the app's path: that is where .streamlit/config.toml is read.
     serve = (
         [sys.executable, "-m", LAUNCHER]
-        if Path(app).resolve() == APP
+        if launcher and Path(app).resolve() == APP
         else [sys.executable, "-m", "streamlit", "run", str(app)]
     )
     command = serve + [

@@ -8,7 +8,16 @@ import pytest
 from bench import __main__ as cli
 from bench.first_click import click_summary
 from bench.first_paint import bare_app_source
-from bench.tti import charts_before_ready, median_of, paired, ready, script_share, tti_section, tti_summary
+from bench.tti import (
+    charts_before_ready,
+    median_of,
+    paired,
+    path_rows,
+    ready,
+    script_share,
+    tti_section,
+    tti_summary,
+)
 from harness.paint import BUTTON_LABELS, CONTROL_LABELS
 
 
@@ -104,3 +113,15 @@ def test_quick_runs_never_write_the_committed_report(tmp_path):
     assert cli.parse([]).output == cli.REPORT
     assert cli.parse(["--quick", "--output", str(tmp_path / "x.md")]).output == tmp_path / "x.md"
     assert cli.parse(["--only", "tti,first-click"]).only == ["tti", "first-click"]
+
+
+def test_each_start_path_is_timed_against_the_bare_page_of_the_same_rounds():
+    bare = [record(100, 1000, 1000) for _ in range(9)]
+    app = [record(100, 1100 + 10 * i, 1100) for i in range(9)]  # 1.10 to 1.18 of the bare page
+    interactive, script = path_rows("streamlit run app.py", bare, app, "back to back")
+    assert interactive[0] == "**interactive via streamlit run app.py** (back to back)"
+    assert interactive[1:3] == ["1,000", "1,140"] and interactive[3].startswith("1.14 (")
+    assert interactive[-1] == "PASS", "every round's ratio is under 1.2"
+    assert script[1:4] == ["900", "1,040", "1.16"]
+    slow = [record(100, 1300, 1300) for _ in range(9)]
+    assert path_rows("scripts/run-app", bare, slow, "servers quiet")[0][-1] == "MISS"

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import threading
 
 from page import launch
 
@@ -56,3 +57,42 @@ def test_a_full_collection_after_the_launcher_walks_almost_none_of_the_imported_
     seen = json.loads(probe.stdout.splitlines()[-1])
     assert seen["frozen"] > 100_000, seen  # torch, pandas, Plotly, Streamlit and the app
     assert seen["walked"] < seen["frozen"] / 100, seen
+
+
+def test_the_app_preloads_once_a_process_unless_the_launcher_has(monkeypatch):
+    """`streamlit run app.py` starts the launcher's work once, in a thread beside its first page; later runs, and
+    every run of a process the launcher preloaded, start nothing."""
+    calls = []
+    monkeypatch.setattr(launch, "_STARTED", threading.Event())
+    monkeypatch.setattr(launch, "preload", lambda: calls.append(threading.current_thread().name))
+    launch.preload_in_background()
+    launch.preload_in_background()
+    for thread in threading.enumerate():
+        if thread.name == "twolayer-preload":
+            thread.join(timeout=10)
+    assert calls == ["twolayer-preload"]
+    monkeypatch.setattr(launch, "_STARTED", threading.Event())
+    launch._STARTED.set()  # as `preload` does when the launcher runs it
+    launch.preload_in_background()
+    assert calls == ["twolayer-preload"]
+
+
+# In a fresh interpreter: app.py's first script run, as `streamlit run app.py` serves it (no launcher), then how many
+# objects a full collection walks and how many are frozen out of its way once its preload is done.
+FIRST_RUN = """
+import gc, json
+from streamlit.testing.v1 import AppTest
+from page import launch
+AppTest.from_file("app.py", default_timeout=120).run()
+assert launch.PRELOADED.wait(240), "the first script run started no preload"
+print(json.dumps({"walked": len(gc.get_objects()), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_the_first_script_run_of_streamlit_run_app_py_freezes_what_it_imported():
+    probe = subprocess.run(
+        [sys.executable, "-c", FIRST_RUN], cwd=launch.APP.parent, capture_output=True, text=True, timeout=300, check=True
+    )
+    seen = json.loads(probe.stdout.splitlines()[-1])
+    assert seen["frozen"] > 100_000, seen
+    assert seen["walked"] < seen["frozen"] / 10, seen
