@@ -90,9 +90,8 @@ print(json.dumps({"walked": len(gc.get_objects()), "frozen": gc.get_freeze_count
 
 
 def test_the_first_script_run_of_streamlit_run_app_py_freezes_what_it_imported():
-    probe = subprocess.run(
-        [sys.executable, "-c", FIRST_RUN], cwd=launch.APP.parent, capture_output=True, text=True, timeout=300, check=True
-    )
+    command = [sys.executable, "-c", FIRST_RUN]
+    probe = subprocess.run(command, cwd=launch.APP.parent, capture_output=True, text=True, timeout=300, check=True)
     seen = json.loads(probe.stdout.splitlines()[-1])
     assert seen["frozen"] > 100_000, seen
     assert seen["walked"] < seen["frozen"] / 10, seen
