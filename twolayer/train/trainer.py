@@ -16,6 +16,7 @@ from twolayer.data.sources import load_data
 from twolayer.train import curvature
 from twolayer.train.config import SHARPNESS_SHARE, TrainConfig, check_work
 from twolayer.train.devices import resolve_device
+from twolayer.train.host_memory import keep_step_memory
 from twolayer.train.probe import make_probe
 from twolayer.train.run import EVAL_TRAIN_ROWS, Run
 from twolayer.train.stages import make_stage
@@ -83,6 +84,9 @@ class Trainer(Run):
         # The config checked rows = batch size; real data can hold many more rows per epoch.
         check_work(config.hidden_size, max(len(data.x_train), config.batch_size), config.epochs)
         device = resolve_device(config.device, config.stage)
+        if device == "cpu":  # the step's (rows, hidden) and (inputs, hidden) arrays, freed and allocated each step
+            step_rows = min(len(data.x_train), config.batch_size)
+            keep_step_memory(max(step_rows, data.input_size) * config.hidden_size * np.dtype(config.dtype).itemsize)
         if weights is None:
             weights = initial_weights(config, data.input_size, data.output_size, np.random.default_rng(init_seed))
         self.initial_weights = weights
