@@ -18,6 +18,7 @@ from twolayer.data.dataset import LECTURE_INPUTS, LECTURE_OUTPUTS
 from twolayer.teach.advice import divergence_hint
 from twolayer.train.stages import STAGES, stage_spec
 from twolayer.train.state import RunState
+from twolayer.train.trainer import RECORD_FREE_SECONDS, RECORD_SHARE
 
 TARGET = 1.05  # engine time / bare time, at most
 # name: (batch N, hidden H, epochs, learning rate); None keeps the shared initialisation's 1e-4,
@@ -66,10 +67,12 @@ def cpu_config(
 
 @dataclass
 class Pair:
-    """Timed cases `bare` and `engine` of one run (each returns wall seconds), the CPU seconds of every call."""
+    """Timed cases `bare` and `engine` of one run (each returns wall seconds), the CPU seconds of every call, and
+    each engine run's records' seconds over its training seconds, by the trainer's own clock."""
 
     cases: dict[str, Callable[[], float]]
     cpu: dict[str, list[float]]
+    record_shares: list[float]
     check: Callable[[], None]  # raises unless both computed the same last loss
 
 
@@ -81,6 +84,7 @@ def pair(cfg: TrainConfig) -> Pair:
     losses: dict[str, float] = {}
     # CPU time of all threads: unlike wall time, barely moved by other programs while torch runs one thread.
     cpu: dict[str, list[float]] = {"bare": [], "engine": []}
+    record_shares: list[float] = []
 
     def bare() -> float:
         to_backend = reference.stage.to_backend  # a fresh float32 copy each round
@@ -100,6 +104,7 @@ def pair(cfg: TrainConfig) -> Pair:
         finish()
         seconds = time.perf_counter() - start
         cpu["engine"].append(time.process_time() - start_cpu)
+        record_shares.append(trainer.record_seconds / trainer.train_seconds)
         if trainer.status is not RunState.DONE:
             stopped = f"{cfg.stage}: the engine stopped with status {trainer.status}"
             raise RuntimeError(f"{stopped}: {divergence_hint(trainer)}")
@@ -111,7 +116,7 @@ def pair(cfg: TrainConfig) -> Pair:
         if not math.isclose(losses["bare"], losses["engine"], rel_tol=1e-4):
             raise RuntimeError(f"{cfg.stage}: bare loss {losses['bare']} != engine loss {losses['engine']}")
 
-    return Pair({"bare": bare, "engine": engine}, cpu, check)
+    return Pair({"bare": bare, "engine": engine}, cpu, record_shares, check)
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[Section]:
@@ -128,7 +133,10 @@ def run(quick: bool = False, device: str = "cpu") -> list[Section]:
         "threads, which other programs on the machine barely move when torch runs one thread (`--threads 1`). "
         "Each ratio is the median of the per-round ratios, beside a 95% interval for that median (distribution-free: "
         "the k-th lowest and k-th highest round, k from the binomial distribution) and the lowest and highest round "
-        "(the machine's noise); a row meets the target only when the interval's upper end does.",
+        "(the machine's noise); a row meets the target only when the interval's upper end does. Records / training: "
+        "the engine's seconds on norms and snapshots over its training seconds, both by the trainer's own clock "
+        f"(median of the rounds), which it keeps within {RECORD_SHARE:.0%} once they pass "
+        f"{RECORD_FREE_SECONDS * 1e3:.0f} ms.",
         [
             "size",
             "stage",
@@ -140,6 +148,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Section]:
             "95% interval",
             "lowest-highest",
             "CPU engine/bare",
+            "records / training",
             "target",
             "result",
         ],
@@ -177,6 +186,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Section]:
                     f"{low:.3f}-{high:.3f}",
                     spread(ratios),
                     f"{median(cpu_ratios):.3f}",
+                    f"{median(measured.record_shares[-repeats:]):.2%}",
                     f"<= {TARGET}",
                     verdict(high <= TARGET),
                 ]

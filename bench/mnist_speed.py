@@ -45,7 +45,7 @@ class Speed:
 
     learning_rate: float
     epochs_per_round: int
-    record_every: int  # epochs between norm records and histogram snapshots
+    record_every: int  # epochs between norm records and histogram snapshots by the count (the clock may thin them)
     bare: float
     engine: float
     records: float  # of the engine's seconds per epoch, those outside its training steps (records, evaluation)

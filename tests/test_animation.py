@@ -15,7 +15,7 @@ from twolayer.teach.animation import HOLD_MS, MAX_SECONDS, SIZE_PX, animation_gi
 
 @pytest.fixture(scope="module")
 def lecture() -> tuple[Trainer, Image.Image]:
-    trainer = Trainer(TrainConfig())
+    trainer = Trainer(TrainConfig(stats_every=50))  # the count's spacing of a lecture run, pinned against the clock
     trainer.advance(500)
     return trainer, Image.open(io.BytesIO(animation_gif(trainer)))
 

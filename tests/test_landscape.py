@@ -97,7 +97,8 @@ def test_the_weight_path_keeps_at_most_its_limit_evenly_spaced_from_the_start_to
 
 
 def test_a_run_keeps_its_weights_at_its_record_epochs_thinned_evenly_within_its_limit():
-    config = TrainConfig(hidden_size=4, epochs=5000)  # a record every 100 epochs: 51 of them, over the limit of 40
+    # A record every 100 epochs (the count's spacing, pinned against the clock): 51 of them, over the limit of 40.
+    config = TrainConfig(hidden_size=4, epochs=5000, stats_every=100)
     trainer, path = record_path(config)
     assert path.limit == 40 and path.epochs == list(range(0, 5001, 200)) and trainer.epoch == 5000
     np.testing.assert_array_equal(path.unflatten(path.matrix()[-1])["w1"], trainer.weights()["w1"])

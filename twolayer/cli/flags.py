@@ -30,7 +30,7 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     for spec in SETTINGS:
         flag = "--" + spec.key.replace("_", "-")
         limits = f", {spec.low:,}..{spec.high:,}" if spec.kind is int else ""
-        default = spec.default_help or "%(default)s"
+        default = spec.default_help.replace("%", "%%") or "%(default)s"  # words, not an argparse format
         options = {"dest": spec.name, "default": spec.default, "help": f"{spec.help}{limits} (default: {default})"}
         if spec.kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)

@@ -16,6 +16,7 @@ from twolayer.data.sources import load_data
 from twolayer.train import curvature
 from twolayer.train.config import SHARPNESS_SHARE, TrainConfig, check_work
 from twolayer.train.devices import resolve_device
+from twolayer.train.host_memory import keep_step_memory
 from twolayer.train.probe import make_probe
 from twolayer.train.run import EVAL_TRAIN_ROWS, Run
 from twolayer.train.stages import make_stage
@@ -24,15 +25,20 @@ from twolayer.train.weight_path import WeightPath, snapshot_limit
 from twolayer.train.weights import initial_weights
 
 MAX_RECORDS = 50  # histogram snapshots and norm records per run, besides those of the first and last epochs
-MIN_RECORDS = 10  # per run, however few the epochs
+MIN_RECORDS = 10  # per run by the count, however few the epochs, unless they would cost more than RECORD_SHARE
 # A snapshot and a set of norms together cost about as much as a whole epoch of the lecture's
 # 64 rows (caches are cold after each step): one per 3,200 rows of training keeps them near 2%.
 RECORD_ROWS = 3200
+# But a record's cost grows with the weights and an epoch's with the rows as well (at N=H=1024 one per 3,200 rows
+# cost 3%): records are also spaced by the trainer's own clock, to stay within this share of the training time.
+RECORD_SHARE = 0.02
+RECORD_PLAN = 0.75  # the part of RECORD_SHARE the trainer plans its records for: the rest for a dearer one
+# Records that cost less than this in all are not thinned by the clock: a short run's views (the landscape's path, the
+# histograms over time) need them, and nobody waits for them.
+RECORD_FREE_SECONDS = 0.01
 EVAL_SHARE = 0.1  # evaluation's share of the training time, by default
 FIRING_ROWS = 256  # rows whose hidden units are watched (the lecture batch whole): a record costs ~1/12 epoch at N=1024
-
-
-SHARPNESS_PACE_EPOCHS = 50  # the recent epochs whose median time paces the trainer's own sharpness spacing
+PACE_EPOCHS = 50  # the recent epochs whose median time paces the trainer's own spacing of records and sharpness
 SHARPNESS_PLAN = 0.75  # the part of SHARPNESS_SHARE the trainer plans its measurements for
 
 
@@ -83,6 +89,9 @@ class Trainer(Run):
         # The config checked rows = batch size; real data can hold many more rows per epoch.
         check_work(config.hidden_size, max(len(data.x_train), config.batch_size), config.epochs)
         device = resolve_device(config.device, config.stage)
+        if device == "cpu":  # the step's (rows, hidden) and (inputs, hidden) arrays, freed and allocated each step
+            step_rows = min(len(data.x_train), config.batch_size)
+            keep_step_memory(max(step_rows, data.input_size) * config.hidden_size * np.dtype(config.dtype).itemsize)
         if weights is None:
             weights = initial_weights(config, data.input_size, data.output_size, np.random.default_rng(init_seed))
         self.initial_weights = weights
@@ -90,9 +99,12 @@ class Trainer(Run):
         super().__init__(config, data, make_stage(config.stage, weights, config, device), device)
         rows = len(data.x_train)
         self._full_batch = rows <= config.batch_size  # the lecture's case: one step per epoch on every row
-        # Norms and snapshots fall on the same epochs: the second of the two then finds warm caches.
-        self._record_every = record_spacing(config.epochs, rows)
-        self._stats_every = config.stats_every or self._record_every
+        self._record_every = record_spacing(config.epochs, rows)  # the count's spacing: records fall on its multiples
+        self.record_seconds = 0.0  # spent on norms and snapshots while training, outside train_seconds
+        # When the trainer spaces them: the last record's seconds, and the epoch after whose steps the next comes
+        # (None: to be chosen once the last one has been timed).
+        self._record_last_seconds = 0.0
+        self._record_due: int | None = None
         self._evaluates = data.is_classification or data.has_test
         test_rows = 0 if data.x_test is None else len(data.x_test)
         self._eval_every = config.eval_every or evaluation_spacing(rows, test_rows)
@@ -146,14 +158,32 @@ class Trainer(Run):
         """The first epoch from now on after which more than the loss is recorded."""
         if self.epoch == 0:
             return 0
-        periods = [self._stats_every, self._record_every]
-        if self._evaluates:
-            periods.append(self._eval_every)
-        # Epoch e records when e + 1 completed epochs make a multiple of a period, and the last always does.
-        first = min([self.config.epochs - 1] + [_next_multiple(self.epoch + 1, p) - 1 for p in periods])
+        first = min(self.config.epochs - 1, self._next_record_epoch())  # the last always records
+        if self._evaluates:  # epoch e evaluates when e + 1 completed epochs make a multiple of the period
+            first = min(first, _next_multiple(self.epoch + 1, self._eval_every) - 1)
         if self.config.sharpness:  # ... and measures the sharpness before the steps of the epoch it is due
             first = min(first, self._next_sharpness_epoch())
         return first
+
+    def _next_record_epoch(self) -> int:
+        """The first epoch from now on after whose steps norms and a snapshot are recorded, but for the last."""
+        if self.config.stats_every:
+            return _next_multiple(self.epoch + 1, self.config.stats_every) - 1
+        if self._record_due is None:
+            # The first multiple of the count's spacing at which the records so far, this one and the last, if each
+            # costs what the last did (after epoch 0, its norms), stay within RECORD_FREE_SECONDS or RECORD_PLAN of the
+            # share. The snapshot of the starting weights, taken before any training, is not counted.
+            ahead = self.record_seconds + 2 * self._record_last_seconds
+            free = ahead <= RECORD_FREE_SECONDS
+            wait = 0 if free else self._epochs_to_afford(ahead, RECORD_PLAN * RECORD_SHARE)
+            self._record_due = _next_multiple(self.epoch + wait + 1, self._record_every) - 1
+        return self._record_due
+
+    def _epochs_to_afford(self, seconds: float, share: float) -> int:
+        """Epochs, at the pace of the last ones, until the training time has grown enough that `seconds` are
+        within `share` of it."""
+        pace = float(np.median(self.history.columns["seconds"][-PACE_EPOCHS:] or [0.0]))
+        return math.ceil(max(seconds / share - self.train_seconds, 0.0) / max(pace, 1e-9))
 
     def _next_sharpness_epoch(self) -> int:
         """The first epoch from now on whose starting weights the sharpness is measured at."""
@@ -164,11 +194,9 @@ class Trainer(Run):
             # stay within SHARPNESS_PLAN of the share; the epochs that takes, at the pace of the last epochs. The rest
             # of the share is for a measurement dearer than the last (Adam's, as its preconditioner changes), and the
             # share is only over for epoch 0's measurement in a run too short to pay for it.
-            pace = float(np.median(self.history.columns["seconds"][-SHARPNESS_PACE_EPOCHS:] or [0.0]))
-            budget = (self.sharpness_seconds + self._sharpness_last_seconds) / (SHARPNESS_PLAN * SHARPNESS_SHARE)
-            gap = max(budget - self.train_seconds, 0.0) / max(pace, 1e-9)
-            last = self.sharpness.column("epoch")[-1]
-            self._sharpness_due = max(last + 1, self.epoch + math.ceil(gap))
+            ahead = self.sharpness_seconds + self._sharpness_last_seconds
+            wait = self._epochs_to_afford(ahead, SHARPNESS_PLAN * SHARPNESS_SHARE)
+            self._sharpness_due = max(self.sharpness.column("epoch")[-1] + 1, self.epoch + wait)
         return max(self._sharpness_due, self.epoch)
 
     def _run_quiet(self, count: int, deadline: float) -> int:
@@ -201,7 +229,8 @@ class Trainer(Run):
         config, epoch = self.config, self.epoch
         self.status = RunState.RUNNING
         last = epoch == config.epochs - 1
-        measure = epoch == 0 or (epoch + 1) % self._stats_every == 0 or last
+        due = last or epoch == self._next_record_epoch()
+        measure = due or epoch == 0  # epoch 0's norms complete the first record, with the starting weights' snapshot
         copy = measure and not self.stage.gradient_descent  # only an optimizer's step needs a copy to be measured
         if config.sharpness and self._partial is None and self._next_sharpness_epoch() == epoch:
             # At the weights the epoch starts from, as its loss is, and outside train_seconds.
@@ -230,13 +259,18 @@ class Trainer(Run):
             self._diverge(loss)
             return True
         self.history.add(epoch, loss, seconds)
-        if measure:
-            self.stats.append({"epoch": epoch, **self.stage.norms(before)})
         self.epoch = epoch + 1
         if self._evaluates and (self.epoch % self._eval_every == 0 or last):
             self.evals.append({"epoch": epoch, **self.evaluate()})
-        if self.epoch % self._record_every == 0 or last:
-            self._record_snapshot()
+        if measure:
+            # Norms and snapshot together: the second of the two then finds warm caches.
+            tick = time.perf_counter()
+            self.stats.append({"epoch": epoch, **self.stage.norms(before)})
+            if due:
+                self._record_snapshot()
+            self._record_last_seconds = time.perf_counter() - tick
+            self.record_seconds += self._record_last_seconds
+            self._record_due = None
         if last:
             self.status = RunState.DONE
         return True
