@@ -252,10 +252,13 @@ def run_tti(quick: bool) -> list[Section]:
     for name, *_ in PAGES[1:]:
         section.rows += path_rows(name, back_to_back["bare"], back_to_back[name], "back to back")
     bare = ready(cold["bare"])
-    for name, *_ in PAGES[1:]:
+    for name, launcher, _ in PAGES[1:]:
         app = ready(cold[name])
+        # Only the launcher imports before the first page; `streamlit run app.py` imports in it, as any app does.
+        met = app / bare <= FIRST_SESSION_TARGET
+        target = [f"<= {FIRST_SESSION_TARGET}", verdict(met)] if launcher else ["report", ""]
         section.rows.append(
             [f"interactive on a server's first session (the warm-up round, one open), {name}", ms(bare), ms(app)]
-            + [_ratio(app, bare), f"<= {FIRST_SESSION_TARGET}", verdict(app / bare <= FIRST_SESSION_TARGET)]
+            + [_ratio(app, bare), *target]
         )
     return [section]
