@@ -139,6 +139,8 @@ def test_module_entry_point_runs_in_a_fresh_process():
     ):
         assert flag in help_text
     assert help_text.count("(default:") >= 15
+    # A setting's words name a share as people write it: "10%", never argparse's escaped "10%%".
+    assert "10% of the training time" in help_text and "%%" not in help_text
 
 
 def test_cli_files_are_byte_for_byte_the_page_downloads(tmp_path, monkeypatch):

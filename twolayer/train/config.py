@@ -261,7 +261,7 @@ class TrainConfig:
         help="epochs between evaluations of accuracy and loss per example (labelled data)",
         low=0,
         high=100_000,
-        default_help="0: as often as keeps it near 10%% of the training time, e.g. every 5 epochs on digits",
+        default_help="0: as often as keeps it near 10% of the training time, e.g. every 5 epochs on digits",
         in_link=False,
     )
     stats_every: int = setting(
