@@ -112,6 +112,17 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "" if a is None or b is None or b <= 0 else f"{a / b:.2f}"
 
 
+def judged_rows(summary: dict, interactive: str, script: str) -> list[list[str]]:
+    """A summary's time to interactive, judged by its interval's top, and the script's part after connecting."""
+    _, high = median_interval(summary["ratios"])
+    (bare_ready, app_ready), (bare_script, app_script) = summary["ready"], summary["script"]
+    return [
+        [interactive, ms(bare_ready), ms(app_ready), with_noise(summary["ratios"], 2)]
+        + [f"<= {TTI_TARGET} (interval's top)", verdict(high <= TTI_TARGET)],
+        [script, ms(bare_script), ms(app_script), f"{summary['script_ratio']:.2f}", "", ""],
+    ]
+
+
 def tti_section(summary: dict, warm_ups: int) -> Section:
     """Section 5's table from `tti_summary`."""
     section = Section(
@@ -135,22 +146,8 @@ def tti_section(summary: dict, warm_ups: int) -> Section:
     for key, what in MILESTONES:
         bare, app = summary["milestones"][key]
         section.rows.append([what, ms(bare), ms(app), _ratio(app, bare), "", ""])
-    bare, app = summary["ready"]
-    _, high = median_interval(summary["ratios"])
-    section.rows.append(
-        [
-            "**interactive**: every control shown and Train enabled",
-            ms(bare),
-            ms(app),
-            with_noise(summary["ratios"], 2),
-            f"<= {TTI_TARGET} (interval's top)",
-            verdict(high <= TTI_TARGET),
-        ]
-    )
-    bare, app = summary["script"]
-    section.rows.append(
-        ["of which after connecting (the script's run)", ms(bare), ms(app), f"{summary['script_ratio']:.2f}", "", ""]
-    )
+    interactive = "**interactive**: every control shown and Train enabled"
+    section.rows += judged_rows(summary, interactive, "of which after connecting (the script's run)")
     for key, what in COSTS:
         bare, app = summary["costs"][key]
         section.rows.append([what, ms(bare), ms(app), _ratio(app, bare), "report", ""])
@@ -185,15 +182,8 @@ BACK_TO_BACK_PAUSE_S = 1.0  # between opens when the servers are not left to go 
 
 def path_rows(name: str, bare: Sequence[dict], app: Sequence[dict], protocol: str) -> list[list[str]]:
     """The rows for one start path of the app against the bare page opened in the same rounds under `protocol`."""
-    summary = tti_summary(bare, app)
-    _, high = median_interval(summary["ratios"])
-    (bare_ready, app_ready), (bare_script, app_script) = summary["ready"], summary["script"]
-    return [
-        [f"**interactive via {name}** ({protocol})", ms(bare_ready), ms(app_ready), with_noise(summary["ratios"], 2)]
-        + [f"<= {TTI_TARGET} (interval's top)", verdict(high <= TTI_TARGET)],
-        [f"of which after connecting, via {name} ({protocol})", ms(bare_script), ms(app_script)]
-        + [f"{summary['script_ratio']:.2f}", "", ""],
-    ]
+    interactive = f"**interactive via {name}** ({protocol})"
+    return judged_rows(tti_summary(bare, app), interactive, f"of which after connecting, via {name} ({protocol})")
 
 
 def open_rounds(browser, urls: dict[str, str], servers: dict, opens: int, quiet: bool) -> dict[str, list[dict]]:
