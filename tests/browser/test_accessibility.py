@@ -145,14 +145,14 @@ def described(page: Page, tab: str, least: int) -> dict[str, str]:
     reaches from it (its aria-describedby), once every chart has one."""
     page.get_by_role("tab", name=tab).click()
     wait_for_app(page)
-    # The page links a chart to its caption a moment after either is drawn.
-    page.wait_for_function(
+    # The page links a chart to its caption a moment after either is drawn; the charts are read as the wait found them
+    # whole (a second read could meet a chart being drawn anew, its words not yet linked).
+    found = page.wait_for_function(
         f"() => {{ const charts = ({DESCRIBED_JS})(); "
-        f"return charts.length >= {least} && charts.every((c) => c.name && c.words); }}",
+        f"return charts.length >= {least} && charts.every((c) => c.name && c.words) && charts; }}",
         timeout=RUN_TIMEOUT_MS,
     )
-    charts = page.evaluate(DESCRIBED_JS)
-    return {chart["name"]: chart["words"] for chart in charts}
+    return {chart["name"]: chart["words"] for chart in found.json_value()}
 
 
 def test_every_chart_is_told_in_words_with_the_runs_numbers(labelled: Page, request: pytest.FixtureRequest):
