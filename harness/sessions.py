@@ -82,9 +82,10 @@ def loss_chart_traces(trainer, points: int | None = None) -> list[dict]:
     return [{"name": t.name, "x": list(map(float, t.x)), "y": list(map(float, t.y))} for t in figure.data]
 
 
-def held(chart: list[dict]) -> int:
-    """How many epochs a loss chart (as `LOSS_TRACES_JS` reads it) holds: up to the last its training trace shows."""
-    return int(chart[0]["x"][-1]) + 1
+def held(chart: list[dict] | None) -> int:
+    """How many epochs a loss chart (as `LOSS_TRACES_JS` reads it) holds: up to the last its training trace shows, and
+    none while the page rebuilds it (read as None)."""
+    return int(chart[0]["x"][-1]) + 1 if chart else 0
 
 
 def same_traces(chart: list[dict] | None, expected: list[dict]) -> bool:

@@ -118,15 +118,15 @@ def test_a_page_that_reconnects_mid_run_gets_the_whole_figure_and_its_chart_stay
         page.wait_for_function(running, timeout=CONTENDED_TIMEOUT_MS)
         before = page.evaluate(STREAM_JS)
         assert page.evaluate(DROP_SOCKETS_JS) == 1
-        # Fed again after the reconnect, still mid-run: a stream of the new script run.
-        page.wait_for_function(
+        # Fed again after the reconnect, still mid-run: a stream of the new script run, its chart read as the wait
+        # found it drawn (a second read could meet the chart being rebuilt, without data).
+        fed = page.wait_for_function(
             f"(before) => {{ const s = ({STATUS_LINE_JS})() || ''; const now = ({STREAM_JS})();"
-            " return s.startsWith('Running') && now && now !== before; }",
+            f" return s.startsWith('Running') && now && now !== before && ({LOSS_TRACES_JS})(); }}",
             arg=before,
             timeout=CONTENDED_TIMEOUT_MS,
         )
-        page.wait_for_timeout(500)
-        mid = page.evaluate(LOSS_TRACES_JS)
+        mid = fed.json_value()
         core = Trainer(settings.config())
         core.advance(settings.epochs)
         assert held(mid) < settings.epochs, "the run ended before the chart could be read mid-run"
