@@ -233,8 +233,8 @@ def run_tti(quick: bool) -> list[Section]:
     section = tti_section(tti_summary(quiet["bare"], quiet[LAUNCHER]), warm_ups=1)
     section.note += (
         " The usual command: a third server serves app.py by plain `streamlit run app.py` (which imports, warms up "
-        "and freezes the collector as the launcher does, at the end of its first script run), opened after the "
-        "launcher's page in each round; and the same rounds again back to back, each page opened "
+        "and freezes the collector as the launcher does, in a thread it starts once its first page is drawn), "
+        "opened after the launcher's page in each round; and the same rounds again back to back, each page opened "
         f"{BACK_TO_BACK_PAUSE_S:g} s after the last without waiting for the servers to go quiet, as a plain browser "
         "timing would."
     )
