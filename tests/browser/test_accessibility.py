@@ -128,14 +128,13 @@ DESCRIBED_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyCha
     const id = el.getAttribute('aria-describedby'), target = id && document.getElementById(id);
     return {name: el.getAttribute('aria-label') || '', words: target ? target.textContent : null};
   })"""
-# The live loss chart's polite region: each new text it takes from now on, with when (ms).
+# The live loss chart's polite region: each text it is given from now on (the same text again too: a short run's end,
+# announced alone, reads as the same run's end did before a reset), with when (ms).
 PROGRESS_JS = """() => {
   const region = document.querySelector('.tl-live-progress');
   const said = (window.progressSaid = []);
-  let last = region.textContent;
-  new MutationObserver(() => {
-    if (region.textContent !== last) said.push({text: (last = region.textContent), at: performance.now()});
-  }).observe(region, {subtree: true, childList: true, characterData: true});
+  new MutationObserver(() => said.push({text: region.textContent, at: performance.now()}))
+    .observe(region, {subtree: true, childList: true, characterData: true});
 }"""
 ANNOUNCE_S = 5  # live_chart.js: the most often a screen reader hears the run's progress
 
