@@ -101,11 +101,11 @@ def test_the_run_as_one_page_opens_from_disk_with_no_network(
     shown.wait_for_function("() => document.querySelectorAll('.plotly-graph-div .main-svg').length >= 16")
     charts = shown.evaluate(CHARTS_JS)
     assert [chart["title"] for chart in charts][:6] == CHART_TITLES[:6]
+    assert charts[6]["title"].startswith(CHART_TITLES[6]) and charts[7]["title"] == CHART_TITLES[7]
+    assert all(chart["drawn"] for chart in charts)
     # The run's snapshots (their spacing is the trainer's, by count and time): one frame each, one slider step each.
     snapshots = shown.evaluate("() => document.getElementById('chart-2').layout.sliders[0].steps.length")
     assert frames == snapshots >= 2, f"{frames} frames of the animation, {snapshots} snapshots on the page"
-    assert charts[6]["title"].startswith(CHART_TITLES[6]) and charts[7]["title"] == CHART_TITLES[7]
-    assert all(chart["drawn"] for chart in charts)
     program = shown.get_by_role("figure", name="The whole program of the torch.optim optimizer stage")
     expect(program).to_contain_text("def train_step(model, loss_fn, optimizer, x, y):")
     expect(program).to_contain_text('print(f"Epoch: {epoch}, Loss: {loss}")')
